@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The torchts-ood command line.
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { demoCommand } from "./commands/demo.js";
+
+await yargs(hideBin(process.argv))
+  .scriptName("torchts-ood")
+  .command(demoCommand)
+  .demandCommand(1, "Name a command (see --help).")
+  .strict()
+  .help()
+  .fail((msg, err, y) => {
+    if (err) {
+      console.error(`torchts-ood: ${err.message}`);
+    } else {
+      console.error(`torchts-ood: ${msg}\n(run with --help for usage)`);
+    }
+    void y;
+    process.exit(1);
+  })
+  .parseAsync();

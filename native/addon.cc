@@ -1,0 +1,646 @@
+// torchts native layer: tensor handles, one generic op entry point (LibTorch's dispatcher, by schema),
+// autograd, devices, dtypes, errors and memory accounting. Everything else lives in TypeScript.
+//
+// Why integer handles: making a JS object per result in C++ (ObjectWrap) cost more than the op itself on
+// small tensors. Here a result is a slot in a per-environment table and JS gets back a plain number; the
+// TypeScript Tensor class wraps it.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/generated/variable_factories.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+#include <napi.h>
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+// How a JS argument becomes an IValue, decided once per op from its schema.
+enum class Kind : uint8_t {
+  Tensor, Int, Float, Bool, Scalar, Str, IntList, FloatList, BoolList, TensorList, OptTensorList,
+  ScalarType, Device, MemoryFormat, Layout, Generator, Unsupported
+};
+
+struct ArgSpec {
+  Kind kind;
+  bool optional;
+  bool has_default;
+  c10::IValue default_value;
+  std::string name;
+};
+
+struct OpEntry {
+  c10::OperatorHandle handle;
+  std::string name;
+  std::vector<ArgSpec> args;
+  // For each return, the index of the argument it writes into (in-place / out= ops), or -1.
+  std::vector<int> return_alias_arg;
+};
+
+Kind kind_of(const c10::TypePtr& t) {
+  using K = c10::TypeKind;
+  switch (t->kind()) {
+    case K::TensorType: return Kind::Tensor;
+    case K::IntType: case K::SymIntType: return Kind::Int;
+    case K::FloatType: return Kind::Float;
+    case K::BoolType: return Kind::Bool;
+    case K::NumberType: return Kind::Scalar;
+    case K::StringType: return Kind::Str;
+    case K::ScalarTypeType: return Kind::ScalarType;
+    case K::DeviceObjType: return Kind::Device;
+    case K::MemoryFormatType: return Kind::MemoryFormat;
+    case K::LayoutType: return Kind::Layout;
+    case K::GeneratorType: return Kind::Generator;
+    case K::ListType: {
+      auto elem = t->castRaw<c10::ListType>()->getElementType();
+      switch (elem->kind()) {
+        case K::IntType: case K::SymIntType: return Kind::IntList;
+        case K::FloatType: return Kind::FloatList;
+        case K::BoolType: return Kind::BoolList;
+        case K::TensorType: return Kind::TensorList;
+        case K::OptionalType: return Kind::OptTensorList;
+        default: return Kind::Unsupported;
+      }
+    }
+    default: return Kind::Unsupported;
+  }
+}
+
+class Torch : public Napi::Addon<Torch> {
+ public:
+  Torch(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+        InstanceMethod("op", &Torch::Op),
+        InstanceMethod("call", &Torch::Call),
+        InstanceMethod("callAsync", &Torch::CallAsync),
+        InstanceMethod("free", &Torch::Free),
+        InstanceMethod("shape", &Torch::Shape),
+        InstanceMethod("dtype", &Torch::DType),
+        InstanceMethod("device", &Torch::DeviceOf),
+        InstanceMethod("requiresGrad", &Torch::RequiresGrad),
+        InstanceMethod("fromBuffer", &Torch::FromBuffer),
+        InstanceMethod("toBuffer", &Torch::ToBuffer),
+        InstanceMethod("item", &Torch::Item),
+        InstanceMethod("backward", &Torch::Backward),
+        InstanceMethod("grad", &Torch::Grad),
+        InstanceMethod("setGrad", &Torch::SetGrad),
+        InstanceMethod("autogradGrad", &Torch::AutogradGrad),
+        InstanceMethod("setGradEnabled", &Torch::SetGradEnabled),
+        InstanceMethod("isGradEnabled", &Torch::IsGradEnabled),
+        InstanceMethod("manualSeed", &Torch::ManualSeed),
+        InstanceMethod("setNumThreads", &Torch::SetNumThreads),
+        InstanceMethod("getNumThreads", &Torch::GetNumThreads),
+        InstanceMethod("cudaDeviceCount", &Torch::CudaDeviceCount),
+        InstanceMethod("stats", &Torch::Stats),
+        InstanceMethod("version", &Torch::Version),
+    });
+  }
+
+  ~Torch() { tensors_.clear(); }
+
+  // ---- handle table ----
+  // A handle is slot + generation * 2^24 (exact in a JS number). Freeing a slot bumps its generation, so a
+  // stale handle (used after dispose, or a finalizer running late) never reaches the slot's next tensor.
+  static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kGenMask = (1u << 28) - 1;
+
+  double put(at::Tensor t, Napi::Env env) {
+    int64_t nb = t.defined() ? static_cast<int64_t>(t.numel()) * t.element_size() : 0;
+    uint32_t slot;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+      tensors_[slot] = std::move(t);
+      nbytes_[slot] = nb;
+    } else {
+      slot = static_cast<uint32_t>(tensors_.size());
+      if (slot > kSlotMask) throw Napi::Error::New(env, "more than 16M live tensors: dispose tensors (or use scopes)");
+      tensors_.push_back(std::move(t));
+      nbytes_.push_back(nb);
+      gens_.push_back(0);
+    }
+    live_++;
+    account(env, nb);
+    return static_cast<double>((static_cast<uint64_t>(gens_[slot]) << kSlotBits) | slot);
+  }
+
+  // The slot of a live handle, or -1.
+  int64_t slot_of(double handle) const {
+    if (!(handle >= 0)) return -1;
+    uint64_t h = static_cast<uint64_t>(handle);
+    uint64_t slot = h & kSlotMask;
+    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != (h >> kSlotBits)) return -1;
+    return static_cast<int64_t>(slot);
+  }
+
+  at::Tensor& get(const Napi::Value& v) {
+    double h;  // one N-API call: it fails for non-numbers
+    if (napi_get_value_double(v.Env(), v, &h) != napi_ok) throw Napi::TypeError::New(v.Env(), "expected a Tensor");
+    int64_t slot = slot_of(h);
+    if (slot < 0) throw Napi::Error::New(v.Env(), "tensor was disposed: it cannot be used any more");
+    return tensors_[slot];
+  }
+
+  void release(double handle, Napi::Env env) {
+    int64_t slot = slot_of(handle);
+    if (slot < 0) return;  // disposing twice (or a finalizer after dispose) is harmless
+    account(env, -nbytes_[slot]);
+    tensors_[slot] = at::Tensor();
+    nbytes_[slot] = -1;
+    gens_[slot] = (gens_[slot] + 1) & kGenMask;
+    free_slots_.push_back(static_cast<uint32_t>(slot));
+    live_--;
+  }
+
+  // V8 is told about native bytes in steps, so small ops do not call into the GC heuristics each time.
+  void account(Napi::Env env, int64_t delta) {
+    bytes_ += delta;
+    pending_ += delta;
+    if (pending_ > kExternalStep || pending_ < -kExternalStep) {
+      Napi::MemoryManagement::AdjustExternalMemory(env, pending_);
+      pending_ = 0;
+    }
+  }
+
+ private:
+  static constexpr int64_t kExternalStep = 1 << 20;
+  std::vector<at::Tensor> tensors_;
+  std::vector<int64_t> nbytes_;  // -1 marks a free slot
+  std::vector<uint32_t> gens_;
+  std::vector<uint32_t> free_slots_;
+  int64_t live_ = 0, bytes_ = 0, pending_ = 0;
+  std::vector<OpEntry> ops_;
+  std::unordered_map<std::string, uint32_t> op_ids_;
+
+  template <typename F>
+  Napi::Value guard(const Napi::CallbackInfo& info, F&& f) {
+    try {
+      return f();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const c10::Error& e) {
+      throw Napi::Error::New(info.Env(), e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+  }
+
+  // op("aten::add.Tensor") -> op id. Looks the schema up once; calls then go by id.
+  Napi::Value Op(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      std::string full = info[0].As<Napi::String>();
+      auto it = op_ids_.find(full);
+      if (it != op_ids_.end()) return Napi::Number::New(info.Env(), it->second);
+      auto dot = full.find('.');
+      std::string name = full.substr(0, dot);
+      std::string overload = dot == std::string::npos ? "" : full.substr(dot + 1);
+      auto h = c10::Dispatcher::singleton().findSchema({name, overload});
+      if (!h) throw Napi::Error::New(info.Env(), "unknown operator schema '" + full + "' (expected e.g. 'aten::add.Tensor')");
+      OpEntry e{*h, full, {}, {}};
+      const auto& schema = h->schema();
+      for (const auto& a : schema.arguments()) {
+        auto t = a.type();
+        bool opt = t->kind() == c10::TypeKind::OptionalType;
+        if (opt) t = t->castRaw<c10::OptionalType>()->getElementType();
+        Kind k = kind_of(t);
+        e.args.push_back({k, opt, a.default_value().has_value(),
+                          a.default_value().has_value() ? *a.default_value() : c10::IValue(), a.name()});
+      }
+      for (const auto& r : schema.returns()) {
+        int alias = -1;
+        if (r.alias_info() && r.alias_info()->isWrite()) {
+          for (size_t i = 0; i < schema.arguments().size(); i++) {
+            const auto* ai = schema.arguments()[i].alias_info();
+            if (ai && ai->isWrite() && ai->beforeSets() == r.alias_info()->beforeSets()) { alias = (int)i; break; }
+          }
+        }
+        e.return_alias_arg.push_back(alias);
+      }
+      uint32_t id = static_cast<uint32_t>(ops_.size());
+      ops_.push_back(std::move(e));
+      op_ids_.emplace(full, id);
+      return Napi::Number::New(info.Env(), id);
+    });
+  }
+
+  // Builds the dispatcher stack from JS arguments info[first..], checked against the schema.
+  void build_stack(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torch::jit::Stack& stack) {
+    Napi::Env env = info.Env();
+    size_t given = info.Length() - first;
+    if (given > op.args.size())
+      throw Napi::TypeError::New(env, op.name + ": expected at most " + std::to_string(op.args.size()) +
+                                          " arguments, got " + std::to_string(given));
+    stack.reserve(op.args.size());
+    for (size_t i = 0; i < op.args.size(); i++) {
+      const ArgSpec& a = op.args[i];
+      Napi::Value v = i < given ? info[first + i] : env.Undefined();
+      if (v.IsUndefined() || v.IsNull()) {
+        if (a.has_default && v.IsUndefined()) { stack.push_back(a.default_value); continue; }
+        if (a.optional || a.kind == Kind::Generator || a.kind == Kind::Layout) { stack.emplace_back(); continue; }
+        throw Napi::TypeError::New(env, op.name + ": argument '" + a.name + "' is required");
+      }
+      stack.push_back(to_ivalue(v, a, op));
+    }
+  }
+
+  c10::IValue to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEntry& op) {
+    Napi::Env env = v.Env();
+    auto bad = [&](const char* what) {
+      return Napi::TypeError::New(env, op.name + ": argument '" + a.name + "' must be " + what);
+    };
+    switch (a.kind) {
+      case Kind::Tensor: return get(v);
+      case Kind::Int:
+        if (!v.IsNumber()) throw bad("an integer");
+        return c10::IValue(v.As<Napi::Number>().Int64Value());
+      case Kind::Float:
+        if (!v.IsNumber()) throw bad("a number");
+        return c10::IValue(v.As<Napi::Number>().DoubleValue());
+      case Kind::Bool:
+        if (!v.IsBoolean()) throw bad("a boolean");
+        return c10::IValue(v.As<Napi::Boolean>().Value());
+      case Kind::Scalar: {
+        if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
+        if (!v.IsNumber()) throw bad("a number");
+        double d = v.As<Napi::Number>().DoubleValue();
+        // An integral JS number is an integer scalar, so int tensors stay int (as Python's `x + 1`).
+        if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15)
+          return c10::IValue(static_cast<int64_t>(d));
+        return c10::IValue(d);
+      }
+      case Kind::Str:
+        if (!v.IsString()) throw bad("a string");
+        return c10::IValue(v.As<Napi::String>().Utf8Value());
+      case Kind::ScalarType: case Kind::MemoryFormat:
+        if (!v.IsNumber()) throw bad("a dtype code");
+        return c10::IValue(static_cast<int64_t>(v.As<Napi::Number>().Int32Value()));
+      case Kind::Device:
+        if (!v.IsString()) throw bad("a device string such as 'cpu' or 'cuda:0'");
+        return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
+      case Kind::IntList: {
+        if (v.IsNumber()) return c10::IValue(std::vector<int64_t>{v.As<Napi::Number>().Int64Value()});
+        if (!v.IsArray()) throw bad("an array of integers");
+        auto arr = v.As<Napi::Array>();
+        std::vector<int64_t> out(arr.Length());
+        for (uint32_t j = 0; j < out.size(); j++) {
+          Napi::Value e = arr[j];
+          if (!e.IsNumber()) throw bad("an array of integers");
+          out[j] = e.As<Napi::Number>().Int64Value();
+        }
+        return c10::IValue(out);
+      }
+      case Kind::FloatList: {
+        if (!v.IsArray()) throw bad("an array of numbers");
+        auto arr = v.As<Napi::Array>();
+        std::vector<double> out(arr.Length());
+        for (uint32_t j = 0; j < out.size(); j++) out[j] = arr.Get(j).As<Napi::Number>().DoubleValue();
+        return c10::IValue(out);
+      }
+      case Kind::BoolList: {
+        if (!v.IsArray()) throw bad("an array of booleans");
+        auto arr = v.As<Napi::Array>();
+        c10::List<bool> out;
+        for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(arr.Get(j).ToBoolean().Value());
+        return c10::IValue(out);
+      }
+      case Kind::TensorList: {
+        if (!v.IsArray()) throw bad("an array of Tensors");
+        auto arr = v.As<Napi::Array>();
+        std::vector<at::Tensor> out;
+        out.reserve(arr.Length());
+        for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(get(arr.Get(j)));
+        return c10::IValue(out);
+      }
+      case Kind::OptTensorList: {
+        if (!v.IsArray()) throw bad("an array of Tensors or nulls");
+        auto arr = v.As<Napi::Array>();
+        c10::List<std::optional<at::Tensor>> out;
+        for (uint32_t j = 0; j < arr.Length(); j++) {
+          Napi::Value e = arr.Get(j);
+          if (e.IsNull() || e.IsUndefined()) out.push_back(std::nullopt);
+          else out.push_back(get(e));
+        }
+        return c10::IValue(out);
+      }
+      case Kind::Layout: case Kind::Generator: return c10::IValue();
+      default: throw bad("of a type torchts does not pass yet");
+    }
+  }
+
+  Napi::Value from_ivalue(Napi::Env env, c10::IValue& v) {
+    if (v.isTensor()) {
+      at::Tensor t = std::move(v).toTensor();
+      if (!t.defined()) return env.Null();
+      return Napi::Number::New(env, put(std::move(t), env));
+    }
+    if (v.isTensorList()) {
+      auto list = v.toTensorList();
+      auto arr = Napi::Array::New(env, list.size());
+      for (size_t i = 0; i < list.size(); i++) arr.Set(i, Napi::Number::New(env, put(list.get(i), env)));
+      return arr;
+    }
+    if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+    if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+    if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+    if (v.isNone()) return env.Undefined();
+    if (v.isScalar()) return Napi::Number::New(env, v.toScalar().toDouble());
+    if (v.isIntList()) {
+      auto l = v.toIntVector();
+      auto arr = Napi::Array::New(env, l.size());
+      for (size_t i = 0; i < l.size(); i++) arr.Set(i, Napi::Number::New(env, static_cast<double>(l[i])));
+      return arr;
+    }
+    if (v.isString()) return Napi::String::New(env, v.toStringRef());
+    throw Napi::Error::New(env, std::string("torchts cannot return a value of type ") + v.tagKind());
+  }
+
+  // Results: a number (tensor id) for one return, an array for several. A return that writes into an
+  // argument (in-place, out=) gives back that argument's own id instead of a new handle.
+  Napi::Value results(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torch::jit::Stack& stack) {
+    Napi::Env env = info.Env();
+    auto one = [&](size_t r) -> Napi::Value {
+      int alias = op.return_alias_arg[r];
+      if (alias >= 0 && first + alias < info.Length()) return info[first + alias];
+      return from_ivalue(env, stack[r]);
+    };
+    if (stack.size() == 1) return one(0);
+    auto arr = Napi::Array::New(env, stack.size());
+    for (size_t r = 0; r < stack.size(); r++) arr.Set(r, one(r));
+    return arr;
+  }
+
+  const OpEntry& op_at(const Napi::Value& v) {
+    uint32_t id = v.As<Napi::Number>().Uint32Value();
+    if (id >= ops_.size()) throw Napi::Error::New(v.Env(), "unknown op id");
+    return ops_[id];
+  }
+
+  // call(opId, ...args): every ATen op, autograd included, through one boxed dispatcher call.
+  Napi::Value Call(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      const OpEntry& op = op_at(info[0]);
+      torch::jit::Stack stack;
+      build_stack(info, 1, op, stack);
+      op.handle.callBoxed(stack);
+      return results(info, 1, op, stack);
+    });
+  }
+
+  // callAsync(opId, ...args): the same, run on the libuv thread pool; resolves with the same results.
+  class OpWorker : public Napi::AsyncWorker {
+   public:
+    OpWorker(Napi::Env env, Torch* owner, const OpEntry* op, torch::jit::Stack stack)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), owner_(owner), op_(op),
+          stack_(std::move(stack)), grad_(c10::GradMode::is_enabled()) {}
+    Napi::Promise promise() { return deferred_.Promise(); }
+    void Execute() override {
+      try {
+        c10::AutoGradMode mode(grad_);  // grad mode is thread-local: carry the caller's
+        op_->handle.callBoxed(stack_);
+      } catch (const c10::Error& e) {
+        SetError(e.what_without_backtrace());
+      } catch (const std::exception& e) {
+        SetError(e.what());
+      }
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      try {
+        if (stack_.size() == 1) {
+          deferred_.Resolve(owner_->from_ivalue(env, stack_[0]));
+        } else {
+          auto arr = Napi::Array::New(env, stack_.size());
+          for (size_t r = 0; r < stack_.size(); r++) arr.Set(r, owner_->from_ivalue(env, stack_[r]));
+          deferred_.Resolve(arr);
+        }
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    }
+    void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Torch* owner_;
+    const OpEntry* op_;
+    torch::jit::Stack stack_;
+    bool grad_;
+  };
+
+  Napi::Value CallAsync(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      const OpEntry& op = op_at(info[0]);
+      for (int a : op.return_alias_arg)
+        if (a >= 0) throw Napi::Error::New(info.Env(), op.name + ": in-place ops cannot run asynchronously");
+      torch::jit::Stack stack;
+      build_stack(info, 1, op, stack);
+      auto* w = new OpWorker(info.Env(), this, &op, std::move(stack));
+      auto p = w->promise();
+      w->Queue();
+      return p;
+    });
+  }
+
+  // free(handle) or free([handles]).
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    double h;
+    if (napi_get_value_double(env, info[0], &h) == napi_ok) {
+      release(h, env);
+    } else if (info[0].IsArray()) {
+      auto arr = info[0].As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); i++) release(arr.Get(i).As<Napi::Number>().DoubleValue(), env);
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Shape(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      auto sizes = get(info[0]).sizes();
+      auto arr = Napi::Array::New(info.Env(), sizes.size());
+      for (size_t i = 0; i < sizes.size(); i++) arr.Set(i, Napi::Number::New(info.Env(), (double)sizes[i]));
+      return arr;
+    });
+  }
+
+  Napi::Value DType(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), static_cast<int>(get(info[0]).scalar_type()));
+    });
+  }
+
+  Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), get(info[0]).device().str()); });
+  }
+
+  Napi::Value RequiresGrad(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), get(info[0]).requires_grad()); });
+  }
+
+  // fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
+  Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer: expected a TypedArray");
+      auto ta = info[0].As<Napi::TypedArray>();
+      auto arr = info[1].As<Napi::Array>();
+      std::vector<int64_t> shape(arr.Length());
+      for (uint32_t i = 0; i < shape.size(); i++) shape[i] = arr.Get(i).As<Napi::Number>().Int64Value();
+      auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+      at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+      size_t nb = static_cast<size_t>(t.numel()) * t.element_size();
+      if (nb != ta.ByteLength())
+        throw Napi::RangeError::New(env, "fromBuffer: " + std::to_string(ta.ByteLength()) + " bytes do not fill shape " +
+                                             c10::str(t.sizes()) + " of " + c10::toString(dtype) + " (" +
+                                             std::to_string(nb) + " bytes)");
+      auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      if (nb) std::memcpy(t.data_ptr(), src, nb);
+      return Napi::Number::New(env, put(std::move(t), env));
+    });
+  }
+
+  // toBuffer(id): a fresh ArrayBuffer with the tensor's elements (moved to CPU, made contiguous).
+  Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      at::Tensor t = get(info[0]).detach().to(at::kCPU).contiguous();
+      size_t nb = static_cast<size_t>(t.numel()) * t.element_size();
+      auto buf = Napi::ArrayBuffer::New(info.Env(), nb);
+      if (nb) std::memcpy(buf.Data(), t.data_ptr(), nb);
+      return buf;
+    });
+  }
+
+  Napi::Value Item(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      const at::Tensor& t = get(info[0]);
+      if (t.numel() != 1)
+        throw Napi::Error::New(info.Env(), "item(): the tensor has " + std::to_string(t.numel()) +
+                                               " elements, only a one-element tensor converts to a number");
+      auto s = t.item();
+      if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+      return Napi::Number::New(info.Env(), s.toDouble());
+    });
+  }
+
+  std::vector<at::Tensor> tensor_array(const Napi::Value& v, bool allow_null) {
+    auto arr = v.As<Napi::Array>();
+    std::vector<at::Tensor> out;
+    out.reserve(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value e = arr.Get(i);
+      if (allow_null && (e.IsNull() || e.IsUndefined())) out.emplace_back();
+      else out.push_back(get(e));
+    }
+    return out;
+  }
+
+  // backward(outputs[], grads[]|null, retainGraph, createGraph)
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      auto outs = tensor_array(info[0], false);
+      std::vector<at::Tensor> grads;
+      if (info[1].IsArray()) grads = tensor_array(info[1], true);
+      std::optional<bool> retain;
+      if (info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
+      bool create = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+      torch::autograd::backward(outs, grads, retain, create);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value Grad(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      const at::Tensor& g = get(info[0]).grad();
+      if (!g.defined()) return info.Env().Null();
+      return Napi::Number::New(info.Env(), put(g, info.Env()));
+    });
+  }
+
+  // setGrad(id, gradId|null): null clears the gradient (as `p.grad = None`).
+  Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      at::Tensor& t = get(info[0]);
+      if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad() = at::Tensor();
+      else t.mutable_grad() = get(info[1]);
+      return info.Env().Undefined();
+    });
+  }
+
+  // autogradGrad(outputs[], inputs[], gradOutputs[]|null, retainGraph, createGraph, allowUnused) -> (id|null)[]
+  Napi::Value AutogradGrad(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      auto outs = tensor_array(info[0], false);
+      auto ins = tensor_array(info[1], false);
+      std::vector<at::Tensor> gouts;
+      if (info[2].IsArray()) gouts = tensor_array(info[2], true);
+      std::optional<bool> retain;
+      if (info[3].IsBoolean()) retain = info[3].As<Napi::Boolean>().Value();
+      bool create = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+      bool unused = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+      auto grads = torch::autograd::grad(outs, ins, gouts, retain, create, unused);
+      auto arr = Napi::Array::New(info.Env(), grads.size());
+      for (size_t i = 0; i < grads.size(); i++)
+        arr.Set(i, grads[i].defined() ? Napi::Value(Napi::Number::New(info.Env(), put(grads[i], info.Env())))
+                                      : info.Env().Null());
+      return arr;
+    });
+  }
+
+  Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+    bool prev = c10::GradMode::is_enabled();
+    c10::GradMode::set_enabled(info[0].ToBoolean().Value());
+    return Napi::Boolean::New(info.Env(), prev);
+  }
+
+  Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
+  }
+
+  Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+      at::manual_seed(seed);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      int n = info[0].As<Napi::Number>().Int32Value();
+      if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread");
+      at::set_num_threads(n);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), at::get_num_threads());
+  }
+
+  Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+    });
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    auto o = Napi::Object::New(info.Env());
+    o.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(live_)));
+    o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes_)));
+    o.Set("ops", Napi::Number::New(info.Env(), static_cast<double>(ops_.size())));
+    return o;
+  }
+
+  Napi::Value Version(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), TORCH_VERSION);
+  }
+};
+
+}  // namespace
+
+NODE_API_ADDON(Torch)

@@ -1,0 +1,62 @@
+// Checkpoints as safetensors: round trip, Python's reader agrees, and broken files are clear errors.
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import * as torch from "../../lib/tensor/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "torchts-st-"));
+
+describe("safetensors", () => {
+  it("round-trips every dtype, shape and metadata", () => {
+    const tensors = {
+      w: torch.randn([3, 4]),
+      d: torch.tensor([1.5, -2], { dtype: "float64" }),
+      i: torch.arange(5),
+      b: torch.tensor([true, false, true]),
+      u: torch.tensor(new Uint8Array([0, 255])),
+      s: torch.scalar(7),
+      e: torch.zeros([0, 3]),
+    };
+    const path = join(dir, "a.safetensors");
+    torch.saveSafetensors(path, tensors, { step: "12" });
+    const { tensors: back, metadata } = torch.loadSafetensors(path);
+    expect(metadata).toEqual({ step: "12" });
+    expect(Object.keys(back).sort()).toEqual(Object.keys(tensors).sort());
+    for (const [k, t] of Object.entries(tensors)) {
+      expect(back[k]!.dtype).toBe(t.dtype);
+      expect(back[k]!.shape).toEqual(t.shape);
+      expect(back[k]!.toFlatArray()).toEqual(t.toFlatArray());
+    }
+  });
+
+  it("is read by Python's safetensors with the same values", () => {
+    const py = spawnSync("python3", ["-c", "import safetensors, torch"], { encoding: "utf8" });
+    if (py.status !== 0) throw new Error("python3 with torch and safetensors is needed (scripts/setup.sh installs them)");
+    const path = join(dir, "py.safetensors");
+    torch.saveSafetensors(path, { x: torch.arange(6, undefined, 1, { dtype: "float32" }).view(2, 3), y: torch.tensor([3], { dtype: "int64" }) });
+    const r = spawnSync("python3", ["-c",
+      `from safetensors.torch import load_file, save_file; import torch; t = load_file(${JSON.stringify(path)}); ` +
+      `print(t['x'].shape, t['x'].sum().item(), t['y'].dtype); save_file({'z': torch.full((2,), 2.5)}, ${JSON.stringify(join(dir, "from-py.safetensors"))})`],
+      { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("torch.Size([2, 3]) 15.0 torch.int64");
+    expect(torch.loadSafetensors(join(dir, "from-py.safetensors")).tensors.z!.tolist()).toEqual([2.5, 2.5]);
+  });
+
+  it("says what is wrong with truncated and foreign files", () => {
+    const good = join(dir, "g.safetensors");
+    torch.saveSafetensors(good, { w: torch.ones([100]) });
+    const bytes = readFileSync(good);
+    const trunc = join(dir, "t.safetensors");
+    writeFileSync(trunc, bytes.subarray(0, bytes.length - 10));
+    expect(() => torch.loadSafetensors(trunc)).toThrow(/tensor 'w' has data_offsets .* \(truncated\?\)/);
+    const foreign = join(dir, "f.safetensors");
+    writeFileSync(foreign, "PK\u0003\u0004 this is a zip file, not safetensors");
+    expect(() => torch.loadSafetensors(foreign)).toThrow(/not a valid safetensors file: header length/);
+    writeFileSync(foreign, Buffer.from([1, 2, 3]));
+    expect(() => torch.loadSafetensors(foreign)).toThrow(/only 3 bytes/);
+    expect(() => torch.loadSafetensors(join(dir, "missing.safetensors"))).toThrow(/cannot read checkpoint/);
+  });
+});
