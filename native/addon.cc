@@ -6,6 +6,7 @@
 // TypeScript Tensor class wraps it.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -94,6 +95,8 @@ class Torch : public Napi::Addon<Torch> {
         InstanceMethod("setGradEnabled", &Torch::SetGradEnabled),
         InstanceMethod("isGradEnabled", &Torch::IsGradEnabled),
         InstanceMethod("manualSeed", &Torch::ManualSeed),
+        InstanceMethod("getRngState", &Torch::GetRngState),
+        InstanceMethod("setRngState", &Torch::SetRngState),
         InstanceMethod("setNumThreads", &Torch::SetNumThreads),
         InstanceMethod("getNumThreads", &Torch::GetNumThreads),
         InstanceMethod("cudaDeviceCount", &Torch::CudaDeviceCount),
@@ -605,6 +608,24 @@ class Torch : public Napi::Addon<Torch> {
     return guard(info, [&]() -> Napi::Value {
       uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
       at::manual_seed(seed);
+      return info.Env().Undefined();
+    });
+  }
+
+  // The CPU generator's state as a uint8 tensor, so a resumed run draws the same numbers.
+  Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      return Napi::Number::New(info.Env(), put(gen.get_state(), info.Env()));
+    });
+  }
+
+  Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(get(info[0]));
       return info.Env().Undefined();
     });
   }

@@ -193,3 +193,16 @@ describe("devices and dtypes", () => {
     expect(torch.defaultDevice()).toBe(torch.cuda.isAvailable() ? "cuda" : "cpu");
   });
 });
+
+describe("random state", () => {
+  it("restores the generator state so draws repeat", () => {
+    torch.manualSeed(5);
+    torch.randn([3]).dispose();
+    const state = torch.getRngState();
+    const a = torch.randn([4]).toFlatArray();
+    torch.randn([10]).dispose();
+    torch.setRngState(state);
+    expect(torch.randn([4]).toFlatArray()).toEqual(a);
+    expect(() => torch.setRngState(torch.ones([2]))).toThrow();
+  });
+});
