@@ -1,0 +1,75 @@
+/**
+ * loadDataset: catalog name + split string -> ImageDataset, finding (or downloading) the files,
+ * decoding and verifying them. Decoded official splits are kept in memory for the life of the
+ * process, because an evaluation run reads the same split several times (e.g. test[:5000] and
+ * test[5000:]); slices are zero-copy views of the cached split.
+ */
+import { type BaseSplit, getCatalogEntry } from './catalog.js';
+import { decodeLocatedSplit } from './decode.js';
+import { type DownloadSplitOptions, downloadSplit } from './download.js';
+import { type LocatedSplit, findSplit, locateSplit } from './locate.js';
+import { formatSplit, parseSplit, resolveRange } from './split.js';
+import type { ImageDataset } from './types.js';
+
+export interface LoadOptions extends DownloadSplitOptions {
+  /** Fetch the official files into the cache when the split is found nowhere. */
+  download?: boolean;
+  /** Check official counts and known content md5s (default true). */
+  verify?: boolean;
+}
+
+const cache = new Map<string, Promise<ImageDataset>>();
+
+/** Forgets the decoded data sets (tests; or to free memory between experiments). */
+export function clearDatasetCache(): void {
+  cache.clear();
+}
+
+/** A zero-copy view of images [start, end) of a data set. */
+export function sliceDataset(ds: ImageDataset, start: number, end: number, split = `${ds.split}[${start}:${end}]`): ImageDataset {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= ds.n)) {
+    throw new Error(`sliceDataset: bad range [${start}, ${end}) for ${ds.name} ${ds.split} with ${ds.n} images`);
+  }
+  const size = ds.channels * ds.height * ds.width;
+  const out: ImageDataset = {
+    name: ds.name,
+    split,
+    images: ds.images.subarray(start * size, end * size),
+    n: end - start,
+    channels: ds.channels,
+    height: ds.height,
+    width: ds.width,
+  };
+  if (ds.labels) out.labels = ds.labels.subarray(start, end);
+  return out;
+}
+
+async function locateOrDownload(name: string, base: BaseSplit, opts: LoadOptions): Promise<LocatedSplit> {
+  const found = findSplit(name, base, opts);
+  if (found || !opts.download) return found ?? locateSplit(name, base, opts);
+  await downloadSplit(name, base, opts);
+  return locateSplit(name, base, opts);
+}
+
+/**
+ * Loads `split` (see split.ts: train, test, train[:50000], test[5000:], ...) of catalog data set
+ * `name`. Files are looked for as locate.ts describes; with `download: true` missing files are
+ * fetched into the cache (md5-checked).
+ */
+export async function loadDataset(name: string, split: string, opts: LoadOptions = {}): Promise<ImageDataset> {
+  const entry = getCatalogEntry(name);
+  const spec = parseSplit(split);
+  const loc = await locateOrDownload(entry.name, spec.base, opts);
+  const verify = opts.verify ?? true;
+  const key = JSON.stringify([entry.name, spec.base, loc.source.format, loc.paths, verify]);
+  let whole = cache.get(key);
+  if (!whole) {
+    whole = Promise.resolve().then(() => ({ name: entry.name, split: spec.base, ...decodeLocatedSplit(loc, verify) }));
+    cache.set(key, whole);
+    whole.catch(() => cache.delete(key)); // a failed load is retried next time, not cached
+  }
+  const ds = await whole;
+  if (spec.start === undefined && spec.end === undefined) return ds;
+  const [start, end] = resolveRange(spec, ds.n, `${entry.name} ${spec.base}`);
+  return sliceDataset(ds, start, end, formatSplit(spec));
+}

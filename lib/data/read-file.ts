@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { DataFileError, REDOWNLOAD, asPlainBytes } from './errors.js';
+
+/** Reads a whole file, turning "no such file" into a message that names the file and the fix. */
+export function readDataFile(file: string): Uint8Array {
+  try {
+    return asPlainBytes(readFileSync(file));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new DataFileError(file, 'the file does not exist', 'Check the path, or fetch the data set with download: true (CLI --download)');
+    if (err.code === 'ERR_FS_FILE_TOO_LARGE') throw new DataFileError(file, `the file is too large to read in one piece (${err.message})`, 'Split it into smaller files');
+    throw new DataFileError(file, `could not be read (${err.message})`, 'Check its permissions');
+  }
+}
+
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Returns the bytes gunzipped when they start with the gzip magic 1f 8b, unchanged otherwise. */
+export function maybeGunzip(bytes: Uint8Array, file: string): Uint8Array {
+  if (!isGzip(bytes)) return bytes;
+  try {
+    return asPlainBytes(gunzipSync(bytes));
+  } catch (e) {
+    throw new DataFileError(file, `the gzip stream is damaged or truncated (zlib: ${(e as Error).message})`, REDOWNLOAD);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Split strings: `train`, `test`, or a Python-slice-like range of one, to carve held-out parts
+ * out of an official split:
+ *   train[:50000]   the first 50000 training images
+ *   train[50000:]   the training images from index 50000 on
+ *   test[1000:2000] test images 1000..1999
+ *   test[-5000:]    the last 5000 test images (negative indices count from the end, as in Python)
+ * Unlike Python, a bound beyond the split's size is an error rather than silently clamped, and an
+ * empty range is an error: both are almost always mistakes in an experiment's configuration.
+ */
+import type { BaseSplit } from './catalog.js';
+
+export interface SplitSpec {
+  base: BaseSplit;
+  start?: number;
+  end?: number;
+}
+
+const SPLIT_RE = /^(train|test)(?:\[\s*(-?\d+)?\s*:\s*(-?\d+)?\s*\])?$/;
+
+export function parseSplit(split: string): SplitSpec {
+  const m = SPLIT_RE.exec(split.trim());
+  if (!m) {
+    throw new Error(`Bad split "${split}": expected train, test, or a range such as train[:50000], train[50000:], test[:5000], test[5000:], test[-1000:].`);
+  }
+  const spec: SplitSpec = { base: m[1] as BaseSplit };
+  if (m[2] !== undefined) spec.start = Number(m[2]);
+  if (m[3] !== undefined) spec.end = Number(m[3]);
+  return spec;
+}
+
+/** The concrete [start, end) of a split spec over a split of n images. */
+export function resolveRange(spec: SplitSpec, n: number, label: string = spec.base): [number, number] {
+  const fix = (i: number | undefined, dflt: number): number => {
+    if (i === undefined) return dflt;
+    if (i > n || i < -n) throw new Error(`Split "${label}" has ${n} images; index ${i} is out of range.`);
+    return i < 0 ? n + i : i;
+  };
+  const start = fix(spec.start, 0);
+  const end = fix(spec.end, n);
+  if (end <= start) throw new Error(`Split range [${spec.start ?? ''}:${spec.end ?? ''}] of "${label}" (${n} images) selects no images.`);
+  return [start, end];
+}
+
+export function formatSplit(spec: SplitSpec): string {
+  return spec.start === undefined && spec.end === undefined ? spec.base : `${spec.base}[${spec.start ?? ''}:${spec.end ?? ''}]`;
+}
