@@ -1,0 +1,46 @@
+// One file holds everything a run needs to continue exactly: model weights and buffers, optimizer
+// state, the data loader's position, LibTorch's generator state and the step. Written atomically
+// (temporary file + rename), so a crash mid-write leaves the previous checkpoint intact.
+import { existsSync } from "node:fs";
+import * as torch from "../tensor/index.js";
+
+export const CHECKPOINT_FORMAT = "torchts-ood-checkpoint/1";
+
+export interface CheckpointParts {
+  step: number;
+  model: Record<string, torch.Tensor>;
+  optimizer: Record<string, torch.Tensor>;
+  /** JSON-able states: optimizer scalars, data loader position, anything else. */
+  state: Record<string, unknown>;
+}
+
+export function saveCheckpoint(path: string, parts: CheckpointParts): void {
+  torch.tidy(() => {
+    const tensors: Record<string, torch.Tensor> = { "rng.cpu": torch.getRngState() };
+    for (const [k, t] of Object.entries(parts.model)) tensors[`model.${k}`] = t;
+    for (const [k, t] of Object.entries(parts.optimizer)) tensors[`optim.${k}`] = t;
+    torch.saveSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, step: String(parts.step), state: JSON.stringify(parts.state) });
+  });
+}
+
+export interface LoadedCheckpoint extends CheckpointParts {
+  rng?: torch.Tensor;
+}
+
+/** Reads a checkpoint; a file that is not one says so. Tensors are the caller's to dispose. */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new Error(`no checkpoint at ${path}`);
+  const { tensors, metadata } = torch.loadSafetensors(path);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    torch.dispose(tensors);
+    throw new Error(`${path} is a safetensors file but not a torchts-ood checkpoint (format '${metadata.format ?? "none"}')`);
+  }
+  const out: LoadedCheckpoint = { step: Number(metadata.step), model: {}, optimizer: {}, state: JSON.parse(metadata.state ?? "{}") };
+  for (const [k, t] of Object.entries(tensors)) {
+    if (k.startsWith("model.")) out.model[k.slice(6)] = t;
+    else if (k.startsWith("optim.")) out.optimizer[k.slice(6)] = t;
+    else if (k === "rng.cpu") out.rng = t;
+    else t.dispose();
+  }
+  return out;
+}
