@@ -3,9 +3,15 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { demoCommand } from "./commands/demo.js";
+import { trainCommand } from "./commands/train.js";
+import { evalCommand } from "./commands/eval.js";
+import { sampleCommand } from "./commands/sample.js";
 
 await yargs(hideBin(process.argv))
   .scriptName("torchts-ood")
+  .command(trainCommand)
+  .command(evalCommand)
+  .command(sampleCommand)
   .command(demoCommand)
   .demandCommand(1, "Name a command (see --help).")
   .strict()

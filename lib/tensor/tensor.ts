@@ -438,7 +438,7 @@ function closeScope(made: Tensor[], result: unknown): void {
  * plain object) and those kept with `keep()`. Scopes nest: what a scope returns belongs to the scope
  * around it. Async functions are awaited before the scope closes.
  */
-export function tidy<T extends Scoped>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const made: Tensor[] = [];
   scopes.push(made);
   let result: T;

@@ -1,0 +1,30 @@
+// Model configurations by kind, and building a model from one (what config.json stores).
+import type { Tensor } from "../tensor/index.js";
+import { Glow, type GlowConfig } from "./glow.js";
+import type { DensityModel, ModelKind } from "./density.js";
+
+export type ModelConfig = GlowConfig;
+
+/** A model the training loop and the CLI can drive. */
+export type AnyModel = DensityModel & {
+  training: boolean;
+  train(on?: boolean): unknown;
+  parameters(): Tensor[];
+  stateDict(): Record<string, Tensor>;
+  loadStateDict(d: Record<string, Tensor>): unknown;
+  numParameters(): number;
+  to(target: "cpu" | "cuda" | `cuda:${number}`): unknown;
+  dispose(): void;
+};
+
+export const MODEL_KINDS: readonly ModelKind[] = ["glow", "cv-glow", "realnvp", "pixelcnn", "vae"];
+
+export function createModel(cfg: ModelConfig): AnyModel {
+  switch (cfg.kind) {
+    case "glow":
+    case "cv-glow":
+      return new Glow(cfg);
+    default:
+      throw new Error(`model kind '${(cfg as { kind: string }).kind}' is not available yet`);
+  }
+}

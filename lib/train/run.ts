@@ -1,0 +1,143 @@
+// A run folder: config.json (what was trained, with which hyperparameters), checkpoint.safetensors and
+// metrics.jsonl. `trainRun` makes one (the CLI's `train` and sweeps from TypeScript), `openRun` loads
+// one back for evaluation and analyses.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import * as torch from "../tensor/index.js";
+import { loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
+import type { ModelKind } from "../models/density.js";
+import { createModel, type AnyModel, type ModelConfig } from "../models/registry.js";
+import { presetFor, type PresetName, type TrainHyper } from "../presets.js";
+import { Adam, Adamax, RMSprop, type Optimizer, piecewiseConstant, linearWarmup, type Schedule } from "../optim/index.js";
+import { trainLoop, type TrainSummary } from "./trainer.js";
+import { loadCheckpoint } from "./checkpoint.js";
+import { Progress } from "./progress.js";
+
+export interface RunConfig {
+  format: "torchts-ood-run/1";
+  kind: ModelKind;
+  preset: PresetName;
+  /** Training data, e.g. "fashion-mnist:train". */
+  dataset: string;
+  seed: number;
+  device: torch.Device;
+  model: ModelConfig;
+  train: TrainHyper;
+  /** Splits evaluated during training. */
+  evalSplits: string[];
+}
+
+export interface TrainRunOptions {
+  kind: ModelKind;
+  preset?: PresetName;
+  /** Data set name (catalog name); trains on its train split. */
+  dataset?: string;
+  out: string;
+  seed?: number;
+  device?: torch.Device;
+  resume?: boolean;
+  /** Overrides of the preset's training hyperparameters. */
+  overrides?: Partial<TrainHyper>;
+  evalSplits?: string[];
+  data?: LoadOptions;
+  quiet?: boolean;
+}
+
+/** "mnist:test" -> loaded data set (any split string the data layer knows, e.g. "mnist:test[:5000]"). */
+export async function loadSplit(spec: string, data: LoadOptions = {}): Promise<ImageDataset> {
+  const i = spec.indexOf(":");
+  if (i < 1) throw new Error(`bad split '${spec}': expected DATASET:SPLIT, e.g. mnist:test or fashion-mnist:train`);
+  return loadDataset(spec.slice(0, i), spec.slice(i + 1), data);
+}
+
+export function scheduleOf(t: TrainHyper): Schedule {
+  const base = t.boundaries.length ? piecewiseConstant(t.lr, t.boundaries, t.factors) : () => t.lr;
+  return t.warmup > 0 ? linearWarmup(base, t.warmup) : base;
+}
+
+export function optimizerOf(t: TrainHyper, params: torch.Tensor[]): Optimizer {
+  const o = { lr: t.lr, weightDecay: t.weightDecay };
+  if (t.optimizer === "adam") return new Adam(params, o);
+  if (t.optimizer === "adamax") return new Adamax(params, o);
+  return new RMSprop(params, o);
+}
+
+const readConfig = (dir: string): RunConfig => {
+  const p = join(dir, "config.json");
+  if (!existsSync(p)) throw new Error(`${dir} is not a run folder (no config.json): train one with \`torchts-ood train\``);
+  const c = JSON.parse(readFileSync(p, "utf8")) as RunConfig;
+  if (c.format !== "torchts-ood-run/1") throw new Error(`${p}: not a torchts-ood run config`);
+  return c;
+};
+
+export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig; summary: TrainSummary }> {
+  const out = resolve(o.out);
+  let config: RunConfig;
+  if (o.resume && existsSync(join(out, "config.json"))) {
+    config = readConfig(out);
+    if (o.overrides?.steps) config.train.steps = o.overrides.steps;
+  } else {
+    const dataset = o.dataset ?? "fashion-mnist";
+    const train = await loadSplit(`${dataset}:train`, o.data);
+    const preset = presetFor(o.kind, o.preset ?? "cpu", [train.channels, train.height, train.width]);
+    config = {
+      format: "torchts-ood-run/1", kind: o.kind, preset: o.preset ?? "cpu", dataset: `${dataset}:train`, seed: o.seed ?? 0,
+      device: o.device ?? torch.defaultDevice(), model: preset.model, train: { ...preset.train, ...o.overrides },
+      evalSplits: o.evalSplits ?? defaultEvalSplits(dataset),
+    };
+  }
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const train = await loadSplit(config.dataset, o.data);
+  const evalSplits: Record<string, ImageDataset> = {};
+  for (const s of config.evalSplits) evalSplits[s] = await loadSplit(s, o.data);
+
+  torch.manualSeed(config.seed);
+  const model = createModel(config.model);
+  if (config.device !== "cpu") model.to(config.device);
+  const optimizer = optimizerOf(config.train, model.parameters());
+  const lrAt = scheduleOf(config.train);
+  try {
+    const summary = await trainLoop({
+      model, optimizer, train, evalSplits, outDir: out, device: config.device, resume: o.resume ?? false,
+      progress: new Progress(process.stderr, 10, o.quiet ?? false),
+      config: { ...config.train, lrAt, seed: config.seed },
+    });
+    return { config, summary };
+  } finally {
+    model.dispose();
+    torch.dispose(optimizer.stateDict().tensors);
+  }
+}
+
+/** The paper's splits: the training set's own train/test and the other MNIST-like set's test. */
+export function defaultEvalSplits(dataset: string): string[] {
+  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
+  return [`${dataset}:test`, ...(other[dataset] ? [`${other[dataset]}:test`] : [])];
+}
+
+export interface OpenRun {
+  dir: string;
+  config: RunConfig;
+  model: AnyModel;
+  step: number;
+}
+
+/** Loads a run folder's model with its checkpoint, in eval mode. */
+export function openRun(dir: string, device?: torch.Device): OpenRun {
+  const config = readConfig(dir);
+  const model = createModel(config.model);
+  const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
+  try {
+    model.loadStateDict(ck.model);
+  } catch (e) {
+    model.dispose();
+    throw new Error(`${dir}/checkpoint.safetensors does not fit the model in config.json: ${(e as Error).message}`);
+  } finally {
+    torch.dispose([ck.model, ck.optimizer, ck.rng]);
+  }
+  const dev = device ?? torch.defaultDevice();
+  if (dev !== "cpu") model.to(dev);
+  model.train(false);
+  return { dir, config, model, step: ck.step };
+}
