@@ -71,11 +71,31 @@ function glow(kind: "glow" | "cv-glow", preset: PresetName, shape: Shape): Prese
   };
 }
 
+function realnvp(preset: PresetName, shape: Shape): Preset {
+  const model = { kind: "realnvp", imageShape: shape, alpha: 0.05, batchNorm: true } as const;
+  if (preset === "paper") {
+    // The paper trained RealNVP like Glow (its appendix A.1 lists one flow setup).
+    return { model: { ...model, scales: isSmall(shape) ? 2 : 3, hidden: 64, blocks: 8 }, train: glow("glow", "paper", shape).train };
+  }
+  if (preset === "cpu") {
+    return {
+      model: { ...model, scales: 2, hidden: 64, blocks: 2 },
+      train: {
+        steps: 6000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 5e-5, warmup: 200,
+        boundaries: [4500, 5400], factors: [0.5, 0.25], clipNorm: 50, logEvery: 50, evalEvery: 1000, evalLimit: 1000, checkpointEvery: 500,
+      },
+    };
+  }
+  return { model: { ...model, scales: 2, hidden: 8, blocks: 1 }, train: glow("glow", "tiny", shape).train };
+}
+
 export function presetFor(kind: ModelKind, preset: PresetName, shape: Shape): Preset {
   switch (kind) {
     case "glow":
     case "cv-glow":
       return glow(kind, preset, shape);
+    case "realnvp":
+      return realnvp(preset, shape);
     default:
       throw new Error(`no presets for '${kind}' yet`);
   }

@@ -1,9 +1,10 @@
 // Model configurations by kind, and building a model from one (what config.json stores).
 import type { Tensor } from "../tensor/index.js";
 import { Glow, type GlowConfig } from "./glow.js";
+import { RealNVP, type RealNVPConfig } from "./realnvp.js";
 import type { DensityModel, ModelKind } from "./density.js";
 
-export type ModelConfig = GlowConfig;
+export type ModelConfig = GlowConfig | RealNVPConfig;
 
 /** A model the training loop and the CLI can drive. */
 export type AnyModel = DensityModel & {
@@ -24,6 +25,8 @@ export function createModel(cfg: ModelConfig): AnyModel {
     case "glow":
     case "cv-glow":
       return new Glow(cfg);
+    case "realnvp":
+      return new RealNVP(cfg);
     default:
       throw new Error(`model kind '${(cfg as { kind: string }).kind}' is not available yet`);
   }

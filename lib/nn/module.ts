@@ -167,7 +167,7 @@ export abstract class Module {
     const out: StateDict = {};
     for (const [prefix, m] of this.namedModules()) {
       const name = (n: string) => (prefix ? `${prefix}.${n}` : n);
-      for (const [n, t] of m._params) out[name(n)] ??= t;
+      for (const [n, t] of m._params) out[name(n)] = t;
       for (const [n, t] of m._buffers) if (!m._nonPersistent.has(n)) out[name(n)] = t;
     }
     return out;

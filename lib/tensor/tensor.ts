@@ -158,6 +158,7 @@ export class Tensor {
   div(o: Tensor | number): Tensor { return o instanceof Tensor ? O.div(this, o) : O.div_s(this, o); }
   pow(e: Tensor | number): Tensor { return e instanceof Tensor ? O.pow(this, e) : O.pow_s(this, e); }
   rsub(o: number): Tensor { return O.rsub_s(this, o); }
+  remainder(o: number): Tensor { return O.remainder_s(this, o); }
   maximum(o: Tensor): Tensor { return O.maximum(this, o); }
   minimum(o: Tensor): Tensor { return O.minimum(this, o); }
   neg(): Tensor { return O.neg(this); }
@@ -359,7 +360,7 @@ export const O = {
   scalar_tensor: tensorOp("aten::scalar_tensor"),
   add: tensorOp("aten::add.Tensor"), add_s: tensorOp("aten::add.Scalar"),
   sub: tensorOp("aten::sub.Tensor"), sub_s: tensorOp("aten::sub.Scalar"),
-  rsub_s: tensorOp("aten::rsub.Scalar"),
+  rsub_s: tensorOp("aten::rsub.Scalar"), remainder_s: tensorOp("aten::remainder.Scalar"),
   mul: tensorOp("aten::mul.Tensor"), mul_s: tensorOp("aten::mul.Scalar"),
   div: tensorOp("aten::div.Tensor"), div_s: tensorOp("aten::div.Scalar"),
   pow: tensorOp("aten::pow.Tensor_Tensor"), pow_s: tensorOp("aten::pow.Tensor_Scalar"),
