@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-function benchDir(): string | null {
+export function benchDir(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     for (const c of [join(dir, "shared", "bench"), join(dir, "..", "shared", "bench")]) if (existsSync(c)) return resolve(c);

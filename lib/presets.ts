@@ -6,6 +6,8 @@
 import type { ModelKind } from "./models/density.js";
 import type { ModelConfig } from "./models/registry.js";
 import type { GlowConfig } from "./models/glow.js";
+import type { PixelCNNConfig } from "./models/pixelcnn.js";
+import type { VAEConfig } from "./models/vae.js";
 
 export type PresetName = "tiny" | "cpu" | "paper";
 export const PRESETS: readonly PresetName[] = ["tiny", "cpu", "paper"];
@@ -89,6 +91,79 @@ function realnvp(preset: PresetName, shape: Shape): Preset {
   return { model: { ...model, scales: 2, hidden: 8, blocks: 1 }, train: glow("glow", "tiny", shape).train };
 }
 
+const tinyTrain: TrainHyper = {
+  steps: 20, batchSize: 16, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 0, boundaries: [], factors: [],
+  clipNorm: 50, logEvery: 5, evalEvery: 10, evalLimit: 64, checkpointEvery: 10,
+};
+
+function pixelcnn(preset: PresetName, shape: Shape): Preset {
+  const base = { kind: "pixelcnn", imageShape: shape, kernel: 3, firstKernel: 7 } as const;
+  if (preset === "paper") {
+    // Appendix A.2. FashionMNIST: 5 gated layers of 32 features, a 256-unit skip layer, Adam 1e-4 for
+    // 100K steps with decays at 80K and 90K (read as x0.5, x0.25, as the flows' schedule). CIFAR-10: 15
+    // layers of 128 features, a 1024-unit skip layer, RMSProp 1e-4 for 200K steps, the rate divided by 3
+    // at 120K, 180K and 195K. Batch 32.
+    if (isSmall(shape)) return {
+      model: { ...base, layers: 5, features: 32, skip: 256 } satisfies PixelCNNConfig,
+      train: {
+        steps: 100_000, batchSize: 32, optimizer: "adam", lr: 1e-4, weightDecay: 0, warmup: 0,
+        boundaries: [80_000, 90_000], factors: [0.5, 0.25], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+      },
+    };
+    return {
+      model: { ...base, layers: 15, features: 128, skip: 1024 } satisfies PixelCNNConfig,
+      train: {
+        steps: 200_000, batchSize: 32, optimizer: "rmsprop", lr: 1e-4, weightDecay: 0, warmup: 0,
+        boundaries: [120_000, 180_000, 195_000], factors: [1 / 3, 1 / 9, 1 / 27], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+      },
+    };
+  }
+  if (preset === "cpu") {
+    return {
+      model: { ...base, layers: 5, features: 32, skip: 256 },
+      train: {
+        steps: 1000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 100,
+        boundaries: [750, 900], factors: [0.5, 0.25], clipNorm: 50, logEvery: 25, evalEvery: 500, evalLimit: 1000, checkpointEvery: 250,
+      },
+    };
+  }
+  return { model: { ...base, layers: 2, features: 8, skip: 16, firstKernel: 3 }, train: tinyTrain };
+}
+
+function vae(preset: PresetName, shape: Shape): Preset {
+  const small = isSmall(shape);
+  // FashionMNIST (appendix A.3): linear to 7x7x64, transposed convolutions of 32, 32, 256 (the logits)
+  // with strides 2, 2, 1; the encoder (convolutions of 32, 64, stride 2) and latent size are guesses.
+  // CIFAR-10 after Rosca et al. (2018), appendix K, as far as we could reconstruct it (guessed: the
+  // DCGAN-like widths 64/128/256, the 4x4x256 bottleneck and the 128-d latent).
+  const arch = small
+    ? { encoder: [32, 64], bottleneck: 64, decoder: [32, 32], latent: 32 }
+    : { encoder: [64, 128, 256], bottleneck: 256, decoder: [128, 64, 32], latent: 128 };
+  const base = { kind: "vae", imageShape: shape, initStd: Math.sqrt(0.02) } as const;
+  if (preset === "paper") {
+    return {
+      model: { ...base, ...arch, iwSamples: 100 } satisfies VAEConfig,
+      train: {
+        steps: 200_000, batchSize: 32, optimizer: "rmsprop", lr: 1e-4, weightDecay: 0, warmup: 0,
+        boundaries: [], factors: [], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+      },
+    };
+  }
+  if (preset === "cpu") {
+    return {
+      model: { ...base, ...arch, iwSamples: 10 },
+      train: {
+        steps: 1000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 100,
+        boundaries: [750, 900], factors: [0.5, 0.25], clipNorm: 50, logEvery: 25, evalEvery: 500, evalLimit: 1000, checkpointEvery: 250,
+      },
+    };
+  }
+  return {
+    model: { ...base, encoder: [4, 8], bottleneck: 8, decoder: [8, 8], latent: 4, iwSamples: 4, initStd: 0.05, ...(small ? {} : { encoder: [4, 8, 8], decoder: [8, 8, 8] }) },
+    train: tinyTrain,
+  };
+}
+
 export function presetFor(kind: ModelKind, preset: PresetName, shape: Shape): Preset {
   switch (kind) {
     case "glow":
@@ -96,6 +171,10 @@ export function presetFor(kind: ModelKind, preset: PresetName, shape: Shape): Pr
       return glow(kind, preset, shape);
     case "realnvp":
       return realnvp(preset, shape);
+    case "pixelcnn":
+      return pixelcnn(preset, shape);
+    case "vae":
+      return vae(preset, shape);
     default:
       throw new Error(`no presets for '${kind}' yet`);
   }

@@ -2,9 +2,11 @@
 import type { Tensor } from "../tensor/index.js";
 import { Glow, type GlowConfig } from "./glow.js";
 import { RealNVP, type RealNVPConfig } from "./realnvp.js";
+import { PixelCNN, type PixelCNNConfig } from "./pixelcnn.js";
+import { VAE, type VAEConfig } from "./vae.js";
 import type { DensityModel, ModelKind } from "./density.js";
 
-export type ModelConfig = GlowConfig | RealNVPConfig;
+export type ModelConfig = GlowConfig | RealNVPConfig | PixelCNNConfig | VAEConfig;
 
 /** A model the training loop and the CLI can drive. */
 export type AnyModel = DensityModel & {
@@ -27,6 +29,10 @@ export function createModel(cfg: ModelConfig): AnyModel {
       return new Glow(cfg);
     case "realnvp":
       return new RealNVP(cfg);
+    case "pixelcnn":
+      return new PixelCNN(cfg);
+    case "vae":
+      return new VAE(cfg);
     default:
       throw new Error(`model kind '${(cfg as { kind: string }).kind}' is not available yet`);
   }

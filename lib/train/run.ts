@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as torch from "../tensor/index.js";
-import { loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
+import { DatasetNotFoundError, loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
 import type { ModelKind } from "../models/density.js";
 import { createModel, type AnyModel, type ModelConfig } from "../models/registry.js";
 import { presetFor, type PresetName, type TrainHyper } from "../presets.js";
@@ -90,7 +90,16 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   writeFileSync(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
-  for (const s of config.evalSplits) evalSplits[s] = await loadSplit(s, o.data);
+  for (const s of config.evalSplits) {
+    try {
+      evalSplits[s] = await loadSplit(s, o.data);
+    } catch (e) {
+      // A default out-of-distribution split that is not on this machine is skipped, not fatal; one the
+      // caller asked for is an error.
+      if (o.evalSplits || !(e instanceof DatasetNotFoundError)) throw e;
+      process.stderr.write(`train: skipping evaluation on ${s}: not found here (set TORCHTS_OOD_DATA or pass --download)\n`);
+    }
+  }
 
   torch.manualSeed(config.seed);
   const model = createModel(config.model);
@@ -106,7 +115,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     return { config, summary };
   } finally {
     model.dispose();
-    torch.dispose(optimizer.stateDict().tensors);
+    optimizer.dispose();
   }
 }
 

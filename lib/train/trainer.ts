@@ -141,7 +141,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       optimizer.step();
     });
     windowImages += batch.shape[0];
-    if (step % c.logEvery === 0 || step === last) {
+    if (step % c.logEvery === 0 || step === c.steps) {
       const now = performance.now();
       const imagesPerSec = (windowImages * 1000) / Math.max(now - windowStart, 1e-6);
       windowStart = now;

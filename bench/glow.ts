@@ -1,0 +1,56 @@
+// The Glow training step of ../shared/bench/glow_small.json, built by the project's own Glow from that
+// spec: forward, backward, RMSprop update, read the loss -- the same step glow_reference.py times.
+import { readFileSync } from "node:fs";
+import * as torch from "../lib/tensor/index.js";
+import { Glow, type GlowConfig } from "../lib/models/glow.js";
+import { RMSprop } from "../lib/optim/index.js";
+
+export interface GlowSpec {
+  channels: number; size: number; levels: number; steps: number; hidden: number; coupling: string; batch: number; lr: number;
+}
+
+export function glowFromSpec(spec: GlowSpec): Glow {
+  const cfg: GlowConfig = {
+    kind: spec.coupling === "additive" ? "cv-glow" : "glow", imageShape: [spec.channels, spec.size, spec.size],
+    levels: spec.levels, steps: spec.steps, hidden: spec.hidden, coupling: spec.coupling === "additive" ? "additive" : "affine",
+    scale: "sigmoid", net: "conv", actnorm: false, lu: false, learnedPrior: false,
+  };
+  return new Glow(cfg);
+}
+
+export interface GlowStepResult { params: number; step_ms_median: number; step_ms_min: number; bpd_last: number }
+
+export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: number; device?: torch.Device } = {}): GlowStepResult {
+  const spec = JSON.parse(readFileSync(specPath, "utf8")) as GlowSpec;
+  const device = o.device ?? "cpu";
+  torch.manualSeed(0);
+  const model = glowFromSpec(spec);
+  if (device !== "cpu") model.to(device);
+  const opt = new RMSprop(model.parameters(), { lr: spec.lr });
+  const shape = [spec.batch, spec.channels, spec.size, spec.size];
+  const pixels = torch.randint(0, 256, shape, { device }).float().keep();
+  const d = spec.channels * spec.size * spec.size;
+  const times: number[] = [];
+  let bpd = NaN;
+  const warmup = o.warmup ?? 3, steps = o.steps ?? 20;
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    torch.tidy(() => {
+      const x = pixels.div(256).add(torch.rand(shape, { device }).div(256));
+      const loss = model.objective(x).logPx.mean().mul(-1 / (d * Math.LN2));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      bpd = loss.item();
+    });
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const params = model.numParameters();
+  model.dispose();
+  opt.dispose();
+  pixels.dispose();
+  return { params, step_ms_median: round(times[times.length >> 1]!), step_ms_min: round(times[0]!), bpd_last: round(bpd, 4) };
+}
+
+const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;

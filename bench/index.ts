@@ -1,0 +1,48 @@
+// `npm run bench [-- --json] [-- --quick]`: speed and memory against Python PyTorch over the same
+// LibTorch, measured in one process run on one machine. Small ops (one thread), the glow-small
+// training step at one and two threads, and memory over a long run.
+import { join } from "node:path";
+import * as torch from "../lib/tensor/index.js";
+import { runOps } from "./ops.js";
+import { timeGlowStep } from "./glow.js";
+import { memoryBench } from "./memory.js";
+import { benchDir, printComparison, runReference } from "./reference.js";
+
+const json = process.argv.includes("--json");
+const quick = process.argv.includes("--quick");
+const log = (m: string) => { if (!json) console.log(m); };
+const dir = benchDir();
+if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
+const spec = join(dir, "glow_small.json");
+
+log(`torchts-ood benchmark: LibTorch ${torch.libtorchVersion()}, ${new Date().toISOString()}`);
+const refOps = runReference("ops_reference.py", []);
+const ops = runOps();
+torch.setNumThreads(1);
+const glow1 = timeGlowStep(spec, quick ? { steps: 5, warmup: 1 } : {});
+const refGlow1 = runReference("glow_reference.py", ["--spec", spec, "--threads", "1", ...(quick ? ["--steps", "5", "--warmup", "1"] : [])]);
+torch.setNumThreads(2);
+const glow2 = timeGlowStep(spec, quick ? { steps: 5, warmup: 1 } : {});
+const refGlow2 = runReference("glow_reference.py", ["--spec", spec, "--threads", "2", ...(quick ? ["--steps", "5", "--warmup", "1"] : [])]);
+if (refGlow1 && refGlow1.params !== glow1.params) throw new Error(`parameter count differs from the reference: ${glow1.params} vs ${refGlow1.params}`);
+const memory = await memoryBench(quick ? { steps: 200, scoreCalls: 100 } : {});
+
+const ours = {
+  impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: ops, glow_step_ms: glow1.step_ms_median,
+  glow_step_ms_2threads: glow2.step_ms_median, params: glow1.params, memory,
+};
+const ref = refOps && refGlow1 ? {
+  impl: "pytorch-python", torch: refOps.torch, us_per_op: refOps.us_per_op, glow_step_ms: refGlow1.step_ms_median,
+  glow_step_ms_2threads: refGlow2?.step_ms_median, params: refGlow1.params,
+} : null;
+
+if (json) {
+  console.log(JSON.stringify(ours));
+  if (ref) console.log(JSON.stringify(ref));
+} else {
+  printComparison("small ops, us per call (1 thread)", ops, (ref?.us_per_op as Record<string, number>) ?? null);
+  printComparison(`glow-small training step, ms (${glow1.params} parameters)`,
+    { glow_step_ms: glow1.step_ms_median, glow_step_ms_2threads: glow2.step_ms_median },
+    ref ? { glow_step_ms: ref.glow_step_ms as number, glow_step_ms_2threads: ref.glow_step_ms_2threads as number } : null);
+  console.log("memory (cpu Glow preset):", JSON.stringify(memory));
+}

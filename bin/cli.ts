@@ -1,0 +1,40 @@
+// The torchts-ood command line as a function: bin/torchts-ood.ts runs it; tests call it in-process.
+import yargs from "yargs";
+import { demoCommand } from "./commands/demo.js";
+import { trainCommand } from "./commands/train.js";
+import { evalCommand } from "./commands/eval.js";
+import { sampleCommand } from "./commands/sample.js";
+
+/** Runs the CLI on argv (without node and the script); resolves to the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  let failed = false;
+  const cli = yargs(argv)
+    .scriptName("torchts-ood")
+    .command(trainCommand)
+    .command(evalCommand)
+    .command(sampleCommand)
+    .command(demoCommand)
+    .demandCommand(1, "Name a command (see --help).")
+    .strict()
+    .help()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      failed = true;
+      // One line: what was wrong; usage stays behind --help.
+      console.error(`torchts-ood: ${err ? err.message.split("\n")[0] : msg}${err ? restOf(err.message) : "\n(run with --help for usage)"}`);
+      // Throwing stops yargs here: without it, exitProcess(false) would go on to run the command.
+      throw new CliFailure();
+    });
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    if (!failed && !(e instanceof CliFailure)) console.error(`torchts-ood: ${(e as Error).message}`);
+    failed = true;
+  }
+  return failed ? 1 : 0;
+}
+
+// Multi-line messages (a data set not found: every place looked) keep their detail after the first line.
+const restOf = (m: string) => (m.includes("\n") ? "\n" + m.split("\n").slice(1).join("\n") : "");
+
+class CliFailure extends Error {}

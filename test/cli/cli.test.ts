@@ -1,0 +1,80 @@
+// The command line, run in-process: help, one-line errors for bad input, and train -> eval -> sample.
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../../bin/cli.js";
+import { SHARED_DATASETS } from "../paths.js";
+
+let out: string[] = [], err: string[] = [];
+beforeAll(() => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; });
+afterEach(() => vi.restoreAllMocks());
+async function cli(...args: string[]): Promise<number> {
+  out = []; err = [];
+  vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
+  vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  const code = await runCli(args);
+  vi.restoreAllMocks();
+  return code;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "torchts-cli-"));
+const run = join(dir, "glow");
+
+describe("torchts-ood CLI", () => {
+  it("prints help for the program and each command", async () => {
+    expect(await cli("--help")).toBe(0);
+    expect(out.join("\n")).toMatch(/torchts-ood train \[model\]/);
+    for (const c of ["train", "eval", "sample"]) {
+      expect(await cli(c, "--help")).toBe(0);
+      expect(out.join("\n")).toMatch(new RegExp(`torchts-ood ${c}`));
+    }
+  });
+
+  it("rejects unknown flags, impossible values and missing run folders with one line and code 1", async () => {
+    const cases: [string[], RegExp][] = [
+      [["train", "glow", "--bogus"], /Unknown argument: bogus/],
+      [["train", "nope"], /Invalid values:|Choices/],
+      [["train", "glow", "--steps", "-5", "--out", join(dir, "x")], /--steps must be a positive integer, got -5/],
+      [["train", "glow", "--lr", "0", "--out", join(dir, "x")], /--lr must be a positive number/],
+      [["train", "glow", "--device", "tpu", "--out", join(dir, "x")], /unknown device 'tpu'/],
+      [["train", "glow", "--preset", "huge"], /Invalid values/],
+      [["eval", join(dir, "missing")], /no run folder at/],
+      [["sample", dir], /not a run folder \(no config.json\)/],
+      [[], /Name a command/],
+    ];
+    for (const [args, re] of cases) {
+      expect(await cli(...args), args.join(" ")).toBe(1);
+      expect(err.join("\n"), args.join(" ")).toMatch(re);
+    }
+  });
+
+  it("trains a tiny Glow, evaluates it as JSON and writes samples", async () => {
+    expect(await cli("train", "glow", "--preset", "tiny", "--out", run, "--quiet")).toBe(0);
+    for (const f of ["config.json", "checkpoint.safetensors", "metrics.jsonl"]) expect(existsSync(join(run, f))).toBe(true);
+    expect(await cli("eval", run, "--json", "--limit", "64", "--splits", "fashion-mnist:test,mnist:test")).toBe(0);
+    const scores = JSON.parse(out.join(""));
+    expect(scores.model).toBe("glow");
+    expect(Object.keys(scores.splits)).toEqual(["fashion-mnist:test", "mnist:test"]);
+    for (const s of Object.values(scores.splits) as { n: number; bitsPerDim: number; logPz: number; logDet: number }[]) {
+      expect(s.n).toBe(64);
+      expect(Number.isFinite(s.bitsPerDim) && Number.isFinite(s.logPz) && Number.isFinite(s.logDet)).toBe(true);
+    }
+    const perExample = JSON.parse(readFileSync(join(run, "eval", "mnist_test.json"), "utf8"));
+    expect(perExample.logPx).toHaveLength(64);
+    const png = join(dir, "s.png");
+    expect(await cli("sample", run, "-n", "4", "--out", png)).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
+  });
+
+  it("says what is wrong with a corrupt checkpoint and a missing data set", async () => {
+    const bad = join(dir, "bad");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", bad, "--quiet")).toBe(0);
+    writeFileSync(join(bad, "checkpoint.safetensors"), "garbage");
+    expect(await cli("eval", bad)).toBe(1);
+    expect(err.join("\n")).toMatch(/not a valid safetensors file/);
+    expect(await cli("eval", run, "--splits", "cifar10:test")).toBe(1);
+    expect(err.join("\n")).toMatch(/cifar10.*was not found/i);
+  });
+});
