@@ -2,9 +2,9 @@
 import type { CommandModule } from "yargs";
 import { existsSync } from "node:fs";
 import { scoreRun, formatScores } from "../../lib/train/score.js";
-import { dataOptions, deviceOption, positiveInt } from "./options.js";
+import { applyThreads, dataOptions, deviceOption, positiveInt } from "./options.js";
 
-interface EvalArgs { dir: string; splits?: string; json: boolean; limit?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean }
+interface EvalArgs { dir: string; splits?: string; json: boolean; limit?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean; threads?: number }
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: "eval <dir>",
@@ -18,8 +18,10 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
       .option("batch-size", { type: "number", default: 256 })
       .option("device", { type: "string" })
       .option("data-dir", { type: "string" })
+      .option("threads", { type: "number", describe: "LibTorch threads (default: one per core)" })
       .option("download", { type: "boolean", default: false }) as never,
   handler: async (a) => {
+    applyThreads(a.threads);
     if (!existsSync(a.dir)) throw new Error(`no run folder at ${a.dir}`);
     const device = deviceOption(a.device);
     const scores = await scoreRun(a.dir, {

@@ -1,5 +1,5 @@
 // Flag checks shared by the commands: impossible values are one-line errors, not crashes later.
-import { parseDevice, cuda, type Device } from "../../lib/tensor/index.js";
+import { parseDevice, cuda, setNumThreads, type Device } from "../../lib/tensor/index.js";
 
 export function positiveInt(name: string, v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -21,3 +21,8 @@ export function deviceOption(v: string | undefined): Device | undefined {
 }
 
 export const dataOptions = (dataDir?: string, download?: boolean) => ({ ...(dataDir ? { dataDir } : {}), download: download ?? false });
+
+/** --threads: LibTorch's intra-op threads (default: LibTorch's, one per core). */
+export function applyThreads(v: number | undefined): void {
+  if (v !== undefined) setNumThreads(positiveInt("threads", v)!);
+}

@@ -5,11 +5,11 @@ import type { ModelKind } from "../../lib/models/density.js";
 import { PRESETS, type PresetName } from "../../lib/presets.js";
 import { DATASET_NAMES } from "../../lib/data/index.js";
 import { trainRun } from "../../lib/train/run.js";
-import { dataOptions, deviceOption, positiveInt, positiveNumber } from "./options.js";
+import { applyThreads, dataOptions, deviceOption, positiveInt, positiveNumber } from "./options.js";
 
 interface TrainArgs {
   model: string; dataset: string; preset: string; steps?: number; "batch-size"?: number; lr?: number; device?: string;
-  seed: number; out?: string; resume: boolean; "data-dir"?: string; download: boolean; quiet: boolean;
+  seed: number; out?: string; resume: boolean; "data-dir"?: string; download: boolean; threads?: number; quiet: boolean;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -28,9 +28,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("out", { type: "string", describe: "run folder (default: runs/<model>-<dataset>)" })
       .option("resume", { type: "boolean", default: false, describe: "continue the run in --out from its checkpoint" })
       .option("data-dir", { type: "string", describe: "data root (one folder per data set); also $TORCHTS_OOD_DATA" })
+      .option("threads", { type: "number", describe: "LibTorch threads (default: one per core)" })
       .option("download", { type: "boolean", default: false, describe: "download missing data sets (official URLs, checksums)" })
       .option("quiet", { type: "boolean", default: false, describe: "no progress output" }) as never,
   handler: async (a) => {
+    applyThreads(a.threads);
     const kind = a.model as ModelKind;
     const out = a.out ?? `runs/${kind}-${a.dataset}`;
     const overrides = Object.fromEntries(Object.entries({
