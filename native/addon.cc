@@ -36,13 +36,47 @@ struct ArgSpec {
   std::string name;
 };
 
+// The commonest signatures also get an unboxed call (no IValue stack), chosen from the schema alone;
+// every other op goes through the boxed dispatcher.
+using SigT = at::Tensor(const at::Tensor&);
+using SigTT = at::Tensor(const at::Tensor&, const at::Tensor&);
+using SigTS = at::Tensor(const at::Tensor&, const at::Scalar&);
+using SigTTS = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&);
+enum class Fast : uint8_t { None, T, TT, TS, TTS };
+
 struct OpEntry {
   c10::OperatorHandle handle;
   std::string name;
   std::vector<ArgSpec> args;
   // For each return, the index of the argument it writes into (in-place / out= ops), or -1.
   std::vector<int> return_alias_arg;
+  Fast fast = Fast::None;
+  std::optional<c10::TypedOperatorHandle<SigT>> t;
+  std::optional<c10::TypedOperatorHandle<SigTT>> tt;
+  std::optional<c10::TypedOperatorHandle<SigTS>> ts;
+  std::optional<c10::TypedOperatorHandle<SigTTS>> tts;
 };
+
+// Picks an unboxed signature when the schema is exactly one of the fast ones (one plain Tensor return).
+void choose_fast(OpEntry& e) {
+  const auto& rs = e.handle.schema().returns();
+  if (rs.size() != 1 || e.return_alias_arg[0] >= 0 || rs[0].type()->kind() != c10::TypeKind::TensorType) return;
+  std::string sig;
+  for (const auto& a : e.args) {
+    if (a.optional) return;
+    if (a.kind == Kind::Tensor) sig += 'T';
+    else if (a.kind == Kind::Scalar) sig += 'S';
+    else return;
+  }
+  try {
+    if (sig == "T") { e.t = e.handle.typed<SigT>(); e.fast = Fast::T; }
+    else if (sig == "TT") { e.tt = e.handle.typed<SigTT>(); e.fast = Fast::TT; }
+    else if (sig == "TS") { e.ts = e.handle.typed<SigTS>(); e.fast = Fast::TS; }
+    else if (sig == "TTS") { e.tts = e.handle.typed<SigTTS>(); e.fast = Fast::TTS; }
+  } catch (const std::exception&) {
+    e.fast = Fast::None;  // the C++ signature did not match after all: the boxed call still works
+  }
+}
 
 Kind kind_of(const c10::TypePtr& t) {
   using K = c10::TypeKind;
@@ -224,6 +258,7 @@ class Torch : public Napi::Addon<Torch> {
         }
         e.return_alias_arg.push_back(alias);
       }
+      choose_fast(e);
       uint32_t id = static_cast<uint32_t>(ops_.size());
       ops_.push_back(std::move(e));
       op_ids_.emplace(full, id);
@@ -387,11 +422,38 @@ class Torch : public Napi::Addon<Torch> {
   Napi::Value Call(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
       const OpEntry& op = op_at(info[0]);
+      if (op.fast != Fast::None && info.Length() - 1 <= op.args.size()) return call_fast(info, op);
       torch::jit::Stack stack;
       build_stack(info, 1, op, stack);
       op.handle.callBoxed(stack);
       return results(info, 1, op, stack);
     });
+  }
+
+  at::Scalar scalar_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+    const ArgSpec& a = op.args[i];
+    Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
+    if (v.IsUndefined() && a.has_default) return a.default_value.toScalar();
+    if (v.IsUndefined() || v.IsNull()) throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + a.name + "' is required");
+    return to_ivalue(v, a, op).toScalar();
+  }
+
+  const at::Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+    if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull())
+      throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + op.args[i].name + "' is required");
+    return get(info[i + 1]);
+  }
+
+  Napi::Value call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
+    at::Tensor r;
+    switch (op.fast) {
+      case Fast::T: r = op.t->call(tensor_arg(info, 0, op)); break;
+      case Fast::TT: r = op.tt->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op)); break;
+      case Fast::TS: r = op.ts->call(tensor_arg(info, 0, op), scalar_arg(info, 1, op)); break;
+      case Fast::TTS: r = op.tts->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); break;
+      default: break;
+    }
+    return Napi::Number::New(info.Env(), put(std::move(r), info.Env()));
   }
 
   // callAsync(opId, ...args): the same, run on the libuv thread pool; resolves with the same results.
