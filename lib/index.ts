@@ -1,0 +1,15 @@
+// torchts-ood: the library's public surface, one namespace per layer.
+export * as torch from "./tensor/index.js";
+export * as nn from "./nn/index.js";
+export * as optim from "./optim/index.js";
+export * as data from "./data/index.js";
+export { Glow, type GlowConfig } from "./models/glow.js";
+export { RealNVP, type RealNVPConfig } from "./models/realnvp.js";
+export { createModel, MODEL_KINDS, type ModelConfig, type AnyModel } from "./models/registry.js";
+export { type DensityModel, type LogLikelihood, type ModelKind, bitsPerDim } from "./models/density.js";
+export { presetFor, PRESETS, type PresetName, type TrainHyper } from "./presets.js";
+export { trainRun, openRun, loadSplit, type RunConfig, type TrainRunOptions } from "./train/run.js";
+export { scoreRun, formatScores, type RunScores } from "./train/score.js";
+export { evaluate, type EvalResult } from "./train/evaluate.js";
+export { trainLoop, NonFiniteLossError } from "./train/trainer.js";
+export { Scorer, type Scores } from "./serve/scorer.js";
