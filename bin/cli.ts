@@ -4,6 +4,8 @@ import { demoCommand } from "./commands/demo.js";
 import { trainCommand } from "./commands/train.js";
 import { evalCommand } from "./commands/eval.js";
 import { sampleCommand } from "./commands/sample.js";
+import { analyzeCommand } from "./commands/analyze.js";
+import { reportCommand } from "./commands/report.js";
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -13,6 +15,8 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(trainCommand)
     .command(evalCommand)
     .command(sampleCommand)
+    .command(analyzeCommand)
+    .command(reportCommand)
     .command(demoCommand)
     .demandCommand(1, "Name a command (see --help).")
     .strict()

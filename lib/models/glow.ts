@@ -148,8 +148,9 @@ export class Glow extends Module implements DensityModel {
    */
   decode(zs: (Tensor | null)[] | null, n: number, temperature = 1): Tensor {
     const L = this.config.levels;
+    const device = this.parameters()[0]!.device;
     const draw = (mean: Tensor | null, logs: Tensor | null, shape: number[]) => {
-      const e = torch.randn(shape).mul(temperature);
+      const e = torch.randn(shape, { device }).mul(temperature);
       return mean && logs ? e.mul(logs.exp()).add(mean) : e;
     };
     const [tc, th, tw] = this.topShape;

@@ -187,7 +187,8 @@ export class RealNVP extends Module implements DensityModel {
 
   decode(zs: (Tensor | null)[] | null, n: number, temperature = 1): Tensor {
     const S = this.config.scales;
-    let h = zs?.[S - 1] ?? torch.randn([n, ...this.topShape]).mul(temperature);
+    const device = this.parameters()[0]!.device;
+    let h = zs?.[S - 1] ?? torch.randn([n, ...this.topShape], { device }).mul(temperature);
     for (let s = S - 1; s >= 0; s--) {
       if (s < S - 1) {
         const z = zs?.[s] ?? torch.randnLike(h).mul(temperature);

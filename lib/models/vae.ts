@@ -46,7 +46,7 @@ export interface VAEConfig {
 }
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
-/** How many decoder passes (images) one importance-sampling chunk may hold at once, per 256*28*28 logits. */
+/** Logits one importance-sampling pass may hold: 64 decoded 28x28 images of 256 levels (51 MB). */
 const DECODE_BUDGET = 64 * 256 * 28 * 28;
 
 export class VAE extends Module implements DensityModel {
@@ -123,12 +123,22 @@ export class VAE extends Module implements DensityModel {
    * in chunks of as many as fit a fixed logits budget.
    */
   logImportanceWeights(x: Tensor, k: number): Tensor {
+    const perImage = this.levels * this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
+    const maxImages = Math.max(1, Math.floor(DECODE_BUDGET / perImage));
+    const n = x.shape[0]!;
+    if (n > maxImages) {
+      // Large batches: a slice of the batch at a time (one slice's logits already fill the budget).
+      return torch.tidy(() => {
+        const parts: Tensor[] = [];
+        for (let i = 0; i < n; i += maxImages) parts.push(this.logImportanceWeights(x.narrow(0, i, Math.min(maxImages, n - i)), k));
+        return torch.cat(parts, 1);
+      });
+    }
     return torch.tidy(() => {
       const { values, mu, logVar } = this.encode(x);
       const [b, d] = mu.shape as [number, number];
       const std = logVar.mul(0.5).exp();
-      const perImage = this.levels * this.imageShape[0] * this.imageShape[1] * this.imageShape[2];
-      const chunk = Math.max(1, Math.floor(DECODE_BUDGET / perImage / b));
+      const chunk = Math.max(1, Math.floor(maxImages / b));
       const logW: Tensor[] = [];
       for (let k0 = 0; k0 < k; k0 += chunk) {
         const kk = Math.min(chunk, k - k0);

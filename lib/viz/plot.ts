@@ -97,9 +97,9 @@ export function histogramSpec(series: HistogramSeries[], o: { title: string; xTi
     encoding: {
       x: { field: "x0", type: "quantitative", title: o.xTitle, scale: { zero: false } },
       x2: { field: "x1" },
-      y: { datum: 0, type: "quantitative" },
-      y2: { field: "density" },
-      color: { field: "series", type: "nominal", title: null, scale: { domain: series.map((s) => s.name), range: colors }, legend: { orient: "top" } },
+      y: { field: "density", type: "quantitative", title: "density" },
+      y2: { datum: 0 },
+      color: { field: "series", type: "nominal", title: null, scale: { domain: series.map((s) => s.name), range: colors }, legend: { orient: "top", labelLimit: 360, columns: 2 } },
     },
   } as VegaLiteSpec;
 }
@@ -114,9 +114,9 @@ export function lineSpec(points: LinePoint[], o: { title: string; xTitle: string
     data: { values: points },
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: o.xTitle, scale: { type: o.xScale ?? "linear", zero: false, reverse: o.reverseX ?? false } },
+      x: { field: "x", type: "quantitative", title: o.xTitle, scale: o.xScale === "log" ? { type: "log", reverse: o.reverseX ?? false } : { zero: false, reverse: o.reverseX ?? false } },
       y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false } },
-      color: { field: "series", type: "nominal", title: null, legend: { orient: "top" },
+      color: { field: "series", type: "nominal", title: null, legend: { orient: "top", labelLimit: 360, columns: 2 },
         scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) } },
     },
   } as VegaLiteSpec;
@@ -125,7 +125,7 @@ export function lineSpec(points: LinePoint[], o: { title: string; xTitle: string
 export interface BarRow { group: string; series: string; value: number }
 
 /** Grouped bars: one group per `group`, one bar per `series` in it. */
-export function groupedBarSpec(rows: BarRow[], o: { title: string; yTitle: string; colors?: Record<string, string>; width?: number; height?: number }): VegaLiteSpec {
+export function groupedBarSpec(rows: BarRow[], o: { title: string; yTitle: string; colors?: Record<string, string>; width?: number; height?: number; yScale?: "linear" | "symlog" }): VegaLiteSpec {
   const names = [...new Set(rows.map((r) => r.series))];
   return {
     ...base(o.title, o.width ?? 120, o.height ?? 220),
@@ -134,7 +134,7 @@ export function groupedBarSpec(rows: BarRow[], o: { title: string; yTitle: strin
     encoding: {
       column: { field: "group", type: "nominal", title: null },
       x: { field: "series", type: "nominal", title: null, axis: { labelAngle: -40 }, sort: names },
-      y: { field: "value", type: "quantitative", title: o.yTitle },
+      y: { field: "value", type: "quantitative", title: o.yTitle, scale: { type: o.yScale ?? "linear" } },
       color: { field: "series", type: "nominal", title: null, legend: null,
         scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) } },
     },
