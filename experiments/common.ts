@@ -1,0 +1,165 @@
+// What every analysis shares: its config and output types, run folders and the paper's splits for each,
+// and cached per-example scores (several analyses score the same model on the same split).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { ImageDataset, LoadOptions } from "../lib/data/index.js";
+import type { ModelKind } from "../lib/models/density.js";
+import { evaluate, type PerExample } from "../lib/train/evaluate.js";
+import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
+import type * as torch from "../lib/tensor/index.js";
+import type { VegaLiteSpec } from "../lib/viz/plot.js";
+
+/** The config every analysis takes (each adds its own fields). */
+export interface AnalysisConfig {
+  /** Run folders (config.json + checkpoint.safetensors). */
+  runs?: string[];
+  /** Images scored per split (default 2000). */
+  limit?: number;
+  data?: LoadOptions;
+  batchSize?: number;
+  device?: torch.Device;
+  /** Folder for cached per-example scores (the CLI uses <out>/.cache); none: in memory only. */
+  cacheDir?: string;
+  /** Progress lines on stderr. */
+  log?: (line: string) => void;
+}
+
+/** A claim of the paper checked on our runs. */
+export interface Verdict {
+  claim: string;
+  matchesPaper: boolean;
+  /** What we measured, in one sentence; says so plainly where it differs from the paper. */
+  sentence: string;
+}
+
+export interface Table {
+  title: string;
+  columns: string[];
+  rows: (string | number | null)[][];
+}
+
+/** A figure before rendering: a Vega-Lite spec, or a PNG (sample grids). */
+export interface Plot {
+  /** File name stem, e.g. "histograms-glow". */
+  name: string;
+  title: string;
+  caption: string;
+  spec?: VegaLiteSpec;
+  png?: Buffer;
+}
+
+/** What an experiment function returns: typed results plus what the report shows. */
+export interface Analysis<T> {
+  results: T;
+  verdicts: Verdict[];
+  notes: string[];
+  tables: Table[];
+  plots: Plot[];
+}
+
+export interface RunInfo {
+  dir: string;
+  /** Folder name, used as the run's label. */
+  name: string;
+  kind: ModelKind;
+  config: RunConfig;
+}
+
+export function readRunInfo(dir: string): RunInfo {
+  const p = join(dir, "config.json");
+  if (!existsSync(p)) throw new Error(`${dir} is not a run folder (no config.json)`);
+  const config = JSON.parse(readFileSync(p, "utf8")) as RunConfig;
+  if (!existsSync(join(dir, "checkpoint.safetensors"))) throw new Error(`${dir} has no checkpoint.safetensors yet`);
+  return { dir: resolve(dir), name: basename(resolve(dir)), kind: config.kind, config };
+}
+
+export const runsOf = (cfg: AnalysisConfig): RunInfo[] => (cfg.runs ?? []).map(readRunInfo);
+export const runsOfKind = (cfg: AnalysisConfig, kinds: readonly ModelKind[]): RunInfo[] => runsOf(cfg).filter((r) => kinds.includes(r.kind));
+
+/** The paper's three splits for a run: its training data, its test data, and the other data set's test. */
+export interface RunSplits {
+  train: string;
+  test: string;
+  ood: string;
+  /** Set where MNIST-train stands in for by a part of MNIST's test split. */
+  note?: string;
+}
+
+export function splitsFor(config: RunConfig): RunSplits {
+  const ds = config.dataset;
+  const name = ds.slice(0, ds.indexOf(":"));
+  if (name === "mnist" && ds.includes("test")) {
+    return {
+      train: ds, test: "mnist:test[5000:]", ood: "fashion-mnist:test",
+      note: "MNIST's train split is not on this machine: the model was trained on mnist:test[:5000] and is tested on mnist:test[5000:].",
+    };
+  }
+  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
+  return { train: ds, test: `${name}:test`, ood: `${other[name] ?? name}:test` };
+}
+
+export const shortName = (split: string) => split.replace(/:test$/, "").replace(/:train$/, " (train)");
+
+const memoryCache = new Map<string, PerExample & { n: number }>();
+
+export type Scores = PerExample & { n: number };
+
+/** Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key). */
+export async function scores(run: OpenRun, what: string | { key: string; dataset: ImageDataset }, cfg: AnalysisConfig, limit = cfg.limit ?? 2000): Promise<Scores> {
+  const key = typeof what === "string" ? what : what.key;
+  const id = `${run.dir}|${run.step}|${key}|${limit}`;
+  const hit = memoryCache.get(id);
+  if (hit) return hit;
+  const file = cfg.cacheDir ? join(cfg.cacheDir, `${basename(run.dir)}__${run.step}__${key}__${limit}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json") : null;
+  if (file && existsSync(file)) {
+    const j = JSON.parse(readFileSync(file, "utf8")) as Record<string, number[] | number>;
+    const arr = (k: string) => (j[k] ? Float64Array.from(j[k] as number[]) : undefined);
+    const s: Scores = { n: j.n as number, logPx: arr("logPx")!, bitsPerDim: arr("bitsPerDim")!, ...(j.logPz ? { logPz: arr("logPz")! } : {}), ...(j.logDet ? { logDet: arr("logDet")! } : {}) };
+    memoryCache.set(id, s);
+    return s;
+  }
+  const ds = typeof what === "string" ? await loadSplit(what, cfg.data) : what.dataset;
+  const t0 = Date.now();
+  const r = evaluate(run.model, ds, { limit, batchSize: cfg.batchSize ?? 128, ...(cfg.device ? { device: cfg.device } : {}) });
+  cfg.log?.(`  scored ${basename(run.dir)} on ${key}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const s: Scores = { n: r.n, logPx: r.logPx, bitsPerDim: r.bitsPerDim, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
+  memoryCache.set(id, s);
+  if (file) {
+    mkdirSync(cfg.cacheDir!, { recursive: true });
+    const o: Record<string, unknown> = { n: s.n };
+    for (const k of ["logPx", "bitsPerDim", "logPz", "logDet"] as const) if (s[k]) o[k] = Array.from(s[k]!);
+    writeFileSync(file, JSON.stringify(o));
+  }
+  return s;
+}
+
+/** Opens each run in turn, runs fn, disposes the model. */
+export async function withRuns<T>(runs: RunInfo[], cfg: AnalysisConfig, fn: (run: OpenRun, info: RunInfo) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (const info of runs) {
+    const run = openRun(info.dir, cfg.device);
+    try {
+      out.push(await fn(run, info));
+    } finally {
+      run.model.dispose();
+    }
+  }
+  return out;
+}
+
+export const mean = (a: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return a.length ? s / a.length : NaN;
+};
+export const std = (a: ArrayLike<number>): number => {
+  const m = mean(a);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - m) ** 2;
+  return a.length > 1 ? Math.sqrt(s / (a.length - 1)) : 0;
+};
+export const round = (v: number, d = 3): number => (Number.isFinite(v) ? Number(v.toFixed(d)) : v);
+
+export function emptyAnalysis<T>(results: T): Analysis<T> {
+  return { results, verdicts: [], notes: [], tables: [], plots: [] };
+}
