@@ -8,7 +8,7 @@ import { trainRun } from "../../lib/train/run.js";
 import { applyThreads, dataOptions, deviceOption, positiveInt, positiveNumber } from "./options.js";
 
 interface TrainArgs {
-  model: string; dataset: string; preset: string; steps?: number; "batch-size"?: number; lr?: number; device?: string;
+  model: string; dataset: string; "train-split": string; "eval-splits"?: string; preset: string; steps?: number; "batch-size"?: number; lr?: number; device?: string;
   seed: number; out?: string; resume: boolean; "data-dir"?: string; download: boolean; threads?: number; quiet: boolean;
 }
 
@@ -19,6 +19,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     y
       .positional("model", { choices: MODEL_KINDS as string[], default: "glow", describe: "model kind" })
       .option("dataset", { type: "string", default: "fashion-mnist", choices: DATASET_NAMES as unknown as string[], describe: "training data (its train split)" })
+      .option("train-split", { type: "string", default: "train", describe: "split to train on, e.g. test[:5000] (only MNIST's test split is here)" })
+      .option("eval-splits", { type: "string", describe: "comma-separated DATASET:SPLIT list evaluated during training (default: the test split and the OOD test set)" })
       .option("preset", { type: "string", default: "cpu", choices: PRESETS as unknown as string[], describe: "tiny (seconds), cpu (~20 min on 2 cores), paper (the appendix's configuration)" })
       .option("steps", { type: "number", describe: "training steps (default: the preset's)" })
       .option("batch-size", { type: "number", describe: "batch size (default: the preset's)" })
@@ -42,7 +44,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     const device = deviceOption(a.device);
     const t0 = Date.now();
     const { summary } = await trainRun({
-      kind, preset: a.preset as PresetName, dataset: a.dataset, out, seed: a.seed, resume: a.resume, overrides,
+      kind, preset: a.preset as PresetName, dataset: a.dataset, trainSplit: a["train-split"], out,
+      ...(a["eval-splits"] ? { evalSplits: a["eval-splits"].split(",").map((s) => s.trim()).filter(Boolean) } : {}), seed: a.seed, resume: a.resume, overrides,
       ...(device ? { device } : {}), data: dataOptions(a["data-dir"], a.download), quiet: a.quiet,
     });
     console.log(`trained ${kind} for ${summary.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s` +

@@ -30,8 +30,10 @@ export interface RunConfig {
 export interface TrainRunOptions {
   kind: ModelKind;
   preset?: PresetName;
-  /** Data set name (catalog name); trains on its train split. */
+  /** Data set name (catalog name). */
   dataset?: string;
+  /** The split to train on (default "train"), e.g. "test[:5000]" where only a test split exists. */
+  trainSplit?: string;
   out: string;
   seed?: number;
   device?: torch.Device;
@@ -78,10 +80,11 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     if (o.overrides?.steps) config.train.steps = o.overrides.steps;
   } else {
     const dataset = o.dataset ?? "fashion-mnist";
-    const train = await loadSplit(`${dataset}:train`, o.data);
+    const trainSpec = `${dataset}:${o.trainSplit ?? "train"}`;
+    const train = await loadSplit(trainSpec, o.data);
     const preset = presetFor(o.kind, o.preset ?? "cpu", [train.channels, train.height, train.width]);
     config = {
-      format: "torchts-ood-run/1", kind: o.kind, preset: o.preset ?? "cpu", dataset: `${dataset}:train`, seed: o.seed ?? 0,
+      format: "torchts-ood-run/1", kind: o.kind, preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
       device: o.device ?? torch.defaultDevice(), model: preset.model, train: { ...preset.train, ...o.overrides },
       evalSplits: o.evalSplits ?? defaultEvalSplits(dataset),
     };

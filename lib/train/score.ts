@@ -36,8 +36,8 @@ export const fileNameOf = (split: string) => split.replace(/[^A-Za-z0-9_.-]+/g, 
 export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunScores> {
   const run = openRun(dir, o.device);
   try {
-    const train = run.config.dataset.split(":")[0]!;
-    const splits = o.splits ?? [`${train}:train`, ...defaultEvalSplits(train)];
+    // the training split itself, then what training was evaluated on
+    const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset.split(":")[0]!))];
     const out: RunScores = { model: run.config.kind, step: run.step, splits: {} };
     for (const s of splits) {
       const ds = await loadSplit(s, o.data);
