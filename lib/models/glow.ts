@@ -8,7 +8,7 @@ import { Module, ModuleList, ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, Co
 import * as init from "../nn/init.js";
 import { Coupling, type CouplingKind, type CouplingNet, type CouplingScale } from "./flows/coupling.js";
 import { gaussianLogProb, squeeze2d, standardNormalLogProb, unsqueeze2d } from "./flows/ops.js";
-import { type DensityModel, type LogLikelihood, dimsOf, LOG256 } from "./density.js";
+import { Flow } from "./flows/flow.js";
 
 export interface GlowConfig {
   kind: "glow" | "cv-glow";
@@ -73,7 +73,7 @@ class SplitPrior extends Module {
   }
 }
 
-export class Glow extends Module implements DensityModel {
+export class Glow extends Flow {
   readonly kind: "glow" | "cv-glow";
   readonly imageShape: readonly [number, number, number];
   readonly levels: ModuleList<ModuleList<FlowStep>>;
@@ -171,23 +171,5 @@ export class Glow extends Module implements DensityModel {
       h = unsqueeze2d(h);
     }
     return h.add(0.5);
-  }
-
-  objective(x: Tensor): LogLikelihood {
-    const { logPz, logDet } = this.encode(x);
-    return { logPx: logPz.add(logDet).sub(dimsOf(this.imageShape) * LOG256), logPz, logDet };
-  }
-
-  logLikelihood(x: Tensor): LogLikelihood {
-    return this.objective(x);
-  }
-
-  /** inverse(forward(x)) for tests and analyses: the codes of x mapped back to images. */
-  inverse(zs: Tensor[]): Tensor {
-    return this.decode(zs, zs[0]!.shape[0]!);
-  }
-
-  sample(n: number, o: { temperature?: number } = {}): Tensor {
-    return torch.noGrad(() => this.decode(null, n, o.temperature ?? 1).clamp(0, 1));
   }
 }

@@ -8,7 +8,7 @@ import { Module, ModuleList, Conv2d, type FlowLayer } from "../nn/index.js";
 import * as init from "../nn/init.js";
 import { FlowBatchNorm } from "./flows/batchnorm.js";
 import { squeeze2d, standardNormalLogProb, unsqueeze2d } from "./flows/ops.js";
-import { type DensityModel, type LogLikelihood, dimsOf, LOG256 } from "./density.js";
+import { Flow } from "./flows/flow.js";
 
 export interface RealNVPConfig {
   kind: "realnvp";
@@ -117,7 +117,7 @@ class FlowChain extends ModuleList<Module & FlowLayer> {
   }
 }
 
-export class RealNVP extends Module implements DensityModel {
+export class RealNVP extends Flow {
   readonly kind = "realnvp" as const;
   readonly imageShape: readonly [number, number, number];
   /** Per scale: layers before the squeeze, layers after it (empty at the last scale). */
@@ -199,22 +199,5 @@ export class RealNVP extends Module implements DensityModel {
     }
     // inverse of the logit preprocessing
     return h.sigmoid().sub(this.config.alpha).div(1 - 2 * this.config.alpha);
-  }
-
-  objective(x: Tensor): LogLikelihood {
-    const { logPz, logDet } = this.encode(x);
-    return { logPx: logPz.add(logDet).sub(dimsOf(this.imageShape) * LOG256), logPz, logDet };
-  }
-
-  logLikelihood(x: Tensor): LogLikelihood {
-    return this.objective(x);
-  }
-
-  inverse(zs: Tensor[]): Tensor {
-    return this.decode(zs, zs[0]!.shape[0]!);
-  }
-
-  sample(n: number, o: { temperature?: number } = {}): Tensor {
-    return torch.noGrad(() => this.decode(null, n, o.temperature ?? 1).clamp(0, 1));
   }
 }
