@@ -89,7 +89,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const dims = dimsOf(model.imageShape);
   const params = model.parameters();
 
-  let loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true });
+  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true });
   let start = 0;
   let wallBefore = 0;
   if (run.resume && existsSync(ckptPath)) {
@@ -164,8 +164,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     // Lets the loader build the next batch while nothing else waits (and keeps the process responsive).
     if (step % 8 === 0) await new Promise((r) => setImmediate(r));
   }
-  loader.dispose?.();
-  loader = undefined as unknown as BatchLoader;
+  loader.dispose();
   return { steps: last, finalLoss: lastLoss, seconds: wall(), resumedFrom: start };
 }
 
