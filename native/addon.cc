@@ -42,7 +42,10 @@ using SigT = at::Tensor(const at::Tensor&);
 using SigTT = at::Tensor(const at::Tensor&, const at::Tensor&);
 using SigTS = at::Tensor(const at::Tensor&, const at::Scalar&);
 using SigTTS = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&);
-enum class Fast : uint8_t { None, T, TT, TS, TTS };
+// conv2d and its kin: (input, weight, bias?, stride, padding, dilation, groups)
+using SigConv = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, c10::SymIntArrayRef,
+                           c10::SymIntArrayRef, c10::SymIntArrayRef, c10::SymInt);
+enum class Fast : uint8_t { None, T, TT, TS, TTS, Conv };
 
 struct OpEntry {
   c10::OperatorHandle handle;
@@ -55,6 +58,7 @@ struct OpEntry {
   std::optional<c10::TypedOperatorHandle<SigTT>> tt;
   std::optional<c10::TypedOperatorHandle<SigTS>> ts;
   std::optional<c10::TypedOperatorHandle<SigTTS>> tts;
+  std::optional<c10::TypedOperatorHandle<SigConv>> conv;
 };
 
 // Picks an unboxed signature when the schema is exactly one of the fast ones (one plain Tensor return).
@@ -63,9 +67,11 @@ void choose_fast(OpEntry& e) {
   if (rs.size() != 1 || e.return_alias_arg[0] >= 0 || rs[0].type()->kind() != c10::TypeKind::TensorType) return;
   std::string sig;
   for (const auto& a : e.args) {
-    if (a.optional) return;
-    if (a.kind == Kind::Tensor) sig += 'T';
+    if (a.kind == Kind::Tensor) sig += a.optional ? 't' : 'T';
+    else if (a.optional) return;
     else if (a.kind == Kind::Scalar) sig += 'S';
+    else if (a.kind == Kind::IntList) sig += 'L';
+    else if (a.kind == Kind::Int) sig += 'i';
     else return;
   }
   try {
@@ -73,6 +79,7 @@ void choose_fast(OpEntry& e) {
     else if (sig == "TT") { e.tt = e.handle.typed<SigTT>(); e.fast = Fast::TT; }
     else if (sig == "TS") { e.ts = e.handle.typed<SigTS>(); e.fast = Fast::TS; }
     else if (sig == "TTS") { e.tts = e.handle.typed<SigTTS>(); e.fast = Fast::TTS; }
+    else if (sig == "TTtLLLi") { e.conv = e.handle.typed<SigConv>(); e.fast = Fast::Conv; }
   } catch (const std::exception&) {
     e.fast = Fast::None;  // the C++ signature did not match after all: the boxed call still works
   }
@@ -444,9 +451,34 @@ class Torch : public Napi::Addon<Torch> {
     return get(info[i + 1]);
   }
 
+  // The JS argument i (a number or an array of numbers), or the schema's default, as SymInts.
+  std::vector<c10::SymInt> symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+    Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
+    const ArgSpec& a = op.args[i];
+    std::vector<int64_t> ints = v.IsUndefined() && a.has_default ? a.default_value.toIntVector() : to_ivalue(v, a, op).toIntVector();
+    return std::vector<c10::SymInt>(ints.begin(), ints.end());
+  }
+
+  int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+    Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
+    const ArgSpec& a = op.args[i];
+    return v.IsUndefined() && a.has_default ? a.default_value.toInt() : to_ivalue(v, a, op).toInt();
+  }
+
+  std::optional<at::Tensor> opt_tensor_arg(const Napi::CallbackInfo& info, size_t i) {
+    if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull()) return std::nullopt;
+    return get(info[i + 1]);
+  }
+
   Napi::Value call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
     at::Tensor r;
     switch (op.fast) {
+      case Fast::Conv: {
+        auto stride = symints_arg(info, 3, op), padding = symints_arg(info, 4, op), dilation = symints_arg(info, 5, op);
+        r = op.conv->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), opt_tensor_arg(info, 2), stride, padding, dilation,
+                          c10::SymInt(int_arg(info, 6, op)));
+        break;
+      }
       case Fast::T: r = op.t->call(tensor_arg(info, 0, op)); break;
       case Fast::TT: r = op.tt->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op)); break;
       case Fast::TS: r = op.ts->call(tensor_arg(info, 0, op), scalar_arg(info, 1, op)); break;
@@ -716,6 +748,9 @@ class Torch : public Napi::Addon<Torch> {
     o.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(live_)));
     o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes_)));
     o.Set("ops", Napi::Number::New(info.Env(), static_cast<double>(ops_.size())));
+    size_t fast = 0;
+    for (const auto& e : ops_) fast += e.fast != Fast::None;
+    o.Set("unboxedOps", Napi::Number::New(info.Env(), static_cast<double>(fast)));
     return o;
   }
 

@@ -36,7 +36,7 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;
-  stats(): { liveTensors: number; bytes: number; ops: number };
+  stats(): { liveTensors: number; bytes: number; ops: number; unboxedOps: number };
   version(): string;
 }
 
