@@ -168,13 +168,16 @@ export class PixelCNN extends Module implements DensityModel {
    */
   logits(input: Tensor): Tensor {
     return torch.tidy(() => {
+      // Each layer's temporaries are freed as soon as it returns, and the previous layer's outputs once
+      // used (autograd keeps what backward needs): evaluating large batches needs a few maps, not all.
       let v = input, h = input, skip: Tensor | null = null;
       for (const layer of this.layers) {
-        const [v2, h2, s] = layer.forward(v, h);
+        const [v2, h2, s] = torch.tidy(() => layer.forward(v, h));
+        if (v !== input) torch.dispose([v, h]);
+        if (skip) { const sum: Tensor = skip.add(s); torch.dispose([skip, s]); skip = sum; } else skip = s;
         v = v2; h = h2;
-        skip = skip ? skip.add(s) : s;
       }
-      return this.head2.forward(this.head1.forward(skip!.relu()).relu());
+      return torch.tidy(() => this.head2.forward(torch.tidy(() => this.head1.forward(skip!.relu()).relu())));
     });
   }
 
