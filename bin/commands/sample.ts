@@ -4,9 +4,9 @@ import { writeFileSync } from "node:fs";
 import * as torch from "../../lib/tensor/index.js";
 import { openRun } from "../../lib/train/run.js";
 import { imageGridPng } from "../../lib/viz/grid.js";
-import { positiveInt, positiveNumber } from "./options.js";
+import { applyThreads, positiveInt, positiveNumber } from "./options.js";
 
-interface SampleArgs { dir: string; n: number; out: string; temperature: number; seed: number }
+interface SampleArgs { dir: string; n: number; out: string; temperature: number; seed: number; threads?: number }
 
 export const sampleCommand: CommandModule<object, SampleArgs> = {
   command: "sample <dir>",
@@ -17,8 +17,10 @@ export const sampleCommand: CommandModule<object, SampleArgs> = {
       .option("n", { alias: "num", type: "number", default: 64, describe: "number of samples" })
       .option("out", { type: "string", default: "samples.png" })
       .option("temperature", { type: "number", default: 1, describe: "prior std multiplier (flows; Glow used 0.7)" })
-      .option("seed", { type: "number", default: 0 }) as never,
+      .option("seed", { type: "number", default: 0 })
+      .option("threads", { type: "number", describe: "LibTorch threads (default: one per core)" }) as never,
   handler: (a) => {
+    applyThreads(a.threads);
     const n = positiveInt("n", a.n)!;
     const temperature = positiveNumber("temperature", a.temperature)!;
     const run = openRun(a.dir);
