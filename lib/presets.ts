@@ -1,6 +1,6 @@
 // Presets: a model configuration and training hyperparameters per (model kind, preset, image shape).
 //   paper: the paper's appendix exactly (GPU-scale: 100K steps).
-//   cpu:   the strongest configuration that trains in about 20 minutes on 2 CPU cores and shows the
+//   cpu:   trains in about 10 minutes on 2 free CPU cores (Glow: 78 ms a step) and shows the
 //          paper's result (see experiments/README.md for what it reaches).
 //   tiny:  seconds, for tests.
 import type { ModelKind } from "./models/density.js";

@@ -21,7 +21,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("dataset", { type: "string", default: "fashion-mnist", choices: DATASET_NAMES as unknown as string[], describe: "training data (its train split)" })
       .option("train-split", { type: "string", default: "train", describe: "split to train on, e.g. test[:5000] (only MNIST's test split is here)" })
       .option("eval-splits", { type: "string", describe: "comma-separated DATASET:SPLIT list evaluated during training (default: the test split and the OOD test set)" })
-      .option("preset", { type: "string", default: "cpu", choices: PRESETS as unknown as string[], describe: "tiny (seconds), cpu (~20 min on 2 cores), paper (the appendix's configuration)" })
+      .option("preset", { type: "string", default: "cpu", choices: PRESETS as unknown as string[], describe: "tiny (seconds), cpu (~10 min on 2 cores), paper (the appendix's configuration)" })
       .option("steps", { type: "number", describe: "training steps (default: the preset's)" })
       .option("batch-size", { type: "number", describe: "batch size (default: the preset's)" })
       .option("lr", { type: "number", describe: "learning rate (default: the preset's)" })
