@@ -1,13 +1,7 @@
 // Gated PixelCNN: causal in raster-then-colour order (checked by gradients), and a normalised
 // distribution (checked by enumerating every image of a 2-value alphabet).
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { trainRun } from "../../lib/train/run.js";
-import { fileNameOf, scoreRun } from "../../lib/train/score.js";
-import { SHARED_DATASETS } from "../paths.js";
 import { PixelCNN, type PixelCNNConfig } from "../../lib/models/pixelcnn.js";
 
 beforeAll(() => torch.setNumThreads(1)); // two test forks share two cores
@@ -148,34 +142,5 @@ describe("PixelCNN", () => {
       for (let i = 0; i < 4; i++) expect(Math.abs(freq[i]! - p[i]!)).toBeLessThan(0.03);
       m.dispose();
     });
-  });
-});
-
-describe("pixelcnn through the CLI's training and scoring (tiny preset, real data)", () => {
-  const data = { env: { TORCHTS_OOD_DATA: SHARED_DATASETS } };
-  const haveData = existsSync("/usr/share/datasets/fashion-mnist") && existsSync(join(SHARED_DATASETS, "mnist"));
-  it.skipIf(!haveData)("trainRun writes a run folder; scoreRun gives finite bits/dim on FashionMNIST and MNIST", async () => {
-    const out = mkdtempSync(join(tmpdir(), "pixelcnn-run-"));
-    try {
-      const splits = ["fashion-mnist:test[:16]", "mnist:test[:16]"];
-      const { config, summary } = await trainRun({
-        kind: "pixelcnn", preset: "tiny", dataset: "fashion-mnist", out, quiet: true, data, evalSplits: splits,
-        overrides: { steps: 4, evalEvery: 4, evalLimit: 16, checkpointEvery: 4, logEvery: 2 },
-      });
-      expect(config.model.kind).toBe("pixelcnn");
-      expect(summary.steps).toBe(4);
-      expect(Number.isFinite(summary.finalLoss)).toBe(true);
-      for (const f of ["config.json", "checkpoint.safetensors", "metrics.jsonl"]) expect(existsSync(join(out, f)), f).toBe(true);
-      const scores = await scoreRun(out, { splits, limit: 16, data });
-      expect(scores.model).toBe("pixelcnn");
-      for (const s of splits) {
-        const v = scores.splits[s]!;
-        expect(v.n).toBe(16);
-        expect(Number.isFinite(v.bitsPerDim) && v.bitsPerDim > 0).toBe(true);
-        expect(existsSync(join(out, "eval", fileNameOf(s)))).toBe(true);
-      }
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
   });
 });
