@@ -11,6 +11,24 @@ function totalNorm(grads: Tensor[], normType: number): Tensor | null {
 
 const gradsOf = (params: Tensor[]) => params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
 
+/**
+ * clipGradNorm_ without reading anything back: the gradients are scaled on their device by
+ * min(1, maxNorm / (norm + 1e-6)) and the total norm before clipping comes back as a 0-d tensor (in the
+ * caller's scope), or null when no parameter has a gradient. maxNorm = Infinity only measures. This is what a
+ * training loop on a GPU wants: the norm is read only when it is logged.
+ */
+export function clipGradNormLazy_(params: Tensor[], maxNorm: number, normType = 2): Tensor | null {
+  const grads = gradsOf(params);
+  const total = totalNorm(grads, normType);
+  if (total && Number.isFinite(maxNorm)) {
+    tidy(() => noGrad(() => {
+      const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+      for (const g of grads) g.mul_(coef);
+    }));
+  }
+  return total;
+}
+
 /** The total gradient norm over params (those without gradients skipped); 0 when none has one. */
 export function gradNorm(params: Tensor[], normType = 2): number {
   return tidy(() => totalNorm(gradsOf(params), normType)?.item() ?? 0);

@@ -29,8 +29,6 @@ function guardWithFinalizer(t: Tensor): void {
   else if (unregistered.length >= 1024) flushFinalizers();
 }
 
-/** A value a scope may return: its tensors survive the scope. */
-export type Scoped = Tensor | readonly Scoped[] | { readonly [k: string]: Scoped } | number | string | boolean | null | undefined | void;
 
 export class Tensor {
   /** The native handle (an integer). Internal: use the methods. */

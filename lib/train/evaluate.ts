@@ -2,7 +2,7 @@
 // analysis read. Deterministic: a fixed seed for the dequantization noise, no shuffling.
 import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset } from "../data/index.js";
-import { type DensityModel, dimsOf, LOG256, toBitsPerDim } from "../models/density.js";
+import { type DensityModel, dimsOf, toBitsPerDim } from "../models/density.js";
 
 export interface TrainModeSwitch { readonly training: boolean; train(on?: boolean): unknown }
 
@@ -76,4 +76,3 @@ export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDatas
   };
 }
 
-export { LOG256 };

@@ -10,6 +10,7 @@ import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
 import { Progress } from "./progress.js";
+import { clipGradNormLazy_ } from "../optim/clip.js";
 
 /** What the loop needs of a model: the density model and PyTorch-like module methods. */
 export interface TrainableModel extends DensityModel, TrainModeSwitch {
@@ -107,11 +108,13 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     metrics.truncateAfter(-1);
   }
 
-  const save = (step: number, wall: number) =>
+  const save = (step: number, wall: number) => {
+    const opt = optimizer.stateDict();
     saveCheckpoint(ckptPath, {
-      step, model: model.stateDict(), optimizer: optimizer.stateDict().tensors,
-      state: { optimizer: optimizer.stateDict().meta, loader: loader.state(), wallTime: wall },
+      step, model: model.stateDict(), optimizer: opt.tensors,
+      state: { optimizer: opt.meta, loader: loader.state(), wallTime: wall },
     });
+  };
 
   const t0 = performance.now();
   const wall = () => wallBefore + (performance.now() - t0) / 1000;
@@ -137,7 +140,8 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
         lastLoss = loss.item();
         if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(r), savedAny ? ckptPath : null);
       }
-      lastGradNorm = clipGradients(params, c.clipNorm, readNow);
+      const norm = clipGradNormLazy_(params, c.clipNorm > 0 ? c.clipNorm : Infinity);
+      if (readNow) lastGradNorm = norm ? norm.item() : 0;
       optimizer.step();
     });
     windowImages += batch.shape[0];
@@ -166,20 +170,4 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   }
   loader.dispose();
   return { steps: last, finalLoss: lastLoss, seconds: wall(), resumedFrom: start };
-}
-
-/**
- * Clips the global gradient norm to maxNorm (when > 0). Returns the norm before clipping when asked to
- * read it (one read-back), else NaN.
- */
-function clipGradients(params: torch.Tensor[], maxNorm: number, read: boolean): number {
-  const grads = params.map((p) => p.grad).filter((g): g is torch.Tensor => g !== null);
-  if (grads.length === 0) return 0;
-  const norm = torch.stack(grads.map((g) => g.norm(2))).norm(2);
-  if (maxNorm > 0) {
-    // scale = min(1, maxNorm / (norm + 1e-6)), applied without reading the norm back
-    const scale = norm.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
-    torch.noGrad(() => { for (const g of grads) g.mul_(scale); });
-  }
-  return read ? norm.item() : NaN;
 }

@@ -1,7 +1,7 @@
 // Gradient norms and clipping, as torch.nn.utils.clip_grad_norm_.
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { clipGradNorm_, gradNorm } from "../../lib/optim/index.js";
+import { clipGradNorm_, clipGradNormLazy_, gradNorm } from "../../lib/optim/index.js";
 
 /** Parameters whose gradients are [3, 4] and [12] (total 2-norm 13), plus one without a gradient. */
 function params(): torch.Tensor[] {
@@ -41,5 +41,27 @@ describe("clipGradNorm_", () => {
     const bad = torch.zeros([1]).requiresGrad_(true);
     bad.mul(Infinity).sum().backward();
     expect(() => clipGradNorm_([bad], 1, 2, { errorIfNonfinite: true })).toThrow(/non|Infinity|NaN/);
+  });
+});
+
+describe("clipGradNormLazy_", () => {
+  it("scales exactly as clipGradNorm_ and returns the norm as a tensor, reading nothing back", () => {
+    torch.tidy(() => {
+      const make = () => {
+        const p = torch.tensor([1, 2, 3], { dtype: "float64", requiresGrad: true }), q = torch.tensor([4], { dtype: "float64", requiresGrad: true });
+        p.mul(torch.tensor([3, 0, 4], { dtype: "float64" })).sum().add(q.mul(12).sum()).backward(); // grads [3,0,4] and [12]: norm 13
+        return [p, q];
+      };
+      const a = make(), b = make();
+      const eager = clipGradNorm_(a, 6.5);
+      const lazy = clipGradNormLazy_(b, 6.5)!;
+      expect(lazy.item()).toBe(eager);
+      expect(eager).toBeCloseTo(13, 12);
+      for (let i = 0; i < 2; i++) expect(b[i]!.grad!.toFlatArray()).toEqual(a[i]!.grad!.toFlatArray());
+      const c = make();
+      expect(clipGradNormLazy_(c, Infinity)!.item()).toBeCloseTo(13, 12);
+      expect(c[0]!.grad!.toFlatArray()).toEqual([3, 0, 4]); // Infinity only measures
+      expect(clipGradNormLazy_([torch.ones([2], { requiresGrad: true })], 1)).toBeNull();
+    });
   });
 });
