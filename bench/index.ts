@@ -3,6 +3,7 @@
 // training step at one and two threads, and memory over a long run.
 import { join } from "node:path";
 import * as torch from "../lib/tensor/index.js";
+import { MMAP_THRESHOLD, TRIM_THRESHOLD } from "../lib/tensor/allocator.js";
 import { runOps } from "./ops.js";
 import { timeGlowStep } from "./glow.js";
 import { memoryBench } from "./memory.js";
@@ -24,16 +25,24 @@ const refGlow1 = runReference("glow_reference.py", ["--spec", spec, "--threads",
 torch.setNumThreads(2);
 const glow2 = timeGlowStep(spec, quick ? { steps: 5, warmup: 1 } : {});
 const refGlow2 = runReference("glow_reference.py", ["--spec", spec, "--threads", "2", ...(quick ? ["--steps", "5", "--warmup", "1"] : [])]);
+// For the record, not the ratio: the reference again under the malloc settings this process runs with
+// (lib/tensor/allocator.ts), so the table separates what the allocator gives from what the binding costs.
+const sameMalloc = torch.allocatorPolicy() === "tuned"
+  ? { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_: String(TRIM_THRESHOLD) } : null;
+const refTuned = (threads: string) => sameMalloc
+  ? runReference("glow_reference.py", ["--spec", spec, "--threads", threads, ...(quick ? ["--steps", "5", "--warmup", "1"] : [])], sameMalloc) : null;
+const refGlow1Tuned = refTuned("1"), refGlow2Tuned = refTuned("2");
 if (refGlow1 && refGlow1.params !== glow1.params) throw new Error(`parameter count differs from the reference: ${glow1.params} vs ${refGlow1.params}`);
 const memory = await memoryBench(quick ? { steps: 200, scoreCalls: 100 } : {});
 
 const ours = {
   impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: ops, glow_step_ms: glow1.step_ms_median,
-  glow_step_ms_2threads: glow2.step_ms_median, params: glow1.params, memory,
+  glow_step_ms_2threads: glow2.step_ms_median, params: glow1.params, allocator: torch.allocatorPolicy(), memory,
 };
 const ref = refOps && refGlow1 ? {
   impl: "pytorch-python", torch: refOps.torch, us_per_op: refOps.us_per_op, glow_step_ms: refGlow1.step_ms_median,
   glow_step_ms_2threads: refGlow2?.step_ms_median, params: refGlow1.params,
+  glow_step_ms_same_malloc: refGlow1Tuned?.step_ms_median, glow_step_ms_2threads_same_malloc: refGlow2Tuned?.step_ms_median,
 } : null;
 
 if (json) {
@@ -44,5 +53,6 @@ if (json) {
   printComparison(`glow-small training step, ms (${glow1.params} parameters)`,
     { glow_step_ms: glow1.step_ms_median, glow_step_ms_2threads: glow2.step_ms_median },
     ref ? { glow_step_ms: ref.glow_step_ms as number, glow_step_ms_2threads: ref.glow_step_ms_2threads as number } : null);
+  if (refGlow1Tuned) console.log(`reference under this process's malloc settings (${torch.allocatorPolicy()}): ${refGlow1Tuned.step_ms_median} ms (1 thread), ${refGlow2Tuned?.step_ms_median} ms (2 threads)`);
   console.log("memory (cpu Glow preset):", JSON.stringify(memory));
 }

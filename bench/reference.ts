@@ -13,10 +13,10 @@ export function benchDir(): string | null {
   return process.env.TORCHTS_BENCH_DIR ?? null;
 }
 
-export function runReference(script: string, args: string[]): Record<string, unknown> | null {
+export function runReference(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> | null {
   const dir = benchDir();
   if (!dir) { console.error("reference scripts not found (set TORCHTS_BENCH_DIR to ../shared/bench)"); return null; }
-  const r = spawnSync(process.env.PYTHON ?? "python3", [join(dir, script), ...args], { encoding: "utf8" });
+  const r = spawnSync(process.env.PYTHON ?? "python3", [join(dir, script), ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   if (r.status !== 0) { console.error(`reference ${script} failed: ${r.stderr}`); return null; }
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
   return line ? (JSON.parse(line) as Record<string, unknown>) : null;

@@ -14,6 +14,9 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 #include <napi.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <cstring>
 #include <string>
@@ -141,6 +144,7 @@ class Torch : public Napi::Addon<Torch> {
         InstanceMethod("setNumThreads", &Torch::SetNumThreads),
         InstanceMethod("getNumThreads", &Torch::GetNumThreads),
         InstanceMethod("cudaDeviceCount", &Torch::CudaDeviceCount),
+        InstanceMethod("mallocOptions", &Torch::MallocOptions),
         InstanceMethod("stats", &Torch::Stats),
         InstanceMethod("version", &Torch::Version),
     });
@@ -740,6 +744,19 @@ class Torch : public Napi::Addon<Torch> {
   Napi::Value CudaDeviceCount(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
       return Napi::Number::New(info.Env(), static_cast<double>(torch::cuda::device_count()));
+    });
+  }
+
+  // glibc's mallopt(M_MMAP_THRESHOLD, M_TRIM_THRESHOLD): the policy lives in lib/tensor/allocator.ts.
+  // Returns false where the C library is not glibc or glibc refuses a value.
+  Napi::Value MallocOptions(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      bool ok = false;
+#if defined(__GLIBC__)
+      int mmap_threshold = info[0].As<Napi::Number>().Int32Value(), trim_threshold = info[1].As<Napi::Number>().Int32Value();
+      ok = mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#endif
+      return Napi::Boolean::New(info.Env(), ok);
     });
   }
 

@@ -6,6 +6,7 @@ export * as linalg from "./linalg.js";
 export * as autograd from "./autograd.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
 export { saveSafetensors, loadSafetensors, type Metadata } from "./safetensors.js";
+export { allocatorPolicy, type AllocatorPolicy } from "./allocator.js";
 export { manualSeed, getRngState, setRngState, setNumThreads, getNumThreads, libtorchVersion, callAsync } from "./runtime.js";
 export { type DType, isFloating } from "./dtype.js";
 export { type Device, cuda, defaultDevice, parseDevice } from "./device.js";

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { applyAllocatorPolicy } from "./allocator.js";
 
 export type Handle = number;
 /** What an op returns: a handle, several, a number/boolean, or nothing. */
@@ -36,6 +37,8 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;
+  /** glibc mallopt(M_MMAP_THRESHOLD, M_TRIM_THRESHOLD); false where not glibc or refused. */
+  mallocOptions(mmapThreshold: number, trimThreshold: number): boolean;
   stats(): { liveTensors: number; bytes: number; ops: number; unboxedOps: number };
   version(): string;
 }
@@ -56,3 +59,4 @@ function findAddon(): string {
 
 const require = createRequire(import.meta.url);
 export const native: NativeAddon = require(findAddon()) as NativeAddon;
+applyAllocatorPolicy(native);
