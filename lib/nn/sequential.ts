@@ -7,10 +7,16 @@ export class Sequential extends ModuleList<Layer> {
     super(layers);
   }
   forward(x: Tensor): Tensor {
-    // tidy frees the intermediate activations that the caller never sees (autograd keeps what it needs).
+    // Each intermediate activation is freed as soon as the next layer has used it (autograd holds its
+    // own reference to what backward needs), so the allocator hands its still-cached memory to the next
+    // layer's output, as Python's reference counting does. tidy catches whatever a layer leaves behind.
     return tidy(() => {
       let h = x;
-      for (const layer of this) h = layer.forward(h);
+      for (const layer of this) {
+        const y = layer.forward(h);
+        if (h !== x && y !== h) h.dispose();
+        h = y;
+      }
       return h;
     });
   }
