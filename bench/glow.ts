@@ -18,7 +18,11 @@ export function glowFromSpec(spec: GlowSpec): Glow {
   return new Glow(cfg);
 }
 
-export interface GlowStepResult { params: number; step_ms_median: number; step_ms_min: number; bpd_last: number }
+export interface GlowStepResult {
+  params: number; step_ms_median: number; step_ms_min: number; bpd_last: number;
+  /** Medians of the step's parts: forward (with the loss), backward (with zeroGrad), update and read-back. */
+  phases_ms: { forward: number; backward: number; update: number };
+}
 
 export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: number; device?: torch.Device } = {}): GlowStepResult {
   const spec = JSON.parse(readFileSync(specPath, "utf8")) as GlowSpec;
@@ -30,27 +34,35 @@ export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: num
   const shape = [spec.batch, spec.channels, spec.size, spec.size];
   const pixels = torch.randint(0, 256, shape, { device }).float().keep();
   const d = spec.channels * spec.size * spec.size;
-  const times: number[] = [];
+  const times: number[] = [], fwd: number[] = [], bwd: number[] = [], upd: number[] = [];
   let bpd = NaN;
   const warmup = o.warmup ?? 3, steps = o.steps ?? 20;
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
+    let t1 = 0, t2 = 0;
     torch.tidy(() => {
       const x = pixels.div(256).add(torch.rand(shape, { device }).div(256));
       const loss = model.objective(x).logPx.mean().mul(-1 / (d * Math.LN2));
+      t1 = performance.now();
       opt.zeroGrad();
       loss.backward();
+      t2 = performance.now();
       opt.step();
       bpd = loss.item();
     });
-    if (i >= warmup) times.push(performance.now() - t0);
+    const t3 = performance.now();
+    if (i >= warmup) { times.push(t3 - t0); fwd.push(t1 - t0); bwd.push(t2 - t1); upd.push(t3 - t2); }
   }
-  times.sort((a, b) => a - b);
   const params = model.numParameters();
   model.dispose();
   opt.dispose();
   pixels.dispose();
-  return { params, step_ms_median: round(times[times.length >> 1]!), step_ms_min: round(times[0]!), bpd_last: round(bpd, 4) };
+  return {
+    params, step_ms_median: median(times), step_ms_min: round(Math.min(...times)), bpd_last: round(bpd, 4),
+    phases_ms: { forward: median(fwd), backward: median(bwd), update: median(upd) },
+  };
 }
+
+const median = (v: number[]) => round([...v].sort((a, b) => a - b)[v.length >> 1]!);
 
 const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** digits;

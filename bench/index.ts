@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [-- --quick]`: speed and memory against Python PyTorch over the same
+// `npm run bench [-- --json] [-- --quick] [-- --memory-steps N]`: speed and memory against Python PyTorch over the same
 // LibTorch, measured in one process run on one machine. Small ops (one thread), the glow-small
 // training step at one and two threads, and memory over a long run.
 import { join } from "node:path";
@@ -33,7 +33,10 @@ const refTuned = (threads: string) => sameMalloc
   ? runReference("glow_reference.py", ["--spec", spec, "--threads", threads, ...(quick ? ["--steps", "5", "--warmup", "1"] : [])], sameMalloc) : null;
 const refGlow1Tuned = refTuned("1"), refGlow2Tuned = refTuned("2");
 if (refGlow1 && refGlow1.params !== glow1.params) throw new Error(`parameter count differs from the reference: ${glow1.params} vs ${refGlow1.params}`);
-const memory = await memoryBench(quick ? { steps: 200, scoreCalls: 100 } : {});
+const memorySteps = Number(process.argv[process.argv.indexOf("--memory-steps") + 1]);
+if (process.argv.includes("--memory-steps") && !(Number.isInteger(memorySteps) && memorySteps >= 100))
+  throw new Error("--memory-steps needs a whole number of training steps, at least 100");
+const memory = await memoryBench(quick ? { steps: 200, scoreCalls: 100 } : process.argv.includes("--memory-steps") ? { steps: memorySteps } : {});
 
 const ours = {
   impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: ops, glow_step_ms: glow1.step_ms_median,

@@ -1,7 +1,7 @@
 // Runs ../shared/bench reference scripts with the Python whose PyTorch the addon links.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export function benchDir(): string | null {
@@ -16,7 +16,7 @@ export function benchDir(): string | null {
 export function runReference(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> | null {
   const dir = benchDir();
   if (!dir) { console.error("reference scripts not found (set TORCHTS_BENCH_DIR to ../shared/bench)"); return null; }
-  const r = spawnSync(process.env.PYTHON ?? "python3", [join(dir, script), ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+  const r = spawnSync(process.env.PYTHON ?? "python3", [isAbsolute(script) ? script : join(dir, script), ...args], { encoding: "utf8", env: { ...process.env, ...env } });
   if (r.status !== 0) { console.error(`reference ${script} failed: ${r.stderr}`); return null; }
   const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
   return line ? (JSON.parse(line) as Record<string, unknown>) : null;
