@@ -29,7 +29,7 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   torch.manualSeed(0);
   const model = createModel(preset.model);
   const opt = optimizerOf(preset.train, model.parameters());
-  const loader = new BatchLoader(train, { batchSize: 32, seed: 0, dropLast: true });
+  const loader = new BatchLoader(train, { batchSize: 32, seed: 0, dropLast: true, reuseBuffers: true });
   const live0 = torch.memory().liveTensors;
   let rss100 = 0, rss2000 = 0, maxDelta = 0;
   const trace: number[] = [];

@@ -24,6 +24,12 @@ export interface BatchLoaderOptions {
   range?: 'unit' | 'centered';
   /** Build the next batch ahead of time (default true). */
   prefetch?: boolean;
+  /**
+   * Write batches into two buffers used in turn instead of a new array each (default false): a batch's
+   * `x` then stays valid only until the following next(). For loops that copy it into a tensor at once;
+   * it spares an allocation per step and the garbage that V8 would collect later.
+   */
+  reuseBuffers?: boolean;
 }
 
 export interface Batch {
@@ -64,6 +70,8 @@ export class BatchLoader implements Iterable<Batch> {
   private readonly dequantize: boolean;
   private readonly centered: boolean;
   private readonly prefetch: boolean;
+  private readonly buffers: Float32Array[] | null;
+  private turn = 0;
   private readonly limit: number; // images handed out per epoch
   private epochIndex = 0;
   private position = 0;
@@ -74,7 +82,7 @@ export class BatchLoader implements Iterable<Batch> {
   private timer: NodeJS.Immediate | undefined;
 
   constructor(readonly dataset: ImageDataset, opts: BatchLoaderOptions) {
-    const { batchSize, shuffle = true, seed = 0, dropLast = false, dequantize = true, range = 'unit', prefetch = true } = opts;
+    const { batchSize, shuffle = true, seed = 0, dropLast = false, dequantize = true, range = 'unit', prefetch = true, reuseBuffers = false } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (!Number.isSafeInteger(seed)) throw new Error(`BatchLoader: seed must be an integer, got ${seed}`);
     if (dataset.n < 1) throw new Error(`BatchLoader: ${dataset.name} ${dataset.split} has no images`);
@@ -88,6 +96,7 @@ export class BatchLoader implements Iterable<Batch> {
     this.dequantize = dequantize;
     this.centered = range === 'centered';
     this.prefetch = prefetch;
+    this.buffers = reuseBuffers ? [0, 1].map(() => new Float32Array(batchSize * dataset.channels * dataset.height * dataset.width)) : null;
     this.limit = dropLast ? Math.floor(dataset.n / batchSize) * batchSize : dataset.n;
     this.batchesPerEpoch = Math.ceil(this.limit / batchSize);
     this.epochRng = Rng.seeded(seed, SHUFFLE_STREAM).state();
@@ -116,7 +125,8 @@ export class BatchLoader implements Iterable<Batch> {
     const b = Math.min(this.batchSize, this.limit - position);
     const size = ds.channels * ds.height * ds.width;
     const indices = this.perm.slice(position, position + b);
-    const x = new Float32Array(b * size);
+    // With reused buffers, consecutive builds alternate, so a prefetch never overwrites the batch just handed out.
+    const x = this.buffers ? this.buffers[this.turn++ % 2]!.subarray(0, b * size) : new Float32Array(b * size);
     const step = position / this.batchSize;
     const noise = this.dequantize ? Rng.seeded(this.seed, NOISE_STREAM, epoch, step) : undefined;
     const shift = this.centered ? 0.5 : 0;

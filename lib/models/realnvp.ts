@@ -32,7 +32,7 @@ class ResidualBlock extends Module {
     this.b = this.module("b", new Conv2d(c, c, 3, { padding: 1 }));
   }
   forward(x: Tensor): Tensor {
-    return x.add(this.b.forward(this.a.forward(x.relu()).relu()));
+    return x.add(this.b.forward(this.a.forward(x.relu()).relu_())); // a convolution's output can be overwritten
   }
 }
 

@@ -92,7 +92,7 @@ export class VAE extends Module implements DensityModel {
     return torch.tidy(() => {
       const values = pixelValues(x, this.levels);
       let h = centredInput(values, this.levels);
-      for (const conv of this.encoderConvs) h = conv.forward(h).relu();
+      for (const conv of this.encoderConvs) h = conv.forward(h).relu_(); // in place: conv backward needs no output
       const [mu, logVar] = this.toPosterior.forward(h.flatten(1)).chunk(2, 1) as [Tensor, Tensor];
       return { values, mu, logVar };
     });
@@ -101,8 +101,8 @@ export class VAE extends Module implements DensityModel {
   /** z [N, latent] -> logits [N, L*C, H, W] of p(x|z). */
   decode(z: Tensor): Tensor {
     return torch.tidy(() => {
-      let h = this.fromLatent.forward(z).relu().view(z.shape[0]!, ...this.baseShape);
-      for (const conv of this.decoderConvs) h = conv.forward(h).relu();
+      let h = this.fromLatent.forward(z).relu_().view(z.shape[0]!, ...this.baseShape);
+      for (const conv of this.decoderConvs) h = conv.forward(h).relu_();
       return this.toLogits.forward(h);
     });
   }

@@ -38,9 +38,11 @@ export class HighwayLayer extends Module {
   }
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      const h = this.conv.forward(x).relu();
-      const g = this.gate.forward(x).sigmoid();
-      return g.mul(h).add(g.rsub(1).mul(x)); // g*h + (1-g)*x
+      // In place: a convolution's backward does not need its output, so the activation may overwrite it
+      // (one hidden-sized tensor fewer each).
+      const h = this.conv.forward(x).relu_();
+      const g = this.gate.forward(x).sigmoid_();
+      return x.lerp(h, g); // g*h + (1-g)*x in one kernel
     });
   }
 }
@@ -63,7 +65,7 @@ export class HighwayNetwork extends Module {
   }
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let h = this.input.forward(x).relu();
+      let h = this.input.forward(x).relu_();
       for (const layer of this.layers) h = layer.forward(h);
       return this.output.forward(h);
     });

@@ -181,6 +181,8 @@ export class Tensor {
   softplus(beta = 1, threshold = 20): Tensor { return O.softplus(this, beta, threshold); }
   tanh(): Tensor { return O.tanh(this); }
   relu(): Tensor { return O.relu(this); }
+  /** (1 - weight) * this + weight * end, in one kernel. */
+  lerp(end: Tensor, weight: Tensor | number): Tensor { return weight instanceof Tensor ? O.lerp(this, end, weight) : O.lerp_s(this, end, weight); }
   elu(alpha = 1): Tensor { return O.elu(this, alpha); }
   clamp(min?: number | null, max?: number | null): Tensor { return O.clamp(this, min ?? null, max ?? null); }
   where(cond: Tensor, other: Tensor | number): Tensor { return O.where(cond, this, other instanceof Tensor ? other : O.scalar_tensor(other, dtypeCode(this.dtype))); }
@@ -206,6 +208,8 @@ export class Tensor {
   addcmul_(a: Tensor, b: Tensor, value = 1): this { O.addcmul_(this, a, b, value); return this; }
   addcdiv_(a: Tensor, b: Tensor, value = 1): this { O.addcdiv_(this, a, b, value); return this; }
   lerp_(end: Tensor, weight: number): this { O.lerp_(this, end, weight); return this; }
+  relu_(): this { O.relu_(this); return this; }
+  sigmoid_(): this { O.sigmoid_(this); return this; }
   clamp_(min?: number | null, max?: number | null): this { O.clamp_(this, min ?? null, max ?? null); return this; }
   copy_(src: Tensor): this { O.copy_(this, src); return this; }
   zero_(): this { O.zero_(this); return this; }
@@ -369,6 +373,8 @@ export const O = {
   div_: tensorOp("aten::div_.Tensor"), div_s_: tensorOp("aten::div_.Scalar"),
   addcmul_: tensorOp("aten::addcmul_"), addcdiv_: tensorOp("aten::addcdiv_"),
   lerp_: tensorOp("aten::lerp_.Scalar"), clamp_: tensorOp("aten::clamp_"),
+  lerp: tensorOp("aten::lerp.Tensor"), lerp_s: tensorOp("aten::lerp.Scalar"),
+  relu_: tensorOp("aten::relu_"), sigmoid_: tensorOp("aten::sigmoid_"),
   copy_: tensorOp("aten::copy_"), zero_: tensorOp("aten::zero_"), fill_: tensorOp("aten::fill_.Scalar"),
   normal_: tensorOp("aten::normal_"), uniform_: tensorOp("aten::uniform_"),
   neg: tensorOp("aten::neg"), exp: tensorOp("aten::exp"), expm1: tensorOp("aten::expm1"),

@@ -44,7 +44,7 @@ export function batchTensor(x: Float32Array, shape: readonly number[], device: t
 export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDataset, o: EvalOptions = {}): EvalResult {
   const n = Math.min(o.limit ?? data.n, data.n);
   const dims = dimsOf(model.imageShape);
-  const loader = new BatchLoader(data, { batchSize: o.batchSize ?? 256, shuffle: false, seed: o.seed ?? 1234, dequantize: o.dequantize ?? true, prefetch: false });
+  const loader = new BatchLoader(data, { batchSize: o.batchSize ?? 256, shuffle: false, seed: o.seed ?? 1234, dequantize: o.dequantize ?? true, prefetch: false, reuseBuffers: true });
   const out: PerExample = { logPx: new Float64Array(n), bitsPerDim: new Float64Array(n) };
   const wasTraining = model.training;
   model.train(false);

@@ -90,7 +90,8 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const dims = dimsOf(model.imageShape);
   const params = model.parameters();
 
-  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true });
+  // Each batch is copied into a tensor at once, so two reused buffers serve the whole run.
+  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true });
   let start = 0;
   let wallBefore = 0;
   if (run.resume && existsSync(ckptPath)) {

@@ -127,4 +127,23 @@ describe('BatchLoader', () => {
     expect(l.next()).toBe(pending);
     l.dispose();
   });
+
+  it('with reused buffers hands out the same batches, each valid until the next call, prefetch or not', async () => {
+    for (const prefetch of [false, true]) {
+      const plain = new BatchLoader(ds, { batchSize: 5, seed: 4, prefetch });
+      const reused = new BatchLoader(ds, { batchSize: 5, seed: 4, prefetch, reuseBuffers: true });
+      const seen: Float32Array[] = [];
+      for (let k = 0; k < 12; k++) { // over two epochs, through the short last batch
+        const a = plain.next(), b = reused.next();
+        expect(flat([b])).toEqual(flat([a]));
+        seen.push(b.x);
+        await tick(); // the prefetch of the next batch runs here, and must not touch b
+        expect(Array.from(b.x)).toEqual(Array.from(a.x));
+      }
+      // Two buffers in turn: batch k and k+2 share memory.
+      expect(seen[0]!.buffer).toBe(seen[2]!.buffer);
+      expect(seen[0]!.buffer).not.toBe(seen[1]!.buffer);
+    }
+  });
 });
+

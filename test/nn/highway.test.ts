@@ -48,4 +48,24 @@ describe("HighwayNetwork", () => {
     expect(layer.forward(x).sub(want).abs().max().item()).toBeLessThan(1e-6);
     layer.dispose();
   });
+
+  it("back-propagates through the in-place activations as through the plain formula", () => {
+    torch.manualSeed(12);
+    const layer = new HighwayLayer(4);
+    const r = torch.randn([2, 4, 5, 5]), xs = torch.randn([2, 4, 5, 5]);
+    const gradsOf = (f: (x: torch.Tensor) => torch.Tensor) => {
+      const x = xs.clone().requiresGrad_(true);
+      for (const p of layer.parameters()) p.grad = null;
+      f(x).mul(r).sum().backward();
+      return [x.grad!, ...layer.parameters().map((p) => p.grad!)];
+    };
+    const ours = gradsOf((x) => layer.forward(x));
+    const plain = gradsOf((x) => {
+      const h = torch.conv2d(x, layer.conv.weight, layer.conv.bias, { padding: 1 }).relu();
+      const g = torch.conv2d(x, layer.gate.weight, layer.gate.bias, { padding: 1 }).sigmoid();
+      return g.mul(h).add(g.rsub(1).mul(x));
+    });
+    ours.forEach((g, i) => expect(g.sub(plain[i]!).abs().max().item()).toBeLessThan(1e-5));
+    layer.dispose();
+  });
 });
