@@ -18,6 +18,8 @@ export interface MemoryResult {
   live_tensors_delta_per_score: number;
   /** The resident set every 500 steps, to see it stay level over a long run. */
   rss_mb_every_500: number[];
+  /** V8's heap (heapTotal) at the same points: the JS side of the resident set, sized by V8 as it sees fit. */
+  v8_heap_mb_every_500: number[];
 }
 
 const rssMb = () => Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10;
@@ -32,7 +34,7 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   const loader = new BatchLoader(train, { batchSize: 32, seed: 0, dropLast: true, reuseBuffers: true });
   const live0 = torch.memory().liveTensors;
   let rss100 = 0, rss2000 = 0, maxDelta = 0;
-  const trace: number[] = [];
+  const trace: number[] = [], heapTrace: number[] = [];
   for (let s = 1; s <= steps; s++) {
     const before = torch.memory().liveTensors;
     const b = loader.next();
@@ -46,7 +48,10 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
     if (s > 1) maxDelta = Math.max(maxDelta, torch.memory().liveTensors - before);
     if (s === 100) rss100 = rssMb();
     if (s === Math.min(2000, steps)) rss2000 = rssMb();
-    if (s % 500 === 0) trace.push(rssMb());
+    if (s % 500 === 0) {
+      trace.push(rssMb());
+      heapTrace.push(Math.round((process.memoryUsage().heapTotal / 2 ** 20) * 10) / 10);
+    }
     if (s % 16 === 0) await new Promise((r) => setImmediate(r));
   }
   model.train(false);
@@ -64,7 +69,7 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
     rss_mb_at_100: rss100, rss_mb_at_2000: rss2000, rss_growth_pct: Math.round(((rss2000 - rss100) / rss100) * 1000) / 10,
     live_tensors_start: live0, live_tensors_delta_per_step: maxDelta,
     rss_mb_scoring_at_100: rssScore100, rss_mb_scoring_at_1000: rssMb(), live_tensors_delta_per_score: scoreDelta,
-    rss_mb_every_500: trace,
+    rss_mb_every_500: trace, v8_heap_mb_every_500: heapTrace,
   };
   x.dispose();
   model.dispose();
