@@ -1,8 +1,8 @@
 // How the process's C allocator (glibc malloc) treats tensor memory. LibTorch takes every CPU tensor
 // from malloc. glibc's defaults hand a freed block at the top of the heap back to the kernel once
 // 128 KB-32 MB lie free there, so a training step that frees its activations at the end gives the
-// memory back and faults every page in again on the next step: on the glow-small benchmark, 14,000
-// page faults and about a fifth of the step's time. Keeping up to TRIM_THRESHOLD free at the top of the
+// memory back and faults every page in again on the next step: on the glow-small benchmark, about
+// 10,000 page faults a step and 12-17% of its time. Keeping up to TRIM_THRESHOLD free at the top of the
 // heap, and serving blocks below MMAP_THRESHOLD from the heap, removes that churn (BENCHMARKS.md).
 // The resident set then stays at the run's high-water mark plus at most TRIM_THRESHOLD, which is flat.
 //
