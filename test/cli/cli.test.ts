@@ -3,6 +3,8 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
 
@@ -23,6 +25,13 @@ const dir = mkdtempSync(join(tmpdir(), "torchts-cli-"));
 const run = join(dir, "glow");
 
 describe("torchts-ood CLI", () => {
+  it("reports a failure to load the library in one line, from the installed entry point", () => {
+    const bin = fileURLToPath(new URL("../../dist/bin/torchts-ood.js", import.meta.url));
+    const r = spawnSync(process.execPath, [bin, "demo"], { encoding: "utf8", env: { ...process.env, TORCHTS_OOD_MALLOC: "fast" } });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe('torchts-ood: TORCHTS_OOD_MALLOC must be "tuned" or "system", got "fast"');
+  });
+
   it("prints help for the program and each command", async () => {
     expect(await cli("--help")).toBe(0);
     expect(out.join("\n")).toMatch(/torchts-ood train \[model\]/);
