@@ -1,10 +1,12 @@
 // The Glow training step of ../shared/bench/glow_small.json, built by the project's own Glow from that
 // spec: forward, backward, RMSprop update, read the loss -- the same step glow_reference.py times.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as torch from "../lib/tensor/index.js";
 import { Glow, type GlowConfig } from "../lib/models/glow.js";
 import { RMSprop } from "../lib/optim/index.js";
+import { requireBenchDir } from "./reference.js";
 
 export interface GlowSpec {
   channels: number; size: number; levels: number; steps: number; hidden: number; coupling: string; batch: number; lr: number;
@@ -71,9 +73,7 @@ const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** di
 // `node dist/bench/glow.js [--threads N] [--steps N]`: this step alone, one JSON line (for profilers).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string, def: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : def; };
-  const { benchDir } = await import("./reference.js");
-  const dir = benchDir();
-  if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
   torch.setNumThreads(arg("--threads", 1));
-  console.log(JSON.stringify({ threads: torch.getNumThreads(), allocator: torch.allocatorPolicy(), ...timeGlowStep(`${dir}/glow_small.json`, { steps: arg("--steps", 20) }) }));
+  const spec = join(requireBenchDir(), "glow_small.json");
+  console.log(JSON.stringify({ threads: torch.getNumThreads(), allocator: torch.allocatorPolicy(), ...timeGlowStep(spec, { steps: arg("--steps", 20) }) }));
 }

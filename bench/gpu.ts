@@ -4,11 +4,10 @@
 import { join } from "node:path";
 import * as torch from "../lib/tensor/index.js";
 import { timeGlowStep } from "./glow.js";
-import { benchDir, printComparison, runReference } from "./reference.js";
+import { requireBenchDir, printComparison, runReference } from "./reference.js";
 
 const json = process.argv.includes("--json");
-const dir = benchDir();
-if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
+const dir = requireBenchDir();
 if (!torch.cuda.isAvailable()) {
   console.error("bench:gpu: this LibTorch sees no CUDA device; run it on a GPU machine (scripts/gpu-check.sh)");
   process.exit(2);

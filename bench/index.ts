@@ -3,17 +3,16 @@
 // training step at one and two threads, and memory over a long run.
 import { join } from "node:path";
 import * as torch from "../lib/tensor/index.js";
-import { MMAP_THRESHOLD, TRIM_THRESHOLD } from "../lib/tensor/allocator.js";
+import { TUNED_MALLOC_ENV } from "../lib/tensor/allocator.js";
 import { runOps } from "./ops.js";
 import { timeGlowStep } from "./glow.js";
 import { memoryBench } from "./memory.js";
-import { benchDir, printComparison, runReference } from "./reference.js";
+import { requireBenchDir, printComparison, runReference } from "./reference.js";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
 const log = (m: string) => { if (!json) console.log(m); };
-const dir = benchDir();
-if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
+const dir = requireBenchDir();
 const spec = join(dir, "glow_small.json");
 
 log(`torchts-ood benchmark: LibTorch ${torch.libtorchVersion()}, ${new Date().toISOString()}`);
@@ -21,17 +20,16 @@ const refOps = runReference("ops_reference.py", []);
 const ops = runOps();
 torch.setNumThreads(1);
 const glow1 = timeGlowStep(spec, quick ? { steps: 5, warmup: 1 } : {});
-const refGlow1 = runReference("glow_reference.py", ["--spec", spec, "--threads", "1", ...(quick ? ["--steps", "5", "--warmup", "1"] : [])]);
+const refGlow = (threads: number, env: NodeJS.ProcessEnv = {}) =>
+  runReference("glow_reference.py", ["--spec", spec, "--threads", String(threads), ...(quick ? ["--steps", "5", "--warmup", "1"] : [])], env);
+const refGlow1 = refGlow(1);
 torch.setNumThreads(2);
 const glow2 = timeGlowStep(spec, quick ? { steps: 5, warmup: 1 } : {});
-const refGlow2 = runReference("glow_reference.py", ["--spec", spec, "--threads", "2", ...(quick ? ["--steps", "5", "--warmup", "1"] : [])]);
+const refGlow2 = refGlow(2);
 // For the record, not the ratio: the reference again under the malloc settings this process runs with
 // (lib/tensor/allocator.ts), so the table separates what the allocator gives from what the binding costs.
-const sameMalloc = torch.allocatorPolicy() === "tuned"
-  ? { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_: String(TRIM_THRESHOLD) } : null;
-const refTuned = (threads: string) => sameMalloc
-  ? runReference("glow_reference.py", ["--spec", spec, "--threads", threads, ...(quick ? ["--steps", "5", "--warmup", "1"] : [])], sameMalloc) : null;
-const refGlow1Tuned = refTuned("1"), refGlow2Tuned = refTuned("2");
+const tuned = torch.allocatorPolicy() === "tuned";
+const refGlow1Tuned = tuned ? refGlow(1, TUNED_MALLOC_ENV) : null, refGlow2Tuned = tuned ? refGlow(2, TUNED_MALLOC_ENV) : null;
 if (refGlow1 && refGlow1.params !== glow1.params) throw new Error(`parameter count differs from the reference: ${glow1.params} vs ${refGlow1.params}`);
 const memorySteps = Number(process.argv[process.argv.indexOf("--memory-steps") + 1]);
 if (process.argv.includes("--memory-steps") && !(Number.isInteger(memorySteps) && memorySteps >= 100))

@@ -22,7 +22,8 @@ export interface MemoryResult {
   v8_heap_mb_every_500: number[];
 }
 
-const rssMb = () => Math.round((process.memoryUsage().rss / 2 ** 20) * 10) / 10;
+const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const rssMb = () => mb(process.memoryUsage().rss);
 
 export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {}): Promise<MemoryResult> {
   const steps = o.steps ?? 2000, calls = o.scoreCalls ?? 1000;
@@ -50,7 +51,7 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
     if (s === Math.min(2000, steps)) rss2000 = rssMb();
     if (s % 500 === 0) {
       trace.push(rssMb());
-      heapTrace.push(Math.round((process.memoryUsage().heapTotal / 2 ** 20) * 10) / 10);
+      heapTrace.push(mb(process.memoryUsage().heapTotal));
     }
     if (s % 16 === 0) await new Promise((r) => setImmediate(r));
   }

@@ -4,14 +4,12 @@
 // binding's share show apart.
 import { join } from "node:path";
 import * as torch from "../lib/tensor/index.js";
-import { MMAP_THRESHOLD, TRIM_THRESHOLD } from "../lib/tensor/allocator.js";
+import { TUNED_MALLOC_ENV } from "../lib/tensor/allocator.js";
 import { timeGlowStep } from "./glow.js";
-import { benchDir, runReference } from "./reference.js";
+import { requireBenchDir, runReference } from "./reference.js";
 
-const dir = benchDir();
-if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
+const dir = requireBenchDir();
 const script = join(import.meta.dirname ?? ".", "..", "..", "bench", "glow_phases.py");
-const sameMalloc = { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_: String(TRIM_THRESHOLD) };
 const fmt = (p: Record<string, number> | undefined) =>
   p ? ["forward", "backward", "update"].map((k) => String(p[k]).padStart(9)).join("") : "   (reference failed)";
 console.log(`allocator policy here: ${torch.allocatorPolicy()}\n${"".padEnd(34)}${["forward", "backward", "update"].map((k) => k.padStart(9)).join("")}  (ms, medians of 30 steps)`);
@@ -20,7 +18,7 @@ for (const threads of [1, 2]) {
   const ours = timeGlowStep(join(dir, "glow_small.json"), { steps: 30 });
   const args = [dir, "--threads", String(threads)];
   const asIs = runReference(script, args)?.phases_ms as Record<string, number> | undefined;
-  const tuned = runReference(script, args, sameMalloc)?.phases_ms as Record<string, number> | undefined;
+  const tuned = runReference(script, args, TUNED_MALLOC_ENV)?.phases_ms as Record<string, number> | undefined;
   console.log(`${threads} thread(s)  torchts-ood`.padEnd(34) + fmt(ours.phases_ms));
   console.log(`            pytorch`.padEnd(34) + fmt(asIs));
   console.log(`            pytorch, same malloc`.padEnd(34) + fmt(tuned));

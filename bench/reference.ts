@@ -4,6 +4,13 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** ../shared/bench, or an error that says how to point at it. */
+export function requireBenchDir(): string {
+  const dir = benchDir();
+  if (!dir) throw new Error("cannot find ../shared/bench (set TORCHTS_BENCH_DIR)");
+  return dir;
+}
+
 export function benchDir(): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {

@@ -4,7 +4,7 @@
 // checkerboard couplings.
 import * as torch from "../tensor/index.js";
 import { type Tensor } from "../tensor/index.js";
-import { Module, ModuleList, Conv2d, type FlowLayer } from "../nn/index.js";
+import { Module, ModuleList, Conv2d, chain, type FlowLayer } from "../nn/index.js";
 import * as init from "../nn/init.js";
 import { FlowBatchNorm } from "./flows/batchnorm.js";
 import { squeeze2d, standardNormalLogProb, unsqueeze2d } from "./flows/ops.js";
@@ -51,9 +51,7 @@ class ResNet extends Module {
     init.zeros_(this.output.bias!);
   }
   forward(x: Tensor): Tensor {
-    let h = this.input.forward(x);
-    for (const b of this.blocks) h = b.forward(h);
-    return this.output.forward(h.relu());
+    return chain(x, [this.input, ...this.blocks, (h) => this.output.forward(h.relu())]);
   }
 }
 

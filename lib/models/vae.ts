@@ -21,7 +21,7 @@
 // log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x), with K = iwSamples.
 import * as torch from "../tensor/index.js";
 import { type Tensor } from "../tensor/index.js";
-import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList } from "../nn/index.js";
+import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList, chain } from "../nn/index.js";
 import * as init from "../nn/init.js";
 import { type DensityModel, type LogLikelihood } from "./density.js";
 import { binCentres, categoricalLogLikelihood, centredInput, pixelValues, sampleCategorical } from "./discrete.js";
@@ -91,8 +91,8 @@ export class VAE extends Module implements DensityModel {
   encode(x: Tensor): { values: Tensor; mu: Tensor; logVar: Tensor } {
     return torch.tidy(() => {
       const values = pixelValues(x, this.levels);
-      let h = centredInput(values, this.levels);
-      for (const conv of this.encoderConvs) h = conv.forward(h).relu_(); // in place: conv backward needs no output
+      // In place: a convolution's backward does not need its output.
+      const h = chain(centredInput(values, this.levels), [...this.encoderConvs].map((conv) => (v: Tensor) => conv.forward(v).relu_()));
       const [mu, logVar] = this.toPosterior.forward(h.flatten(1)).chunk(2, 1) as [Tensor, Tensor];
       return { values, mu, logVar };
     });
@@ -101,9 +101,11 @@ export class VAE extends Module implements DensityModel {
   /** z [N, latent] -> logits [N, L*C, H, W] of p(x|z). */
   decode(z: Tensor): Tensor {
     return torch.tidy(() => {
-      let h = this.fromLatent.forward(z).relu_().view(z.shape[0]!, ...this.baseShape);
-      for (const conv of this.decoderConvs) h = conv.forward(h).relu_();
-      return this.toLogits.forward(h);
+      return chain(z, [
+        (v) => this.fromLatent.forward(v).relu_().view(z.shape[0]!, ...this.baseShape),
+        ...[...this.decoderConvs].map((conv) => (v: Tensor) => conv.forward(v).relu_()),
+        this.toLogits,
+      ]);
     });
   }
 

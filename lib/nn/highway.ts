@@ -5,6 +5,7 @@ import { Tensor, tidy } from "../tensor/tensor.js";
 import { type TensorOptions } from "../tensor/creation.js";
 import { Module, ModuleList } from "./module.js";
 import { Conv2d } from "./conv.js";
+import { chain } from "./sequential.js";
 import { fanIn, truncatedNormal_, zeros_ } from "./init.js";
 
 /** Hidden widths the paper uses. */
@@ -65,9 +66,7 @@ export class HighwayNetwork extends Module {
   }
   forward(x: Tensor): Tensor {
     return tidy(() => {
-      let h = this.input.forward(x).relu_();
-      for (const layer of this.layers) h = layer.forward(h);
-      return this.output.forward(h);
+      return chain(x, [(v) => this.input.forward(v).relu_(), ...this.layers, this.output]);
     });
   }
 }

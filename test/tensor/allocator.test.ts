@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { allocatorPolicyFor } from "../../lib/tensor/allocator.js";
+import { USER_MALLOC_VARS, allocatorPolicyFor } from "../../lib/tensor/allocator.js";
 
 describe("allocator policy", () => {
   it("is tuned by default, steps aside for the user's own malloc settings, and can be turned off", () => {
@@ -49,7 +49,7 @@ describe("allocator policy", () => {
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout.trim().split("\n").pop()!) as { policy: string; faults: number };
     };
-    const clean = Object.fromEntries(["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_", "GLIBC_TUNABLES"].map((k) => [k, undefined]));
+    const clean = Object.fromEntries([...USER_MALLOC_VARS, "GLIBC_TUNABLES"].map((k) => [k, undefined]));
     const tuned = run({ ...clean, TORCHTS_OOD_MALLOC: "tuned" });
     const system = run({ ...clean, TORCHTS_OOD_MALLOC: "system" });
     expect(tuned.policy).toBe("tuned");
