@@ -77,7 +77,7 @@ export class ActNorm extends Module implements FlowLayer {
   /** H*W*sum(logs), the same for every example. */
   private logdet(logs: Tensor, x: Tensor): Tensor {
     const [n, , h, w] = x.shape as [number, number, number, number];
-    return logs.sum().mul(h * w).expand([n]).contiguous(); // contiguous: callers may add to it in place
+    return logs.sum().mul(h * w).expand([n]); // a view: callers add it out of place
   }
 
   private check(x: Tensor): void {

@@ -47,7 +47,7 @@ abstract class InvertibleConv1x1Base extends Module implements FlowLayer {
 
   private pixelLogdet(x: Tensor): Tensor {
     const [n, , h, w] = x.shape as [number, number, number, number];
-    return this.logAbsDet().to(x.dtype).mul(h * w).expand([n]).contiguous();
+    return this.logAbsDet().to(x.dtype).mul(h * w).expand([n]); // a view: callers add it out of place
   }
 
   private check(x: Tensor): void {
