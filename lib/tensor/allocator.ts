@@ -2,8 +2,8 @@
 // from malloc. glibc's defaults hand a freed block at the top of the heap back to the kernel once
 // 128 KB-32 MB lie free there, so a training step that frees its activations at the end gives the
 // memory back and faults every page in again on the next step: on the glow-small benchmark,
-// 10,000-14,000 page faults a step and 12-17% of its time. Keeping up to TRIM_THRESHOLD free at the top of the
-// heap, and serving blocks below MMAP_THRESHOLD from the heap, removes that churn (BENCHMARKS.md).
+// 10,000-14,000 page faults a step and 12-17% of its time. Keeping up to TRIM_THRESHOLD free at the
+// top of the heap, and serving blocks below MMAP_THRESHOLD from it, removes that churn (BENCHMARKS.md).
 // The resident set then stays at the run's high-water mark plus at most TRIM_THRESHOLD, which is flat.
 //
 // Not applied when the user has chosen their own malloc settings (MALLOC_*_ variables or glibc.malloc
@@ -17,7 +17,7 @@ export const TRIM_THRESHOLD = 256 * 1024 * 1024;
 
 export type AllocatorPolicy = "tuned" | "system" | "user" | "unavailable";
 
-/** glibc's environment variables for the settings this policy would otherwise choose. */
+/** glibc's variables that, when set, mean the user has chosen their own malloc settings. */
 export const USER_MALLOC_VARS = ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"] as const;
 
 /** The tuned settings as environment variables, for giving another process (a reference benchmark) the same. */
