@@ -6,6 +6,7 @@ import { evalCommand } from "./commands/eval.js";
 import { sampleCommand } from "./commands/sample.js";
 import { analyzeCommand } from "./commands/analyze.js";
 import { reportCommand } from "./commands/report.js";
+import { DatasetNotFoundError } from "../lib/data/locate.js";
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
@@ -25,14 +26,14 @@ export async function runCli(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       failed = true;
       // One line: what was wrong; usage stays behind --help.
-      console.error(`torchts-ood: ${err ? err.message.split("\n")[0] : msg}${err ? restOf(err.message) : "\n(run with --help for usage)"}`);
+      console.error(`torchts-ood: ${err ? err.message.split("\n")[0] : msg}${err ? restOf(err.message) + rerunHint(err, argv) : "\n(run with --help for usage)"}`);
       // Throwing stops yargs here: without it, exitProcess(false) would go on to run the command.
       throw new CliFailure();
     });
   try {
     await cli.parseAsync();
   } catch (e) {
-    if (!failed && !(e instanceof CliFailure)) console.error(`torchts-ood: ${(e as Error).message}`);
+    if (!failed && !(e instanceof CliFailure)) console.error(`torchts-ood: ${(e as Error).message}${rerunHint(e, argv)}`);
     failed = true;
   }
   return failed ? 1 : 0;
@@ -42,3 +43,10 @@ export async function runCli(argv: string[]): Promise<number> {
 const restOf = (m: string) => (m.includes("\n") ? "\n" + m.split("\n").slice(1).join("\n") : "");
 
 class CliFailure extends Error {}
+
+/** For a data set that --download can fetch: the exact command to run again, so a new user's first command works. */
+function rerunHint(e: unknown, argv: string[]): string {
+  if (!(e instanceof DatasetNotFoundError) || !e.downloadable || argv.includes("--download")) return "";
+  const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`));
+  return `\nTo download it (official URLs, md5-checked), run:\n  npx torchts-ood ${[...quoted, "--download"].join(" ")}`;
+}

@@ -13,21 +13,29 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# LibTorch: $LIBTORCH, else the PyTorch that python3 imports, else install PyTorch from PyPI.
+# Python packages: torch (its LibTorch is what the addon links, unless $LIBTORCH names another), numpy
+# (safetensors.torch and PyTorch's tensor interop import it; the wheel does not bring it) and safetensors (a
+# test checks that Python reads the checkpoints this library writes). Only the missing ones are installed.
 if [ -n "${LIBTORCH:-}" ]; then
   [ -f "$LIBTORCH/include/torch/script.h" ] || { say "LIBTORCH=$LIBTORCH is not a LibTorch folder (no include/torch/script.h)"; exit 1; }
   say "using LibTorch from LIBTORCH=$LIBTORCH"
-elif "$PY" -c 'import torch' 2>/dev/null; then
-  say "using the LibTorch inside PyTorch $("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null | tail -1)"
-elif "$PY" -m pip --version >/dev/null 2>&1; then
-  say "no LibTorch found: installing PyTorch 2.x from PyPI with pip (its LibTorch is what the addon links)"
-  "$PY" -m pip install --quiet "torch>=2.1,<3"
-else
-  say "no LibTorch found and no pip to install it: install PyTorch (python3 -m pip install torch) or set LIBTORCH to a LibTorch folder"
-  exit 1
 fi
-# safetensors (Python) lets the tests check that Python reads the checkpoints this library writes.
-"$PY" -c 'import safetensors' 2>/dev/null || "$PY" -m pip install --quiet safetensors || say "could not install Python's safetensors (one test needs it)"
+command -v "$PY" >/dev/null 2>&1 || { say "no Python at '$PY': install Python 3 with pip, or set PYTHON to one"; exit 1; }
+missing=()
+"$PY" -c 'import torch' 2>/dev/null || missing+=("torch>=2.1,<3")
+"$PY" -c 'import numpy' 2>/dev/null || missing+=("numpy")
+"$PY" -c 'import safetensors' 2>/dev/null || missing+=("safetensors")
+if [ ${#missing[@]} -gt 0 ]; then
+  "$PY" -m pip --version >/dev/null 2>&1 || { say "$PY has no pip to install ${missing[*]}: install them, or set PYTHON to a Python with pip (python3 -m venv .venv; PYTHON=.venv/bin/python)"; exit 1; }
+  say "installing into $PY from PyPI: ${missing[*]} (PyTorch is about 1 GB with its CUDA libraries; its LibTorch runs on CPUs too)"
+  "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}" ||
+    { say "pip could not install ${missing[*]} into $PY (an externally managed Python? use a venv: python3 -m venv .venv, then PYTHON=.venv/bin/python bash scripts/setup.sh)"; exit 1; }
+fi
+"$PY" -c 'import torch, numpy, safetensors.torch' 2>/dev/null ||
+  { say "$PY still cannot import torch, numpy and safetensors.torch after installing; run: $PY -c 'import torch, numpy, safetensors.torch'"; exit 1; }
+say "Python packages: $("$PY" -c 'import torch, numpy, safetensors; print(f"torch {torch.__version__}, numpy {numpy.__version__}, safetensors {safetensors.__version__}")' 2>/dev/null)"
+# CMake (CMakeLists.txt) and the tests use the same Python.
+export PYTHON="$PY"
 
 # FashionMNIST, the default data set: Debian's package holds the official files.
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z "${TORCHTS_OOD_DATA:-}" ]; then
@@ -44,4 +52,5 @@ fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run --silent build
+bash scripts/check-setup.sh
 say "ready: npx torchts-ood --help"

@@ -1,7 +1,6 @@
 // `torchts-ood analyze <name> --runs DIR... [--out DIR]`: one of the paper's analyses (experiments/),
 // written as <out>/<name>.json with its figures; `analyze --list` prints the names.
 import type { CommandModule } from "yargs";
-import { ANALYSES, ANALYSIS_NAMES, missingKinds, runAnalysis } from "../../experiments/index.js";
 import { dataOptions, deviceOption, positiveInt } from "./options.js";
 
 interface AnalyzeArgs { name?: string; list: boolean; runs?: string[]; out: string; limit?: number; probes?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean }
@@ -24,6 +23,8 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
       .option("data-dir", { type: "string" })
       .option("download", { type: "boolean", default: false }) as never,
   handler: async (a) => {
+    // Imported here, not at the top: the analyses bring the plotting library, which --help does not need.
+    const { ANALYSES, ANALYSIS_NAMES, missingKinds, runAnalysis } = await import("../../experiments/index.js");
     if (a.list) {
       for (const n of ANALYSIS_NAMES) console.log(n);
       return;

@@ -1,7 +1,6 @@
 // `torchts-ood eval DIR`: the paper's Figure 1 table for a trained run.
 import type { CommandModule } from "yargs";
 import { existsSync } from "node:fs";
-import { scoreRun, formatScores } from "../../lib/train/score.js";
 import { applyThreads, dataOptions, deviceOption, positiveInt } from "./options.js";
 
 interface EvalArgs { dir: string; splits?: string; json: boolean; limit?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean; threads?: number }
@@ -24,6 +23,8 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     applyThreads(a.threads);
     if (!existsSync(a.dir)) throw new Error(`no run folder at ${a.dir}`);
     const device = deviceOption(a.device);
+    // Imported here, not at the top: --help must not load the scoring stack.
+    const { scoreRun, formatScores } = await import("../../lib/train/score.js");
     const scores = await scoreRun(a.dir, {
       ...(a.splits ? { splits: a.splits.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
       ...(a.limit !== undefined ? { limit: positiveInt("limit", a.limit)! } : {}),

@@ -1,6 +1,5 @@
 // `torchts-ood report DIR`: one self-contained HTML page from the analyses written to DIR.
 import type { CommandModule } from "yargs";
-import { buildReport } from "../../experiments/report.js";
 
 interface ReportArgs { dir: string; out?: string }
 
@@ -11,7 +10,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
     y
       .positional("dir", { type: "string", demandOption: true, describe: "folder written by `analyze --out`" })
       .option("out", { type: "string", describe: "HTML file (default DIR/report.html)" }) as never,
-  handler: (a) => {
+  handler: async (a) => {
+    const { buildReport } = await import("../../experiments/report.js"); // the plotting library: not for --help
     const r = buildReport(a.dir, a.out ? { out: a.out } : {});
     console.log(`wrote ${r.file} (${r.analyses.length} analyses: ${r.analyses.join(", ")})`);
   },

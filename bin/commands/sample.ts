@@ -1,9 +1,6 @@
 // `torchts-ood sample DIR -n 64 --out samples.png`: an image grid of model samples.
 import type { CommandModule } from "yargs";
 import { writeFileSync } from "node:fs";
-import * as torch from "../../lib/tensor/index.js";
-import { openRun } from "../../lib/train/run.js";
-import { imageGridPng } from "../../lib/viz/grid.js";
 import { applyThreads, positiveInt, positiveNumber } from "./options.js";
 
 interface SampleArgs { dir: string; n: number; out: string; temperature: number; seed: number; threads?: number }
@@ -19,8 +16,11 @@ export const sampleCommand: CommandModule<object, SampleArgs> = {
       .option("temperature", { type: "number", default: 1, describe: "prior std multiplier (flows; Glow used 0.7)" })
       .option("seed", { type: "number", default: 0 })
       .option("threads", { type: "number", describe: "LibTorch threads (default: one per core)" }) as never,
-  handler: (a) => {
+  handler: async (a) => {
     applyThreads(a.threads);
+    // Imported here, not at the top: --help must not load the model stack.
+    const [torch, { openRun }, { imageGridPng }] = await Promise.all([
+      import("../../lib/tensor/index.js"), import("../../lib/train/run.js"), import("../../lib/viz/grid.js")]);
     const n = positiveInt("n", a.n)!;
     const temperature = positiveNumber("temperature", a.temperature)!;
     const run = openRun(a.dir);

@@ -3,8 +3,7 @@ import type { CommandModule } from "yargs";
 import { MODEL_KINDS } from "../../lib/models/registry.js";
 import type { ModelKind } from "../../lib/models/density.js";
 import { PRESETS, type PresetName } from "../../lib/presets.js";
-import { DATASET_NAMES } from "../../lib/data/index.js";
-import { trainRun } from "../../lib/train/run.js";
+import { DATASET_NAMES } from "../../lib/data/catalog.js";
 import { applyThreads, dataOptions, deviceOption, positiveInt, positiveNumber } from "./options.js";
 
 interface TrainArgs {
@@ -43,6 +42,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     if (!Number.isInteger(a.seed)) throw new Error(`--seed must be an integer, got ${a.seed}`);
     const device = deviceOption(a.device);
     const t0 = Date.now();
+    // Imported here, not at the top: --help must not load the training stack.
+    const { trainRun } = await import("../../lib/train/run.js");
     const { summary } = await trainRun({
       kind, preset: a.preset as PresetName, dataset: a.dataset, trainSplit: a["train-split"], out,
       ...(a["eval-splits"] ? { evalSplits: a["eval-splits"].split(",").map((s) => s.trim()).filter(Boolean) } : {}), seed: a.seed, resume: a.resume, overrides,

@@ -100,9 +100,12 @@ export function findSplit(name: string, split: BaseSplit, opts: LocateOptions = 
 }
 
 export class DatasetNotFoundError extends Error {
-  constructor(message: string) {
+  /** Whether `download: true` (CLI --download) can fetch it: the CLI then prints the exact command to rerun. */
+  readonly downloadable: boolean;
+  constructor(message: string, downloadable = false) {
     super(message);
     this.name = 'DatasetNotFoundError';
+    this.downloadable = downloadable;
   }
 }
 
@@ -125,6 +128,6 @@ export function notFoundMessage(name: string, split: BaseSplit, opts: LocateOpti
 
 export function locateSplit(name: string, split: BaseSplit, opts: LocateOptions = {}): LocatedSplit {
   const found = findSplit(name, split, opts);
-  if (!found) throw new DatasetNotFoundError(notFoundMessage(name, split, opts));
+  if (!found) throw new DatasetNotFoundError(notFoundMessage(name, split, opts), getCatalogEntry(name).splits[split].downloads.length > 0);
   return found;
 }

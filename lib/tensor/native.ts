@@ -57,6 +57,39 @@ function findAddon(): string {
   );
 }
 
-const require = createRequire(import.meta.url);
-export const native: NativeAddon = require(findAddon()) as NativeAddon;
-applyAllocatorPolicy(native);
+// The names of the addon's functions, checked against NativeAddon by the compiler both ways.
+const FUNCTIONS = [
+  "op", "call", "callAsync", "free", "shape", "dtype", "device", "requiresGrad", "fromBuffer", "toBuffer", "item",
+  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "getRngState",
+  "setRngState", "setNumThreads", "getNumThreads", "cudaDeviceCount", "mallocOptions", "stats", "version",
+] as const satisfies readonly (keyof NativeAddon)[];
+type Missing = Exclude<keyof NativeAddon, (typeof FUNCTIONS)[number]>;
+const allListed: Missing extends never ? true : Missing = true;
+void allListed;
+
+let loaded = false;
+
+/** Loads the addon (LibTorch and, with the PyPI wheel, its CUDA libraries) now, if not yet loaded. */
+export function loadNative(): NativeAddon {
+  if (!loaded) {
+    const addon = createRequire(import.meta.url)(findAddon()) as NativeAddon;
+    // Replace the loading stubs by the addon's own functions: after the first call, `native.call` is
+    // the native function itself, with no indirection on the hot path.
+    for (const f of FUNCTIONS) (native as unknown as Record<string, unknown>)[f] = addon[f];
+    loaded = true;
+    applyAllocatorPolicy(native);
+  }
+  return native;
+}
+
+/** Whether the addon has been loaded in this thread (tests check that --help does not load it). */
+export const isNativeLoaded = (): boolean => loaded;
+
+/**
+ * The addon, loaded on first use: importing the library costs no LibTorch load (about 5 s and 500 MB
+ * with the CUDA wheel, BENCHMARKS.md), so `torchts-ood --help` and modules that never touch a tensor
+ * stay light. Every function starts as a stub that loads the addon and then calls the real one.
+ */
+export const native = Object.fromEntries(
+  FUNCTIONS.map((f) => [f, (...args: unknown[]) => (loadNative()[f] as (...a: unknown[]) => unknown)(...args)]),
+) as unknown as NativeAddon;

@@ -85,5 +85,12 @@ describe("torchts-ood CLI", () => {
     expect(err.join("\n")).toMatch(/not a valid safetensors file/);
     expect(await cli("eval", run, "--splits", "cifar10:test")).toBe(1);
     expect(err.join("\n")).toMatch(/cifar10.*was not found/i);
+    // The exact command that fetches it, as typed (a new user's first command must lead somewhere).
+    expect(err.join("\n")).toContain(`To download it (official URLs, md5-checked), run:\n  npx torchts-ood eval ${run} --splits cifar10:test --download`);
+    // CelebA has no direct download: no --download command is offered for it.
+    expect(await cli("eval", run, "--splits", "celeba:test")).toBe(1);
+    expect(err.join("\n")).toMatch(/celeba.*was not found/i);
+    expect(err.join("\n")).not.toContain("--download\n");
+    expect(err.join("\n")).not.toContain("To download it");
   });
 });

@@ -86,6 +86,7 @@ describe('locate', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(DatasetNotFoundError);
+    expect((err as DatasetNotFoundError).downloadable).toBe(true);
     const msg = (err as Error).message;
     expect(msg).toContain('Data set "mnist" (MNIST), split "train", was not found');
     expect(msg).toContain(`${join(tmp, 'nodata', 'mnist')}  (dataDir option (--data-dir))`);
