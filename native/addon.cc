@@ -18,7 +18,10 @@
 #include <malloc.h>
 #endif
 
+#include <atomic>
+#include <cmath>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -122,6 +125,7 @@ class Torch : public Napi::Addon<Torch> {
   Torch(Napi::Env env, Napi::Object exports) {
     DefineAddon(exports, {
         InstanceMethod("op", &Torch::Op),
+        InstanceMethod("opReturns", &Torch::OpReturns),
         InstanceMethod("call", &Torch::Call),
         InstanceMethod("callAsync", &Torch::CallAsync),
         InstanceMethod("free", &Torch::Free),
@@ -153,9 +157,16 @@ class Torch : public Napi::Addon<Torch> {
   ~Torch() { tensors_.clear(); }
 
   // ---- handle table ----
-  // A handle is slot + generation * 2^24 (exact in a JS number). Freeing a slot bumps its generation, so a
-  // stale handle (used after dispose, or a finalizer running late) never reaches the slot's next tensor.
-  static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kGenMask = (1u << 28) - 1;
+  // A handle is slot | env tag << 24 | generation << 32 (53 bits: exact in a JS number). Freeing a slot bumps
+  // its generation, so a stale handle (used after dispose, or a finalizer running late) never reaches the
+  // slot's next tensor. The tag names the environment (main thread or worker) whose table holds the tensor:
+  // a number passed to another thread would otherwise read that thread's tensor in the same slot.
+  static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kTagBits = 8, kTagMask = (1u << kTagBits) - 1,
+                            kGenShift = kSlotBits + kTagBits, kGenMask = (1u << 21) - 1;
+  static constexpr int64_t kForeign = -2;
+  // Tags 1..255 in creation order; only more than 255 environments alive at once could share one.
+  static inline std::atomic<uint32_t> next_tag_{0};
+  const uint64_t tag_ = next_tag_.fetch_add(1) % kTagMask + 1;
 
   double put(at::Tensor t, Napi::Env env) {
     int64_t nb = t.defined() ? static_cast<int64_t>(t.numel()) * t.element_size() : 0;
@@ -174,28 +185,36 @@ class Torch : public Napi::Addon<Torch> {
     }
     live_++;
     account(env, nb);
-    return static_cast<double>((static_cast<uint64_t>(gens_[slot]) << kSlotBits) | slot);
+    return static_cast<double>((static_cast<uint64_t>(gens_[slot]) << kGenShift) | (tag_ << kSlotBits) | slot);
   }
 
-  // The slot of a live handle, or -1.
+  // The slot of a live handle, -1 for a stale one, kForeign for another environment's.
   int64_t slot_of(double handle) const {
     if (!(handle >= 0)) return -1;
     uint64_t h = static_cast<uint64_t>(handle);
+    if (((h >> kSlotBits) & kTagMask) != tag_) return kForeign;
     uint64_t slot = h & kSlotMask;
-    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != (h >> kSlotBits)) return -1;
+    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != (h >> kGenShift)) return -1;
     return static_cast<int64_t>(slot);
+  }
+
+  static Napi::Error foreign_error(Napi::Env env) {
+    return Napi::Error::New(env, "this tensor belongs to another thread (the main thread or another worker): tensors "
+                                 "cannot cross threads; send its data (toBuffer()/tolist()) and make a tensor there");
   }
 
   at::Tensor& get(const Napi::Value& v) {
     double h;  // one N-API call: it fails for non-numbers
     if (napi_get_value_double(v.Env(), v, &h) != napi_ok) throw Napi::TypeError::New(v.Env(), "expected a Tensor");
     int64_t slot = slot_of(h);
+    if (slot == kForeign) throw foreign_error(v.Env());
     if (slot < 0) throw Napi::Error::New(v.Env(), "tensor was disposed: it cannot be used any more");
     return tensors_[slot];
   }
 
   void release(double handle, Napi::Env env) {
     int64_t slot = slot_of(handle);
+    if (slot == kForeign) throw foreign_error(env);
     if (slot < 0) return;  // disposing twice (or a finalizer after dispose) is harmless
     account(env, -nbytes_[slot]);
     tensors_[slot] = at::Tensor();
@@ -222,7 +241,11 @@ class Torch : public Napi::Addon<Torch> {
   std::vector<uint32_t> gens_;
   std::vector<uint32_t> free_slots_;
   int64_t live_ = 0, bytes_ = 0, pending_ = 0;
-  std::vector<OpEntry> ops_;
+  // A deque: appending never moves an entry, and an async op's worker holds a pointer to its entry.
+  std::deque<OpEntry> ops_;
+  // This environment's CPU random generator (PyTorch's default seed until manualSeed): a seed or a draw in
+  // one thread never moves another's. Ops with a `Generator?` argument get it when none is given.
+  at::Generator gen_ = at::make_generator<at::CPUGeneratorImpl>(c10::default_rng_seed_val);
   std::unordered_map<std::string, uint32_t> op_ids_;
 
   template <typename F>
@@ -252,7 +275,7 @@ class Torch : public Napi::Addon<Torch> {
       OpEntry e{*h, full, {}, {}};
       const auto& schema = h->schema();
       for (const auto& a : schema.arguments()) {
-        auto t = a.type();
+        auto t = a.real_type();  // the real type says ScalarType or MemoryFormat where type() says int
         bool opt = t->kind() == c10::TypeKind::OptionalType;
         if (opt) t = t->castRaw<c10::OptionalType>()->getElementType();
         Kind k = kind_of(t);
@@ -277,6 +300,17 @@ class Torch : public Napi::Addon<Torch> {
     });
   }
 
+  // opReturns(opId) -> the schema's return types ("Tensor", "int", "Tensor[]", ...), so the TypeScript side
+  // wraps only tensor handles as Tensors.
+  Napi::Value OpReturns(const Napi::CallbackInfo& info) {
+    return guard(info, [&]() -> Napi::Value {
+      const auto& rs = op_at(info[0]).handle.schema().returns();
+      auto arr = Napi::Array::New(info.Env(), rs.size());
+      for (size_t i = 0; i < rs.size(); i++) arr.Set(i, Napi::String::New(info.Env(), rs[i].type()->str()));
+      return arr;
+    });
+  }
+
   // Builds the dispatcher stack from JS arguments info[first..], checked against the schema.
   void build_stack(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torch::jit::Stack& stack) {
     Napi::Env env = info.Env();
@@ -285,9 +319,11 @@ class Torch : public Napi::Addon<Torch> {
       throw Napi::TypeError::New(env, op.name + ": expected at most " + std::to_string(op.args.size()) +
                                           " arguments, got " + std::to_string(given));
     stack.reserve(op.args.size());
+    int generator_at = -1;
     for (size_t i = 0; i < op.args.size(); i++) {
       const ArgSpec& a = op.args[i];
       Napi::Value v = i < given ? info[first + i] : env.Undefined();
+      if (a.kind == Kind::Generator) generator_at = static_cast<int>(i);
       if (v.IsUndefined() || v.IsNull()) {
         if (a.has_default && v.IsUndefined()) { stack.push_back(a.default_value); continue; }
         if (a.optional || a.kind == Kind::Generator || a.kind == Kind::Layout) { stack.emplace_back(); continue; }
@@ -295,6 +331,24 @@ class Torch : public Napi::Addon<Torch> {
       }
       stack.push_back(to_ivalue(v, a, op));
     }
+    if (generator_at >= 0 && stack[generator_at].isNone() && runs_on_cpu(stack)) stack[generator_at] = c10::IValue(gen_);
+  }
+
+  // Where an op runs, as far as its generator matters: its first tensor's device, else its `device`
+  // argument, else the CPU (a factory's default). CUDA draws keep the process's CUDA generator.
+  static bool runs_on_cpu(const torch::jit::Stack& stack) {
+    for (const auto& v : stack) if (v.isTensor()) return v.toTensor().device().is_cpu();
+    for (const auto& v : stack) if (v.isDevice()) return v.toDevice().is_cpu();
+    return true;
+  }
+
+  // A JS number that is an integer (finite, no fraction, exact as a double), or a TypeError naming the argument.
+  static int64_t to_int(const Napi::Value& v, const ArgSpec& a, const OpEntry& op, const char* what, int64_t index = -1) {
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+    if (std::isfinite(d) && d == std::trunc(d) && std::abs(d) <= 9007199254740992.0) return static_cast<int64_t>(d);
+    std::string got = v.IsString() ? "'" + v.As<Napi::String>().Utf8Value() + "'" : v.ToString().Utf8Value();
+    throw Napi::TypeError::New(v.Env(), op.name + ": argument '" + a.name + "' must be " + what + ", got " + got +
+                                            (index >= 0 ? " at index " + std::to_string(index) : ""));
   }
 
   c10::IValue to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEntry& op) {
@@ -304,9 +358,7 @@ class Torch : public Napi::Addon<Torch> {
     };
     switch (a.kind) {
       case Kind::Tensor: return get(v);
-      case Kind::Int:
-        if (!v.IsNumber()) throw bad("an integer");
-        return c10::IValue(v.As<Napi::Number>().Int64Value());
+      case Kind::Int: return c10::IValue(to_int(v, a, op, "an integer"));
       case Kind::Float:
         if (!v.IsNumber()) throw bad("a number");
         return c10::IValue(v.As<Napi::Number>().DoubleValue());
@@ -325,36 +377,49 @@ class Torch : public Napi::Addon<Torch> {
       case Kind::Str:
         if (!v.IsString()) throw bad("a string");
         return c10::IValue(v.As<Napi::String>().Utf8Value());
-      case Kind::ScalarType: case Kind::MemoryFormat:
-        if (!v.IsNumber()) throw bad("a dtype code");
-        return c10::IValue(static_cast<int64_t>(v.As<Napi::Number>().Int32Value()));
+      case Kind::ScalarType: {
+        int64_t code = to_int(v, a, op, "a dtype code");
+        if (code < 0 || code >= static_cast<int64_t>(c10::ScalarType::NumOptions) || code == static_cast<int64_t>(c10::ScalarType::Undefined))
+          throw bad(("a dtype code (0 to " + std::to_string(static_cast<int>(c10::ScalarType::NumOptions) - 1) + "), got " + std::to_string(code)).c_str());
+        return c10::IValue(code);
+      }
+      case Kind::MemoryFormat: {
+        int64_t code = to_int(v, a, op, "a memory format code");
+        if (code < 0 || code >= static_cast<int64_t>(c10::MemoryFormat::NumOptions))
+          throw bad(("a memory format code (0 contiguous, 1 preserve, 2 channels_last, 3 channels_last_3d), got " + std::to_string(code)).c_str());
+        return c10::IValue(code);
+      }
       case Kind::Device:
         if (!v.IsString()) throw bad("a device string such as 'cpu' or 'cuda:0'");
         return c10::IValue(c10::Device(v.As<Napi::String>().Utf8Value()));
       case Kind::IntList: {
-        if (v.IsNumber()) return c10::IValue(std::vector<int64_t>{v.As<Napi::Number>().Int64Value()});
+        if (v.IsNumber()) return c10::IValue(std::vector<int64_t>{to_int(v, a, op, "an integer or an array of integers")});
         if (!v.IsArray()) throw bad("an array of integers");
         auto arr = v.As<Napi::Array>();
         std::vector<int64_t> out(arr.Length());
-        for (uint32_t j = 0; j < out.size(); j++) {
-          Napi::Value e = arr[j];
-          if (!e.IsNumber()) throw bad("an array of integers");
-          out[j] = e.As<Napi::Number>().Int64Value();
-        }
+        for (uint32_t j = 0; j < out.size(); j++) out[j] = to_int(arr.Get(j), a, op, "an array of integers", j);
         return c10::IValue(out);
       }
       case Kind::FloatList: {
         if (!v.IsArray()) throw bad("an array of numbers");
         auto arr = v.As<Napi::Array>();
         std::vector<double> out(arr.Length());
-        for (uint32_t j = 0; j < out.size(); j++) out[j] = arr.Get(j).As<Napi::Number>().DoubleValue();
+        for (uint32_t j = 0; j < out.size(); j++) {
+          Napi::Value e = arr.Get(j);
+          if (!e.IsNumber()) throw bad("an array of numbers");
+          out[j] = e.As<Napi::Number>().DoubleValue();
+        }
         return c10::IValue(out);
       }
       case Kind::BoolList: {
         if (!v.IsArray()) throw bad("an array of booleans");
         auto arr = v.As<Napi::Array>();
         c10::List<bool> out;
-        for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(arr.Get(j).ToBoolean().Value());
+        for (uint32_t j = 0; j < arr.Length(); j++) {
+          Napi::Value e = arr.Get(j);
+          if (!e.IsBoolean()) throw bad("an array of booleans");
+          out.push_back(e.As<Napi::Boolean>().Value());
+        }
         return c10::IValue(out);
       }
       case Kind::TensorList: {
@@ -424,8 +489,9 @@ class Torch : public Napi::Addon<Torch> {
   }
 
   const OpEntry& op_at(const Napi::Value& v) {
-    uint32_t id = v.As<Napi::Number>().Uint32Value();
-    if (id >= ops_.size()) throw Napi::Error::New(v.Env(), "unknown op id");
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d < static_cast<double>(ops_.size()) && d == std::trunc(d))) throw Napi::Error::New(v.Env(), "unknown op id");
+    uint32_t id = static_cast<uint32_t>(d);
     return ops_[id];
   }
 
@@ -704,8 +770,17 @@ class Torch : public Napi::Addon<Torch> {
 
   Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-      at::manual_seed(seed);
+      double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
+      if (!(std::isfinite(d) && d == std::trunc(d) && d >= 0 && d <= 9007199254740992.0))
+        throw Napi::TypeError::New(info.Env(), "manualSeed: the seed must be a non-negative integer, got " + info[0].ToString().Utf8Value());
+      uint64_t seed = static_cast<uint64_t>(d);
+      {
+        std::lock_guard<std::mutex> lock(gen_.mutex());
+        gen_.set_current_seed(seed);
+      }
+      // CUDA generators are one per device for the process; seeding them here keeps CUDA draws seeded too.
+      // The process's CPU generator is left alone: other threads may be drawing from theirs.
+      if (torch::cuda::is_available()) torch::cuda::manual_seed_all(seed);
       return info.Env().Undefined();
     });
   }
@@ -713,17 +788,16 @@ class Torch : public Napi::Addon<Torch> {
   // The CPU generator's state as a uint8 tensor, so a resumed run draws the same numbers.
   Napi::Value GetRngState(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      return Napi::Number::New(info.Env(), put(gen.get_state(), info.Env()));
+      std::lock_guard<std::mutex> lock(gen_.mutex());
+      return Napi::Number::New(info.Env(), put(gen_.get_state(), info.Env()));
     });
   }
 
   Napi::Value SetRngState(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(get(info[0]));
+      const at::Tensor& state = get(info[0]);
+      std::lock_guard<std::mutex> lock(gen_.mutex());
+      gen_.set_state(state);
       return info.Env().Undefined();
     });
   }

@@ -18,10 +18,12 @@ const finish = (t: Tensor, o: TensorOptions = {}) => (o.requiresGrad ? t.require
 const F = {
   zeros: tensorOp("aten::zeros"), ones: tensorOp("aten::ones"), full: tensorOp("aten::full"), empty: tensorOp("aten::empty.memory_format"),
   eye: tensorOp("aten::eye.m"), arange: tensorOp("aten::arange.start_step"), linspace: tensorOp("aten::linspace"),
-  rand: tensorOp("aten::rand"), randn: tensorOp("aten::randn"), randint: tensorOp("aten::randint.low"),
-  randperm: tensorOp("aten::randperm"),
+  // Random draws use the overloads with a generator argument: left null, the native layer passes this
+  // thread's own generator (see manualSeed), where the plain overloads would use the process's one.
+  rand: tensorOp("aten::rand.generator"), randn: tensorOp("aten::randn.generator"), randint: tensorOp("aten::randint.low_generator"),
+  randperm: tensorOp("aten::randperm.generator"),
   zerosLike: tensorOp("aten::zeros_like"), onesLike: tensorOp("aten::ones_like"),
-  randnLike: tensorOp("aten::randn_like"), randLike: tensorOp("aten::rand_like"), fullLike: tensorOp("aten::full_like"),
+  randnLike: tensorOp("aten::randn_like.generator"), randLike: tensorOp("aten::rand_like.generator"), fullLike: tensorOp("aten::full_like"),
   bernoulli: tensorOp("aten::bernoulli.p"), multinomial: tensorOp("aten::multinomial"),
 };
 
@@ -37,17 +39,17 @@ export function arange(start: number, end?: number, step = 1, o?: TensorOptions)
 }
 export const linspace = (start: number, end: number, steps: number, o?: TensorOptions) => finish(F.linspace(start, end, steps, ...opts(o)), o);
 /** Uniform on [0, 1). */
-export const rand = (shape: number[], o?: TensorOptions) => finish(F.rand(shape, ...opts(o)), o);
+export const rand = (shape: number[], o?: TensorOptions) => finish(F.rand(shape, null, ...opts(o)), o);
 /** Standard normal. */
-export const randn = (shape: number[], o?: TensorOptions) => finish(F.randn(shape, ...opts(o)), o);
+export const randn = (shape: number[], o?: TensorOptions) => finish(F.randn(shape, null, ...opts(o)), o);
 /** Integers in [low, high). */
-export const randint = (low: number, high: number, shape: number[], o?: TensorOptions) => finish(F.randint(low, high, shape, ...opts(o)), o);
-export const randperm = (n: number, o?: TensorOptions) => F.randperm(n, ...opts(o));
+export const randint = (low: number, high: number, shape: number[], o?: TensorOptions) => finish(F.randint(low, high, shape, null, ...opts(o)), o);
+export const randperm = (n: number, o?: TensorOptions) => F.randperm(n, null, ...opts(o));
 export const zerosLike = (t: Tensor) => F.zerosLike(t);
 export const onesLike = (t: Tensor) => F.onesLike(t);
 export const fullLike = (t: Tensor, v: number) => F.fullLike(t, v);
-export const randnLike = (t: Tensor) => F.randnLike(t);
-export const randLike = (t: Tensor) => F.randLike(t);
+export const randnLike = (t: Tensor) => F.randnLike(t, null);
+export const randLike = (t: Tensor) => F.randLike(t, null);
 export const bernoulli = (t: Tensor, p: number) => F.bernoulli(t, p, null);
 export const multinomial = (probs: Tensor, numSamples: number, replacement = false) => F.multinomial(probs, numSamples, replacement, null);
 
@@ -68,6 +70,13 @@ export function tensor(data: NestedArray | TypedArray | boolean[], o: TensorOpti
   } else {
     const shape = o.shape ?? shapeOf(data as NestedArray);
     const flat = Array.isArray(data) ? (data as unknown[]).flat(Infinity) : [data];
+    // Number() would make "abc" and {} NaN silently: only numbers and booleans are values.
+    const bad = flat.findIndex((v) => typeof v !== "number" && typeof v !== "boolean");
+    if (bad >= 0) {
+      const v = flat[bad];
+      throw new TypeError(`tensor(): expected numbers or booleans, got ${typeof v === "string" ? `the string '${v}'` : v === null ? "null" : typeof v}` +
+        `${Array.isArray(data) ? ` at flat index ${bad}` : ""}; convert the data first (e.g. Number(x))`);
+    }
     const expected = shape.reduce((a, b) => a * b, 1);
     if (flat.length !== expected) throw new RangeError(`tensor(): ragged nested array: ${flat.length} values for shape [${shape}]`);
     const dt = o.dtype ?? (typeof flat[0] === "boolean" ? "bool" : "float32");

@@ -5,11 +5,13 @@ export type DType = "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" |
 const CODES: Record<DType, number> = {
   uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, bool: 11, bfloat16: 15,
 };
+export const DTYPES = Object.keys(CODES) as DType[];
+export const isDType = (d: unknown): d is DType => typeof d === "string" && Object.hasOwn(CODES, d);
 const BY_CODE: DType[] = [];
 for (const [name, code] of Object.entries(CODES)) BY_CODE[code] = name as DType;
 
 export function dtypeCode(d: DType): number {
-  const c = CODES[d];
+  const c = isDType(d) ? CODES[d] : undefined;
   if (c === undefined) throw new TypeError(`unknown dtype '${String(d)}' (one of ${Object.keys(CODES).join(", ")})`);
   return c;
 }

@@ -1,11 +1,11 @@
 // Free functions named as torch.* and torch.nn.functional.*; each is one line over an ATen schema.
-import { Tensor, tensorOp, tensorsOp } from "./tensor.js";
+import { Tensor, tensorOp, tensorsOp, tidy } from "./tensor.js";
 import { type DType, dtypeCode } from "./dtype.js";
 
 const F = {
   cat: tensorOp("aten::cat"), stack: tensorOp("aten::stack"), where: tensorOp("aten::where.self"),
   conv2d: tensorOp("aten::conv2d"), convTranspose2d: tensorOp("aten::conv_transpose2d.input"),
-  linear: tensorOp("aten::linear"), batchNorm: tensorOp("aten::batch_norm"), dropout: tensorOp("aten::dropout"),
+  linear: tensorOp("aten::linear"), batchNorm: tensorOp("aten::batch_norm"), bernoulli: tensorOp("aten::bernoulli.p"),
   pad: tensorOp("aten::pad"), logSoftmax: tensorOp("aten::log_softmax.int"), softmax: tensorOp("aten::softmax.int"),
   crossEntropy: tensorOp("aten::cross_entropy_loss"), nllLoss: tensorOp("aten::nll_loss_nd"),
   avgPool2d: tensorOp("aten::avg_pool2d"), maxPool2d: tensorOp("aten::max_pool2d"),
@@ -37,7 +37,17 @@ export const linear = (x: Tensor, w: Tensor, b: Tensor | null = null) => F.linea
 export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
 export const batchNorm = (x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}) =>
   F.batchNorm(x, o.weight ?? null, o.bias ?? null, runningMean, runningVar, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, true);
-export const dropout = (x: Tensor, p = 0.5, training = true) => F.dropout(x, p, training);
+/**
+ * Inverted dropout, as aten::dropout, but with the mask drawn from this thread's generator (aten::dropout
+ * draws from the process's one, which other threads share).
+ */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  if (!training || p === 0) return x;
+  if (p === 1) return x.mul(0);
+  // bernoulli.p reads only its input's shape, dtype and device.
+  return tidy(() => x.mul(F.bernoulli(x.detach(), 1 - p, null)).div(1 - p));
+}
 /** pad(x, [left, right, top, bottom, ...]) as torch.nn.functional.pad. */
 export const pad = (x: Tensor, p: number[], mode: "constant" | "reflect" | "replicate" | "circular" = "constant", value = 0) =>
   F.pad(x, p, mode, mode === "constant" ? value : null);

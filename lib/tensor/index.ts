@@ -1,5 +1,5 @@
 // The tensor library: `import * as torch from "torchts-ood/tensor"` reads like PyTorch.
-export { Tensor, tidy, dispose, memory, tensorOp, tensorsOp, type NestedArray } from "./tensor.js";
+export { Tensor, tidy, dispose, memory, tensorOp, tensorsOp, valueOp, type NestedArray } from "./tensor.js";
 export * from "./creation.js";
 export * from "./functional.js";
 export * as linalg from "./linalg.js";

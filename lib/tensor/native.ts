@@ -32,6 +32,7 @@ export interface NativeAddon {
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number): void;
+  opReturns(op: number): string[];
   getRngState(): Handle;
   setRngState(state: Handle): void;
   setNumThreads(n: number): void;
@@ -60,7 +61,7 @@ function findAddon(): string {
 // The names of the addon's functions, checked against NativeAddon by the compiler both ways.
 const FUNCTIONS = [
   "op", "call", "callAsync", "free", "shape", "dtype", "device", "requiresGrad", "fromBuffer", "toBuffer", "item",
-  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "getRngState",
+  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "opReturns", "getRngState",
   "setRngState", "setNumThreads", "getNumThreads", "cudaDeviceCount", "mallocOptions", "stats", "version",
 ] as const satisfies readonly (keyof NativeAddon)[];
 type Missing = Exclude<keyof NativeAddon, (typeof FUNCTIONS)[number]>;

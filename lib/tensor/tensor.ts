@@ -3,7 +3,7 @@
 // Every op reaches LibTorch through one generic native entry point by its ATen schema name, so adding an
 // op is one line here (`const x = tensorOp("aten::x")` and a method that calls it).
 import { native, type Handle, type NativeResult } from "./native.js";
-import { type DType, dtypeCode, dtypeFromCode, typedArrayFor, type TypedArray } from "./dtype.js";
+import { type DType, DTYPES, dtypeCode, dtypeFromCode, isDType, typedArrayFor, type TypedArray } from "./dtype.js";
 import { type Device, parseDevice } from "./device.js";
 
 // ---------------------------------------------------------------------------------------------------
@@ -140,8 +140,12 @@ export class Tensor {
 
   // ---- devices and dtypes ----
   to(target: DType | Device): Tensor {
+    if (typeof target !== "string") throw new TypeError(`to(): expected a dtype or a device name, got ${typeof target}`);
     if (target === "cpu" || target.startsWith("cuda")) return O.to_device(this, null, null, parseDevice(target));
-    return O.to_dtype(this, dtypeCode(target as DType));
+    if (!isDType(target)) {
+      throw new TypeError(`to(): '${target}' is neither a dtype (${DTYPES.join(", ")}) nor a device ('cpu', 'cuda', 'cuda:N')`);
+    }
+    return O.to_dtype(this, dtypeCode(target));
   }
   cpu(): Tensor { return this.to("cpu"); }
   cuda(index = 0): Tensor { return this.to(`cuda:${index}`); }
@@ -198,7 +202,7 @@ export class Tensor {
   ge(o: Tensor | number): Tensor { return o instanceof Tensor ? O.ge(this, o) : O.ge_s(this, o); }
   logicalAnd(o: Tensor): Tensor { return O.logical_and(this, o); }
   logicalNot(): Tensor { return O.logical_not(this); }
-  allclose(o: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return native.call(O.id("aten::allclose"), this.handle, o.handle, rtol, atol, false) as boolean; }
+  allclose(o: Tensor, rtol = 1e-5, atol = 1e-8): boolean { return O.allclose(this, o, rtol, atol, false); }
 
   // ---- in place (return this) ----
   add_(o: Tensor | number, alpha?: number): this { o instanceof Tensor ? O.add_(this, o, alpha) : O.add_s_(this, o, alpha); return this; }
@@ -266,7 +270,7 @@ export class Tensor {
   flip(dims: number[]): Tensor { return O.flip(this, dims); }
   roll(shifts: number | number[], dims: number | number[]): Tensor { return O.roll(this, shifts, dims); }
   contiguous(): Tensor { return O.contiguous(this); }
-  isContiguous(): boolean { return native.call(O.id("aten::is_contiguous"), this.handle) as boolean; }
+  isContiguous(): boolean { return O.is_contiguous(this); }
   triu(diagonal = 0): Tensor { return O.triu(this, diagonal); }
   tril(diagonal = 0): Tensor { return O.tril(this, diagonal); }
   diagonal(offset = 0, d1 = 0, d2 = 1): Tensor { return O.diagonal(this, offset, d1, d2); }
@@ -319,7 +323,7 @@ export function tensorOp(schema: string): (...args: OpArg[]) => Tensor {
   let id = -1;
   // Fixed parameters and a switch on the count avoid allocating a rest array on the hot path.
   return function (a0?: OpArg, a1?: OpArg, a2?: OpArg, a3?: OpArg, a4?: OpArg): Tensor {
-    if (id < 0) id = opId(schema);
+    if (id < 0) id = checkedOpId(schema, "tensor");
     // Trailing undefined arguments take the schema's defaults natively; not passing them is cheaper.
     let n = arguments.length;
     while (n > 0 && arguments[n - 1] === undefined) n--;
@@ -341,20 +345,48 @@ export function tensorOp(schema: string): (...args: OpArg[]) => Tensor {
 export function tensorsOp(schema: string): (...args: OpArg[]) => Tensor[] {
   let id = -1;
   return (...args: OpArg[]): Tensor[] => {
-    if (id < 0) id = opId(schema);
+    if (id < 0) id = checkedOpId(schema, "tensors");
     return wrapResult(native.call(id, ...args.map(toNative)), args) as Tensor[];
+  };
+}
+
+/** An op that returns a plain value (a number, a boolean, a list of numbers), e.g. "aten::numel". */
+export function valueOp<T extends number | boolean | number[] = number>(schema: string): (...args: OpArg[]) => T {
+  let id = -1;
+  return (...args: OpArg[]): T => {
+    if (id < 0) id = checkedOpId(schema, "value");
+    return native.call(id, ...args.map(toNative)) as T;
   };
 }
 
 /** The same op run on the thread pool, resolving to its result (for heavy single ops in services). */
 export function tensorOpAsync(schema: string): (...args: OpArg[]) => Promise<Tensor> {
-  return async (...args: OpArg[]) => wrapResult(await native.callAsync(opId(schema), ...args.map(toNative))) as Tensor;
+  return async (...args: OpArg[]) => wrapResult(await native.callAsync(checkedOpId(schema, "tensor"), ...args.map(toNative))) as Tensor;
+}
+
+// A tensor op wraps its results as Tensors: a number returned by an op that gives an int would otherwise be
+// taken for a tensor handle (and disposing it would free some other tensor).
+const TENSOR_RETURN = /^Tensor(\([a-z]!?\))?\??$/;
+function checkedOpId(schema: string, want: "tensor" | "tensors" | "value"): number {
+  const id = opId(schema);
+  const returns = native.opReturns(id);
+  const tensors = returns.every((r) => TENSOR_RETURN.test(r)) || (returns.length === 1 && /^Tensor(\([a-z]!?\))?\[\]$/.test(returns[0]!));
+  const ok = want === "tensor" ? returns.length === 1 && TENSOR_RETURN.test(returns[0]!)
+    : want === "tensors" ? returns.length > 0 && tensors
+    : !returns.some((r) => r.startsWith("Tensor"));
+  if (!ok) {
+    const use = returns.length === 0 ? "an op that returns nothing"
+      : !returns.some((r) => r.startsWith("Tensor")) ? `valueOp("${schema}")` : returns.length === 1 && TENSOR_RETURN.test(returns[0]!) ? `tensorOp("${schema}")` : `tensorsOp("${schema}")`;
+    throw new TypeError(`${schema} returns (${returns.join(", ")}), not ${want === "tensor" ? "one Tensor" : want === "tensors" ? "Tensors" : "a plain value"}: use ${use}`);
+  }
+  return id;
 }
 
 // The op table: one line per op.
 export const O = {
   id: opId,
   detach: tensorOp("aten::detach"),
+  allclose: valueOp<boolean>("aten::allclose"), is_contiguous: valueOp<boolean>("aten::is_contiguous"),
   clone: tensorOp("aten::clone"),
   requires_grad_: tensorOp("aten::requires_grad_"),
   to_dtype: tensorOp("aten::to.dtype"),

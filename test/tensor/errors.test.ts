@@ -13,7 +13,44 @@ describe("errors", () => {
     expect(() => torch.ones([2, 2]).matmul(torch.ones([2, 2], { dtype: "float64" }))).toThrow(/dtype|same/i);
     expect(() => torch.tensor([1.5]).gather(0, torch.tensor([0]))).toThrow(/int64|Long/i);
     if (!torch.cuda.isAvailable()) expect(() => torch.ones([1]).to("cuda")).toThrow(/CUDA|cuda/);
-    expect(() => torch.ones([1]).to("tpu" as torch.Device)).toThrow(/unknown dtype|unknown device/);
+    expect(() => torch.ones([1]).to("tpu" as torch.Device)).toThrow(/'tpu' is neither a dtype .* nor a device \('cpu', 'cuda', 'cuda:N'\)/);
+    // Neither a dtype nor a device: say both were tried (it said "unknown dtype").
+    expect(() => torch.ones([1]).to("nonsense" as torch.Device)).toThrow(/'nonsense' is neither a dtype \(.*float32.*\) nor a device/);
+  });
+  it("numbers that are not integers are errors where an integer is expected, not truncated", () => {
+    expect(() => torch.zeros([Number.NaN])).toThrow(/argument 'size' must be an array of integers, got NaN at index 0/);
+    expect(() => torch.zeros([2, Infinity])).toThrow(/got Infinity at index 1/);
+    expect(() => torch.zeros([2.5])).toThrow(/got 2.5 at index 0/);
+    const x = torch.arange(4);
+    expect(() => x.select(0, 2.9)).toThrow(/argument 'index' must be an integer, got 2.9/);
+    expect(() => x.select(0, Number.NaN)).toThrow(/argument 'index' must be an integer, got NaN/);
+    expect(x.select(0, 2).item()).toBe(2);
+    expect(() => tensorOp("aten::sum.dim_IntList")(torch.ones([2]), ["0"] as unknown as number[])).toThrow(/got '0' at index 0/);
+  });
+  it("dtype and memory-format codes out of range are errors", () => {
+    const empty = tensorOp("aten::empty.memory_format");
+    expect(() => empty([2], 99)).toThrow(/argument 'dtype' must be a dtype code \(0 to \d+\), got 99/);
+    expect(() => empty([2], null, null, null, null, 17)).toThrow(/argument 'memory_format' must be a memory format code .* got 17/);
+    expect(() => empty([2], null, null, null, null, 0.5)).toThrow(/must be a memory format code, got 0.5/);
+    expect(empty([2], 6, null, null, null, 0).shape).toEqual([2]);
+  });
+  it("tensor() takes numbers and booleans only (a string or an object was NaN)", () => {
+    expect(() => torch.tensor("abc" as unknown as number)).toThrow(/tensor\(\): expected numbers or booleans, got the string 'abc'/);
+    expect(() => torch.tensor([1, "2", {}] as unknown as number[])).toThrow(/got the string '2' at flat index 1/);
+    expect(() => torch.tensor([[1], [{}]] as unknown as number[][])).toThrow(/got object at flat index 1/);
+    expect(torch.tensor([1, 2.5]).tolist()).toEqual([1, 2.5]);
+    expect(Number.isNaN(torch.tensor([Number.NaN]).item())).toBe(true); // NaN itself is a number
+  });
+  it("an op that returns a number is not taken for a tensor handle", () => {
+    const x = torch.ones([2, 3]);
+    const other = torch.full([1], 5);
+    expect(() => tensorOp("aten::numel")(x)).toThrow(/aten::numel returns \(int\), not one Tensor: use valueOp\("aten::numel"\)/);
+    expect(torch.valueOp("aten::numel")(x)).toBe(6);
+    expect(() => torch.valueOp("aten::neg")(x)).toThrow(/returns \(Tensor\), not a plain value: use tensorOp/);
+    expect(() => torch.tensorsOp("aten::numel")(x)).toThrow(/not Tensors/);
+    expect(other.item()).toBe(5); // still alive
+    expect(x.allclose(torch.ones([2, 3]))).toBe(true);
+    expect(x.isContiguous()).toBe(true);
   });
   it("bad argument types name the argument", () => {
     const add = tensorOp("aten::add.Tensor");
