@@ -473,7 +473,9 @@ function closeScope(made: Tensor[], result: unknown): void {
 /**
  * Runs fn and frees every tensor made inside it, except those it returns (in a Tensor, an array or a
  * plain object) and those kept with `keep()`. Scopes nest: what a scope returns belongs to the scope
- * around it. Async functions are awaited before the scope closes.
+ * around it. fn must be synchronous: a scope closes when fn returns, which for an async function is at
+ * its first await, so a returned Promise is an error (as in tfjs). Inside async code, tidy each
+ * synchronous stretch, or dispose() by hand.
  */
 export function tidy<T>(fn: () => T): T {
   const made: Tensor[] = [];
@@ -487,9 +489,21 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
+  if (isPromiseLike(result)) {
+    // The async body goes on after its await and still uses what it made: free nothing under it.
+    closeScope(made, made);
+    // Its own later failure would be a second, unhandled error on top of this one.
+    result.then(undefined, () => undefined);
+    throw new TypeError("tidy(): the function returned a Promise. A scope closes when the function returns (for an " +
+      "async function: at its first await), so it cannot hold async work. Call tidy() around the synchronous parts " +
+      "inside the async function, or dispose() what it makes.");
+  }
   closeScope(made, result);
   return result;
 }
+
+const isPromiseLike = (v: unknown): v is PromiseLike<unknown> =>
+  typeof v === "object" && v !== null && typeof (v as { then?: unknown }).then === "function";
 
 /** Disposes every tensor in a value (a Tensor, arrays and plain objects of them). */
 export function dispose(v: unknown): void {

@@ -37,6 +37,24 @@ describe("scopes and dispose", () => {
     expect(torch.memory().liveTensors).toBe(start.liveTensors + 1);
   });
 
+  it("refuses an async function: its tensors would be freed while it still awaits (a clear error, as tfjs)", async () => {
+    const start = torch.memory();
+    let usedAfterAwait: unknown, made: torch.Tensor | undefined;
+    const scoped = async () => {
+      const a = (made = torch.ones([4]));
+      await new Promise((r) => setTimeout(r, 1));
+      try { usedAfterAwait = torch.tidy(() => a.sum().item()); } catch (e) { usedAfterAwait = e; }
+      return a;
+    };
+    expect(() => torch.tidy(scoped)).toThrow(/tidy\(\): the function returned a Promise/);
+    await new Promise((r) => setTimeout(r, 5));
+    // The async body ran on (it cannot be stopped), and the tensor it made before the await was not freed under it.
+    expect(usedAfterAwait).toBe(4);
+    expect(torch.memory().liveTensors).toBe(start.liveTensors + 1);
+    made!.dispose();
+    expect(torch.memory()).toEqual(start);
+  });
+
   it("counts bytes and returns to the start after a training-like loop", () => {
     const w = torch.randn([64, 64], { requiresGrad: true });
     const start = torch.memory();
