@@ -1,0 +1,51 @@
+// Detection metrics: small cases worked by hand, and scikit-learn's values stored as a fixture
+// (scripts/make-ood-metrics-fixture.py says how it was made).
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { detectionMetrics, inDistributionThreshold, rocCurve } from "../../lib/ood/metrics.js";
+
+interface Case { in: number[]; ood: number[]; auroc: number; auprIn: number; auprOut: number; fpr95: number }
+const reference = JSON.parse(readFileSync(new URL("./fixtures/metrics-reference.json", import.meta.url), "utf8")) as { cases: Record<string, Case> };
+
+describe("detection metrics (OOD = positive, larger score = more OOD)", () => {
+  it("match hand computations, ties counted as one threshold", () => {
+    expect(detectionMetrics([0, 1], [2, 3])).toEqual({ auroc: 1, auprIn: 1, auprOut: 1, fpr95: 0 });
+    // One tie: AUROC one half; the only threshold flags both, precision 1/2.
+    expect(detectionMetrics([1], [1])).toEqual({ auroc: 0.5, auprIn: 0.5, auprOut: 0.5, fpr95: 1 });
+    // Descending: 3 (ood), 2 (in), 1 (ood), 0 (in). U = 3 of 4 pairs; AP-out = 1/2 * 1 + 1/2 * 2/3;
+    // AP-in (negated: 0 in, 1 ood, 2 in, 3 ood) = 1/2 * 1 + 1/2 * 2/3; 95% of OOD needs threshold 1: FPR 1/2.
+    const m = detectionMetrics([0, 2], [1, 3]);
+    expect(m.auroc).toBe(0.75);
+    expect(m.auprOut).toBeCloseTo(0.5 + 1 / 3, 15);
+    expect(m.auprIn).toBeCloseTo(0.5 + 1 / 3, 15);
+    expect(m.fpr95).toBe(0.5);
+    // The input order of tied scores does not matter.
+    expect(detectionMetrics([2, 1, 1], [1, 3])).toEqual(detectionMetrics([1, 1, 2], [3, 1]));
+  });
+
+  it.each(Object.keys(reference.cases))("match scikit-learn on '%s'", (name) => {
+    const c = reference.cases[name]!;
+    const m = detectionMetrics(c.in, c.ood);
+    expect(m.auroc).toBeCloseTo(c.auroc, 12);
+    expect(m.auprOut).toBeCloseTo(c.auprOut, 12);
+    expect(m.auprIn).toBeCloseTo(c.auprIn, 12);
+    expect(m.fpr95).toBeCloseTo(c.fpr95, 12);
+  });
+
+  it("refuse empty and non-finite scores, naming which", () => {
+    expect(() => detectionMetrics([], [1])).toThrow(/in-distribution scores: no scores/);
+    expect(() => detectionMetrics([1, Number.NaN], [1])).toThrow(/in-distribution scores: score 1 is NaN/);
+    expect(() => detectionMetrics([1], [Infinity])).toThrow(/OOD scores: score 0 is Infinity/);
+  });
+
+  it("give the ROC curve from (0, 0) to (1, 1) and the in-distribution threshold at 95%", () => {
+    const r = rocCurve([0, 2], [1, 3]);
+    expect(r.fpr).toEqual([0, 0, 0.5, 0.5, 1]);
+    expect(r.tpr).toEqual([0, 0.5, 0.5, 1, 1]);
+    expect(r.threshold).toEqual([Infinity, 3, 2, 1, 0]);
+    const held = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(inDistributionThreshold(held)).toBe(95); // 95 of 100 at or below it
+    expect(inDistributionThreshold([5])).toBe(5);
+    expect(() => inDistributionThreshold(held, 0)).toThrow(/tpr must be in \(0, 1\]/);
+  });
+});
