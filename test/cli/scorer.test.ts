@@ -110,7 +110,7 @@ describe("Scorer", () => {
     it("pending calls reject when the worker dies", async () => {
       const scorer = new Scorer(out);
       await scorer.ready;
-      const pending = Array.from({ length: 10 }, () => scorer.score(mnistLike(8), [8, 1, 28, 28]));
+      const pending = Array.from({ length: 10 }, () => scorer.score(mnistLike(32), [32, 1, 28, 28]));
       // what a crash or an embedder's terminate() does: the thread is gone without a reply
       await (scorer as unknown as { worker: Worker }).worker.terminate();
       const results = await within(Promise.allSettled(pending));
