@@ -13,7 +13,7 @@ import { Module, ModuleList, Linear, ActNorm, InvertibleConv1x1, type FlowLayer 
 import * as init from "../lib/nn/init.js";
 import { Adam, clipGradNorm_ } from "../lib/optim/index.js";
 import { twoMoons } from "../lib/data/index.js";
-import { standardNormalLogProb } from "../lib/models/flows/ops.js";
+import { changeOfVariables, standardNormalLogProb } from "../lib/models/flows/ops.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, round } from "./common.js";
 import { lineSpec } from "../lib/viz/plot.js";
 
@@ -64,8 +64,8 @@ export class MoonFlow extends Module {
       this.layers.push(new VectorCoupling(dims, (k % 2) as 0 | 1, o.hidden, o.scale));
     }
   }
-  /** x [N, D] -> log p(z), log-det (each [N]). */
-  terms(x: Tensor): { logPz: Tensor; logDet: Tensor } {
+  /** x [N, D] -> log p(z), log-det and log p(x) (each [N]; see changeOfVariables for where they are -Infinity). */
+  terms(x: Tensor): { logPz: Tensor; logDet: Tensor; logPx: Tensor } {
     let h = x, logDet: Tensor | null = null;
     for (const l of this.layers) {
       const image = l instanceof VectorCoupling ? h : h.view(h.shape[0]!, this.dims, 1, 1);
@@ -73,7 +73,7 @@ export class MoonFlow extends Module {
       h = y.view(y.shape[0]!, this.dims);
       logDet = logDet ? logDet.add(ld) : ld;
     }
-    return { logPz: standardNormalLogProb(h), logDet: logDet! };
+    return { ...changeOfVariables(x, standardNormalLogProb(h), logDet!), logDet: logDet! };
   }
 }
 

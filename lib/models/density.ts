@@ -13,7 +13,7 @@ import type { Tensor } from "../tensor/index.js";
 export type ModelKind = "glow" | "cv-glow" | "realnvp" | "pixelcnn" | "vae";
 
 export interface LogLikelihood {
-  /** [B] discrete log-likelihood, nats. */
+  /** [B] discrete log-likelihood, nats; flows: -Infinity, never NaN, where a finite input leaves float range. */
   logPx: Tensor;
   /** [B] flows: log-density of the code under the prior. */
   logPz?: Tensor;

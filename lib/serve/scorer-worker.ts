@@ -4,6 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as torch from "../tensor/index.js";
 import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
+import { checkImageShape } from "./check-batch.js";
 
 interface Init { dir: string; threads?: number }
 interface Request { id: number; x: Float32Array; shape: number[] }
@@ -21,6 +22,8 @@ parentPort!.on("message", (m: Request | { close: true }) => {
     return;
   }
   try {
+    // The main thread has checked the values; the model's size is known here.
+    checkImageShape(m.shape, run.model.imageShape, run.config.kind);
     const out = torch.tidy(() => torch.noGrad(() => {
       const r = run.model.logLikelihood(torch.tensor(m.x, { shape: m.shape }));
       const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
@@ -29,6 +32,6 @@ parentPort!.on("message", (m: Request | { close: true }) => {
     const bitsPerDim = out.logPx.map((v) => -v / (dims * Math.LN2));
     parentPort!.postMessage({ id: m.id, ...out, bitsPerDim });
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
+    parentPort!.postMessage({ id: m.id, error: (e as Error).message, errorName: (e as Error).name });
   }
 });

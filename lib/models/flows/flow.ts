@@ -3,6 +3,7 @@
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Module } from "../../nn/index.js";
+import { changeOfVariables } from "./ops.js";
 import { type DensityModel, type LogLikelihood, type ModelKind, dimsOf, LOG256 } from "../density.js";
 
 export abstract class Flow extends Module implements DensityModel {
@@ -15,8 +16,9 @@ export abstract class Flow extends Module implements DensityModel {
 
   /** log p(x) = log p(z) + log|det| - D log 256 (the dequantized density turned discrete). */
   objective(x: Tensor): LogLikelihood {
-    const { logPz, logDet } = this.encode(x);
-    return { logPx: logPz.add(logDet).sub(dimsOf(this.imageShape) * LOG256), logPz, logDet };
+    const { logPz: pz, logDet } = this.encode(x);
+    const { logPx, logPz } = changeOfVariables(x, pz, logDet); // -Infinity, not NaN, far from the data
+    return { logPx: logPx.sub(dimsOf(this.imageShape) * LOG256), logPz, logDet };
   }
 
   logLikelihood(x: Tensor): LogLikelihood {
