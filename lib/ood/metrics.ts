@@ -20,12 +20,16 @@ export interface DetectionMetrics {
   fpr95: number;
 }
 
-/** Checks a score array: non-empty and every value finite (a NaN would make every metric meaningless). */
+/**
+ * Checks a score array: non-empty, no NaN (it has no place in an order, so every metric would be
+ * meaningless). Infinity is allowed: a flow gives log p(x) = -Infinity far from its data, which is the
+ * most OOD score there is.
+ */
 export function checkScores(name: string, scores: ArrayLike<number>): void {
   if (scores.length === 0) throw new RangeError(`${name}: no scores (an empty data set?)`);
   for (let i = 0; i < scores.length; i++) {
-    if (!Number.isFinite(scores[i])) {
-      throw new RangeError(`${name}: score ${i} is ${scores[i]}; a score must be finite (the model gave a non-finite likelihood?)`);
+    if (Number.isNaN(scores[i]) || typeof scores[i] !== "number") {
+      throw new RangeError(`${name}: score ${i} is ${scores[i]}; a score must be a number (the model gave a NaN likelihood?)`);
     }
   }
 }
@@ -38,7 +42,7 @@ function curve(inScores: ArrayLike<number>, oodScores: ArrayLike<number>, sign: 
   const v = new Float64Array(n), isPos = new Uint8Array(n);
   for (let i = 0; i < inScores.length; i++) { v[i] = sign * inScores[i]!; isPos[i] = positive === "in" ? 1 : 0; }
   for (let j = 0; j < oodScores.length; j++) { v[inScores.length + j] = sign * oodScores[j]!; isPos[inScores.length + j] = positive === "ood" ? 1 : 0; }
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[b]! - v[a]!);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (v[a] === v[b] ? 0 : v[b]! > v[a]! ? 1 : -1));
   const tp: number[] = [], fp: number[] = [];
   let t = 0, f = 0;
   for (let k = 0; k < n; k++) {
@@ -95,7 +99,7 @@ export function rocCurve(inScores: ArrayLike<number>, oodScores: ArrayLike<numbe
   checkScores("in-distribution scores", inScores);
   checkScores("OOD scores", oodScores);
   const c = curve(inScores, oodScores, 1, "ood");
-  const all = [...Array.from(inScores), ...Array.from(oodScores)].sort((a, b) => b - a);
+  const all = [...Array.from(inScores), ...Array.from(oodScores)].sort((a, b) => (a === b ? 0 : b > a ? 1 : -1));
   const thresholds = all.filter((s, i) => i === 0 || s !== all[i - 1]);
   return {
     fpr: [0, ...Array.from(c.fp, (f) => f / c.nNeg)],

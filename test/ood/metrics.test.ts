@@ -32,10 +32,12 @@ describe("detection metrics (OOD = positive, larger score = more OOD)", () => {
     expect(m.fpr95).toBeCloseTo(c.fpr95, 12);
   });
 
-  it("refuse empty and non-finite scores, naming which", () => {
+  it("refuse empty and NaN scores, naming which; infinite scores rank as the most (or least) OOD", () => {
     expect(() => detectionMetrics([], [1])).toThrow(/in-distribution scores: no scores/);
     expect(() => detectionMetrics([1, Number.NaN], [1])).toThrow(/in-distribution scores: score 1 is NaN/);
-    expect(() => detectionMetrics([1], [Infinity])).toThrow(/OOD scores: score 0 is Infinity/);
+    expect(() => detectionMetrics([1], [2, Number.NaN])).toThrow(/OOD scores: score 1 is NaN/);
+    expect(detectionMetrics([1, -Infinity], [Infinity, Infinity])).toEqual({ auroc: 1, auprIn: 1, auprOut: 1, fpr95: 0 });
+    expect(detectionMetrics([Infinity], [Infinity]).auroc).toBe(0.5);
   });
 
   it("give the ROC curve from (0, 0) to (1, 1) and the in-distribution threshold at 95%", () => {
