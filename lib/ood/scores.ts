@@ -1,0 +1,146 @@
+/**
+ * The OOD scores, each a function of per-example quantities the models give. Every score is oriented so
+ * that larger means more out-of-distribution. Each is computed on three sets: held-out in-distribution
+ * data (for the entropy, the fitted statistics and the service threshold), the in-distribution test set and
+ * the OOD set.
+ */
+import { complexityBitsPerDim, type Compressor } from "./complexity.js";
+import { entropyEstimate } from "./typicality.js";
+import type { ImageDataset } from "../data/index.js";
+
+export const SCORE_NAMES = [
+  "log-likelihood", "typicality", "likelihood-ratio", "input-complexity", "input-complexity-brotli", "waic",
+  "likelihood-regret", "flow-terms",
+] as const;
+export type ScoreName = (typeof SCORE_NAMES)[number];
+
+export type SetName = "heldOut" | "in" | "ood";
+export const SET_NAMES: readonly SetName[] = ["heldOut", "in", "ood"];
+export type PerSet<T> = Record<SetName, T>;
+
+/** What one model gives per example on one set. */
+export interface ModelEval {
+  logPx: Float64Array;
+  logPz?: Float64Array;
+  logDet?: Float64Array;
+}
+
+/** Everything the scores read. Optional parts are there when the command was given what they need. */
+export interface ScoreInputs {
+  data: PerSet<ImageDataset>;
+  /** Dimensions D of an image. */
+  dims: number;
+  /** The main model. */
+  model: PerSet<ModelEval>;
+  /** The background model of the likelihood ratio. */
+  background?: PerSet<ModelEval>;
+  /** The ensemble's members (the main model first). */
+  ensemble?: PerSet<ModelEval>[];
+  /** Likelihood Regret per example, computed by the caller (it needs the VAE itself). */
+  regret?: PerSet<Float64Array>;
+}
+
+export interface ScoreDefinition {
+  name: ScoreName;
+  /** The paper that defines it. */
+  cite: string;
+  /** Why it cannot be computed from these inputs, or undefined when it can. */
+  missing(inputs: ScoreInputs): string | undefined;
+  /** The score of every example of one set. */
+  compute(inputs: ScoreInputs, set: SetName): Float64Array;
+}
+
+const map = (a: Float64Array, f: (v: number, i: number) => number) => Float64Array.from(a, f);
+
+function inputComplexity(name: ScoreName, compressor: Compressor): ScoreDefinition {
+  return {
+    name,
+    cite: "Serra et al., Input Complexity and Out-of-Distribution Detection with Likelihood-based Generative Models, ICLR 2020",
+    missing: () => undefined,
+    compute(inp, set) {
+      // S(x)/D = -log2 p(x)/D - L(x)/D: bits/dim minus compressed bits/dim.
+      const bits = complexityBitsPerDim(inp.data[set], compressor, inp.model[set].logPx.length);
+      return map(inp.model[set].logPx, (lp, i) => -lp / (inp.dims * Math.LN2) - bits[i]!);
+    },
+  };
+}
+
+/** A Gaussian fitted to held-out [log p(z), log-det] per dimension; the score is the Mahalanobis distance. */
+function flowTermsScore(inp: ScoreInputs, set: SetName): Float64Array {
+  const feats = (e: ModelEval) => Array.from(e.logPz!, (pz, i) => [pz / inp.dims, e.logDet![i]! / inp.dims] as const);
+  const held = feats(inp.model.heldOut).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+  if (held.length < 3) throw new RangeError("flow-terms: fewer than 3 held-out examples with finite log p(z) and log-det");
+  const m0 = held.reduce((s, f) => s + f[0], 0) / held.length, m1 = held.reduce((s, f) => s + f[1], 0) / held.length;
+  let s00 = 0, s01 = 0, s11 = 0;
+  for (const [a, b] of held) { s00 += (a - m0) ** 2; s01 += (a - m0) * (b - m1); s11 += (b - m1) ** 2; }
+  [s00, s01, s11] = [s00 / (held.length - 1), s01 / (held.length - 1), s11 / (held.length - 1)];
+  const det = s00 * s11 - s01 * s01;
+  if (!(det > 0)) throw new RangeError("flow-terms: the held-out log p(z) and log-det are collinear (a volume-preserving flow has a constant log-det: use another score)");
+  return Float64Array.from(feats(inp.model[set]), ([a, b]) => {
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return Infinity; // beyond float range: as far as it gets
+    const da = a - m0, db = b - m1;
+    return Math.sqrt((s11 * da * da - 2 * s01 * da * db + s00 * db * db) / det);
+  });
+}
+
+export const SCORES: Record<ScoreName, ScoreDefinition> = {
+  "log-likelihood": {
+    name: "log-likelihood",
+    cite: "Nalisnick et al., Do Deep Generative Models Know What They Don't Know?, ICLR 2019 (the baseline they show failing)",
+    missing: () => undefined,
+    compute: (inp, set) => map(inp.model[set].logPx, (lp) => -lp),
+  },
+  typicality: {
+    name: "typicality",
+    cite: "Nalisnick, Matsukawa, Teh, Lakshminarayanan, Detecting Out-of-Distribution Inputs to Deep Generative Models Using Typicality, 2019",
+    missing: () => undefined,
+    compute(inp, set) {
+      const h = entropyEstimate(inp.model.heldOut.logPx);
+      return map(inp.model[set].logPx, (lp) => Math.abs(-lp - h));
+    },
+  },
+  "likelihood-ratio": {
+    name: "likelihood-ratio",
+    cite: "Ren et al., Likelihood Ratios for Out-of-Distribution Detection, NeurIPS 2019",
+    missing: (inp) => (inp.background ? undefined : "needs a background model (--background RUN, trained with `train --background`)"),
+    compute: (inp, set) => map(inp.model[set].logPx, (lp, i) => inp.background![set].logPx[i]! - lp),
+  },
+  "input-complexity": inputComplexity("input-complexity", "png"),
+  "input-complexity-brotli": inputComplexity("input-complexity-brotli", "brotli"),
+  waic: {
+    name: "waic",
+    cite: "Choi, Jang, Alemi, WAIC, but Why? Generative Ensembles for Robust Anomaly Detection, 2018",
+    missing: (inp) => (inp.ensemble && inp.ensemble.length >= 2 ? undefined : "needs an ensemble of at least 2 runs (--ensemble RUN RUN ...; 5 or more recommended)"),
+    compute(inp, set) {
+      // WAIC(x) = E[log p(x)] - Var[log p(x)] over the members; the score is its negation.
+      const members = inp.ensemble!.map((e) => e[set].logPx);
+      return map(members[0]!, (_, i) => {
+        const v = members.map((m) => m[i]!);
+        const mean = v.reduce((s, x) => s + x, 0) / v.length;
+        const variance = v.reduce((s, x) => s + (x - mean) ** 2, 0) / (v.length - 1);
+        return -(mean - variance);
+      });
+    },
+  },
+  "likelihood-regret": {
+    name: "likelihood-regret",
+    cite: "Xiao, Yan, Amit, Likelihood Regret: An Out-of-Distribution Detection Score for Variational Auto-encoder, NeurIPS 2020",
+    missing: (inp) => (inp.regret ? undefined : "applies to a VAE run only"),
+    compute: (inp, set) => inp.regret![set],
+  },
+  "flow-terms": {
+    name: "flow-terms",
+    cite: "this toolkit: Mahalanobis distance of [log p(z), log-det] per dimension from held-out data (the two terms of Nalisnick et al. 2019, Figure 4)",
+    missing: (inp) => (inp.model.heldOut.logPz && inp.model.heldOut.logDet ? undefined : "applies to flows only (it reads log p(z) and the log-det)"),
+    compute: flowTermsScore,
+  },
+};
+
+/** Parses --scores: "all" or a comma-separated list of names. */
+export function parseScoreNames(spec: string): ScoreName[] {
+  if (spec.trim() === "all") return [...SCORE_NAMES];
+  const names = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new Error(`--scores: no score named; use 'all' or some of ${SCORE_NAMES.join(", ")}`);
+  for (const n of names) if (!(SCORE_NAMES as readonly string[]).includes(n)) throw new Error(`--scores: unknown score '${n}'; the scores are ${SCORE_NAMES.join(", ")} (or 'all')`);
+  return names as ScoreName[];
+}
