@@ -34,6 +34,9 @@ export function nonFiniteTensors(tensors: Record<string, torch.Tensor>): string[
   return names.filter((_, i) => !ok[i]);
 }
 
+/** "a, b, c, and 4 more": tensor names in an error message. */
+export const someOf = (names: string[]) => names.slice(0, 3).join(", ") + (names.length > 3 ? `, and ${names.length - 3} more` : "");
+
 /** The step a checkpoint was written at, from its header alone (the tensors are not read). */
 export function checkpointStep(path: string): number {
   const fd = openSync(path, "r");

@@ -10,7 +10,7 @@ import { createModel, type AnyModel, type ModelConfig } from "../models/registry
 import { presetFor, type PresetName, type TrainHyper } from "../presets.js";
 import { Adam, Adamax, RMSprop, type Optimizer, piecewiseConstant, linearWarmup, type Schedule } from "../optim/index.js";
 import { trainLoop, type TrainSummary } from "./trainer.js";
-import { loadCheckpoint } from "./checkpoint.js";
+import { loadCheckpoint, nonFiniteTensors, someOf } from "./checkpoint.js";
 import { Progress } from "./progress.js";
 
 export interface RunConfig {
@@ -138,15 +138,29 @@ export interface OpenRun {
 /** Loads a run folder's model with its checkpoint, in eval mode. */
 export function openRun(dir: string, device?: torch.Device): OpenRun {
   const config = readConfig(dir);
-  const model = createModel(config.model);
   const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
+  let model: AnyModel | undefined;
+  let fault: string | undefined;
   try {
-    model.loadStateDict(ck.model);
-  } catch (e) {
-    model.dispose();
-    throw new Error(`${dir}/checkpoint.safetensors does not fit the model in config.json: ${(e as Error).message}`);
+    // A diverged run's weights would score and sample as NaN: refuse them here, with the reason.
+    const bad = nonFiniteTensors(ck.model);
+    if (bad.length) {
+      fault = `${dir}/checkpoint.safetensors (step ${ck.step}) holds non-finite weights (in ${someOf(bad)}): the run diverged ` +
+        "before this checkpoint was written. Nothing can be scored or sampled from it: train it again with a lower --lr.";
+    } else {
+      model = createModel(config.model);
+      try {
+        model.loadStateDict(ck.model);
+      } catch (e) {
+        fault = `${dir}/checkpoint.safetensors does not fit the model in config.json: ${(e as Error).message}`;
+      }
+    }
   } finally {
     torch.dispose([ck.model, ck.optimizer, ck.rng]);
+  }
+  if (fault || !model) {
+    model?.dispose();
+    throw new Error(fault);
   }
   const dev = device ?? torch.defaultDevice();
   if (dev !== "cpu") model.to(dev);

@@ -42,6 +42,7 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
     for (const s of splits) {
       const ds = await loadSplit(s, o.data);
       const r: EvalResult = evaluate(run.model, ds, { limit: o.limit, batchSize: o.batchSize ?? 256, ...(o.device ? { device: o.device } : {}) });
+      assertFinite(dir, run.step, s, r);
       out.splits[s] = { n: r.n, ...r.mean };
       if (o.write ?? true) {
         mkdirSync(join(dir, "eval"), { recursive: true });
@@ -54,6 +55,16 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
   } finally {
     run.model.dispose();
   }
+}
+
+/** A NaN or infinite score is a broken model, not a result: say so rather than print or save it. */
+function assertFinite(dir: string, step: number, split: string, r: EvalResult): void {
+  const bad = r.logPx.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+  if (!bad) return;
+  const first = r.logPx.findIndex((v) => !Number.isFinite(v));
+  throw new Error(`${dir} (step ${step}) gives a non-finite log p(x) for ${bad} of ${r.n} images of ${split} ` +
+    `(the first is image ${first}: ${r.logPx[first]}), so there is no score to report. The weights are finite, but the model ` +
+    "overflows on these images: if training diverged, train it again with a lower --lr.");
 }
 
 export function formatScores(s: RunScores): string {

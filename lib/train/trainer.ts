@@ -7,7 +7,7 @@ import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset, type LoaderState } from "../data/index.js";
 import { type DensityModel, dimsOf } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
-import { loadCheckpoint, nonFiniteTensors, saveCheckpoint } from "./checkpoint.js";
+import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
@@ -92,8 +92,6 @@ export class NonFiniteStateError extends Error {
     this.checkpoint = kept?.path ?? null;
   }
 }
-
-const someOf = (names: string[]) => names.slice(0, 3).join(", ") + (names.length > 3 ? `, and ${names.length - 3} more` : "");
 
 /** Says which term of the objective went bad, for the error message. */
 function badTerm(r: { logPx: torch.Tensor; logPz?: torch.Tensor; logDet?: torch.Tensor }): string {

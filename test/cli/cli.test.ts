@@ -1,12 +1,14 @@
 // The command line, run in-process: help, one-line errors for bad input, and train -> eval -> sample.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
+import * as torch from "../../lib/tensor/index.js";
+import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
 
 let out: string[] = [], err: string[] = [];
 beforeAll(() => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; });
@@ -92,5 +94,28 @@ describe("torchts-ood CLI", () => {
     expect(err.join("\n")).toMatch(/celeba.*was not found/i);
     expect(err.join("\n")).not.toContain("--download\n");
     expect(err.join("\n")).not.toContain("To download it");
+  });
+
+  it("refuses to score a model whose weights or log-likelihoods are not finite, saying why, with code 1", async () => {
+    const good = join(dir, "finite");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", good, "--quiet")).toBe(0);
+    // Rewrites the run's checkpoint with every floating weight set to v.
+    const withWeights = (v: number) => {
+      const ck = loadCheckpoint(join(good, "checkpoint.safetensors"));
+      const bad = join(dir, `weights-${v}`);
+      mkdirSync(bad, { recursive: true });
+      copyFileSync(join(good, "config.json"), join(bad, "config.json"));
+      for (const t of Object.values(ck.model)) if (t.dtype === "float32") t.fill_(v);
+      saveCheckpoint(join(bad, "checkpoint.safetensors"), { step: ck.step, model: ck.model, optimizer: ck.optimizer, state: ck.state });
+      torch.dispose([ck.model, ck.optimizer, ck.rng]);
+      return bad;
+    };
+    expect(await cli("eval", withWeights(NaN), "--limit", "16", "--splits", "fashion-mnist:test")).toBe(1);
+    expect(err.join("\n")).toMatch(/checkpoint.safetensors \(step 2\) holds non-finite weights \(in .+\).*train it again/);
+    expect(out.join("\n")).not.toMatch(/NaN/);
+    // finite weights so large that the log-likelihood overflows
+    expect(await cli("eval", withWeights(1e30), "--limit", "16", "--splits", "fashion-mnist:test", "--json")).toBe(1);
+    expect(err.join("\n")).toMatch(/\(step 2\) gives a non-finite log p\(x\) for 16 of 16 images of fashion-mnist:test .*train it again/);
+    expect(out.join("\n")).toBe("");
   });
 });
