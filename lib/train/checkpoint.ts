@@ -1,8 +1,11 @@
 // One file holds everything a run needs to continue exactly: model weights and buffers, optimizer
 // state, the data loader's position, LibTorch's generator state and the step. Written atomically
-// (temporary file + rename), so a crash mid-write leaves the previous checkpoint intact.
+// (temporary file + rename), so a crash mid-write leaves the previous checkpoint intact; the temporary
+// file such a crash leaves is removed when the folder is next trained in (run-files.ts).
 import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { dirname } from "node:path";
 import * as torch from "../tensor/index.js";
+import { fsyncDir } from "./run-files.js";
 
 export const CHECKPOINT_FORMAT = "torchts-ood-checkpoint/1";
 
@@ -21,6 +24,7 @@ export function saveCheckpoint(path: string, parts: CheckpointParts): void {
     for (const [k, t] of Object.entries(parts.optimizer)) tensors[`optim.${k}`] = t;
     torch.saveSafetensors(path, tensors, { format: CHECKPOINT_FORMAT, step: String(parts.step), state: JSON.stringify(parts.state) });
   });
+  fsyncDir(dirname(path)); // the rename itself, durable
 }
 
 /**

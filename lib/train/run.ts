@@ -1,7 +1,7 @@
 // A run folder: config.json (what was trained, with which hyperparameters), checkpoint.safetensors and
 // metrics.jsonl. `trainRun` makes one (the CLI's `train` and sweeps from TypeScript), `openRun` loads
 // one back for evaluation and analyses.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as torch from "../tensor/index.js";
 import { DatasetNotFoundError, loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
@@ -12,6 +12,7 @@ import { Adam, Adamax, RMSprop, type Optimizer, piecewiseConstant, linearWarmup,
 import { trainLoop, type TrainSummary } from "./trainer.js";
 import { loadCheckpoint, nonFiniteTensors, someOf } from "./checkpoint.js";
 import { Progress } from "./progress.js";
+import { writeFileAtomic } from "./run-files.js";
 
 export interface RunConfig {
   format: "torchts-ood-run/1";
@@ -90,7 +91,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     };
   }
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeFileAtomic(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
   for (const s of config.evalSplits) {

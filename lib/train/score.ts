@@ -1,11 +1,12 @@
 // Scoring a trained run on named splits: the paper's Figure 1 table, with the per-example values saved
 // under DIR/eval/ for the analyses.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type * as torch from "../tensor/index.js";
 import type { LoadOptions } from "../data/index.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { defaultEvalSplits, loadSplit, openRun } from "./run.js";
+import { writeFileAtomic } from "./run-files.js";
 
 export interface SplitSummary {
   n: number;
@@ -48,7 +49,7 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
         mkdirSync(join(dir, "eval"), { recursive: true });
         const perExample = Object.fromEntries(
           (["logPx", "logPz", "logDet", "bitsPerDim"] as const).filter((k) => r[k]).map((k) => [k, Array.from(r[k]!)]));
-        writeFileSync(join(dir, "eval", fileNameOf(s)), JSON.stringify({ model: run.config.kind, step: run.step, split: s, n: r.n, mean: r.mean, ...perExample }));
+        writeFileAtomic(join(dir, "eval", fileNameOf(s)), JSON.stringify({ model: run.config.kind, step: run.step, split: s, n: r.n, mean: r.mean, ...perExample }));
       }
     }
     return out;

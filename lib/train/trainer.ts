@@ -9,6 +9,7 @@ import { type DensityModel, dimsOf } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
 import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
+import { removeStaleTemps } from "./run-files.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
 
@@ -105,6 +106,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
   mkdirSync(outDir, { recursive: true });
+  for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
   const ckptPath = join(outDir, "checkpoint.safetensors");
   const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
   const dims = dimsOf(model.imageShape);

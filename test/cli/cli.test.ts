@@ -1,6 +1,6 @@
 // The command line, run in-process: help, one-line errors for bad input, and train -> eval -> sample.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -117,5 +117,15 @@ describe("torchts-ood CLI", () => {
     expect(await cli("eval", withWeights(1e30), "--limit", "16", "--splits", "fashion-mnist:test", "--json")).toBe(1);
     expect(err.join("\n")).toMatch(/\(step 2\) gives a non-finite log p\(x\) for 16 of 16 images of fashion-mnist:test .*train it again/);
     expect(out.join("\n")).toBe("");
+  });
+
+  it("rewrites config.json by replacing it (a new inode), never in place, leaving no temporary file", async () => {
+    const r = join(dir, "atomic");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", r, "--quiet")).toBe(0);
+    const before = statSync(join(r, "config.json")).ino;
+    expect(await cli("train", "glow", "--resume", "--steps", "3", "--out", r, "--quiet")).toBe(0);
+    expect(statSync(join(r, "config.json")).ino).not.toBe(before);
+    expect(JSON.parse(readFileSync(join(r, "config.json"), "utf8")).train.steps).toBe(3);
+    expect(readdirSync(r).filter((f) => f.includes(".tmp-"))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // The training loop: exact resume, metrics and checkpoints, and a clear stop on a non-finite loss.
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../lib/tensor/index.js";
@@ -99,5 +100,20 @@ describe("trainLoop", () => {
 
   it("never saves non-finite weights over the last good checkpoint, and the run resumes from it", async () => {
     await blownUpAt8(Infinity, /weights non-finite \(in .+\)/);
+  });
+
+  it("resumes a killed run: a cut-off last metrics line is skipped and the kill's temporary checkpoint removed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
+    await run(dir, { stopAfter: 6 });
+    // what a kill during a metrics append and during a checkpoint write leaves behind
+    appendFileSync(join(dir, "metrics.jsonl"), '{"step":7,"loss":3.1');
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    writeFileSync(join(dir, `checkpoint.safetensors.tmp-${dead}`), "partial");
+    const resumed = await run(dir, { resume: true });
+    expect(resumed.summary.resumedFrom).toBe(6);
+    expect(resumed.summary.steps).toBe(12);
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    const steps = new MetricsLog(join(dir, "metrics.jsonl"), () => {}).read().map((l) => l.step);
+    expect(steps).toEqual([2, 4, 6, 6, 8, 10, 12, 12]);
   });
 });
