@@ -61,9 +61,10 @@ export class MetricsLog {
     return out;
   }
 
-  /** Drops lines after `step` (resume from a checkpoint at that step), replacing the file atomically. */
-  truncateAfter(step: number): void {
+  /** Drops lines after `step` (resume from a checkpoint at that step), replacing the file atomically; returns the lines kept. */
+  truncateAfter(step: number): MetricsLine[] {
     const keep = this.read().filter((l) => l.step <= step);
     writeFileAtomic(this.path, keep.map((l) => JSON.stringify(l) + "\n").join(""));
+    return keep;
   }
 }

@@ -8,7 +8,7 @@ import { BatchLoader, type ImageDataset, type LoaderState } from "../data/index.
 import { type DensityModel, dimsOf } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
 import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
-import { MetricsLog } from "./metrics.js";
+import { MetricsLog, type StepMetrics } from "./metrics.js";
 import { removeStaleTemps } from "./run-files.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
@@ -70,12 +70,13 @@ export interface KeptCheckpoint { path: string; step: number }
 
 const keptText = (kept: KeptCheckpoint | null) =>
   kept ? `; the last good checkpoint is kept at ${kept.path} (step ${kept.step})` : "; no checkpoint was written yet";
-const remedy = ". Lower --lr, or add gradient clipping.";
+const remedy = (kept: KeptCheckpoint | null) =>
+  `. Lower --lr${kept ? " (with --resume it continues from that checkpoint)" : ""}, or add gradient clipping.`;
 
 export class NonFiniteLossError extends Error {
   readonly checkpoint: string | null;
   constructor(readonly step: number, readonly term: string, readonly kept: KeptCheckpoint | null) {
-    super(`training stopped: the loss became ${term} at step ${step}${keptText(kept)}${remedy}`);
+    super(`training stopped: the loss became ${term} at step ${step}${keptText(kept)}${remedy(kept)}`);
     this.name = "NonFiniteLossError";
     this.checkpoint = kept?.path ?? null;
   }
@@ -88,7 +89,7 @@ export class NonFiniteLossError extends Error {
 export class NonFiniteStateError extends Error {
   readonly checkpoint: string | null;
   constructor(readonly step: number, readonly what: string, readonly kept: KeptCheckpoint | null) {
-    super(`training stopped: the update of step ${step} made the ${what}${keptText(kept)}${remedy}`);
+    super(`training stopped: the update of step ${step} made the ${what}${keptText(kept)}${remedy(kept)}`);
     this.name = "NonFiniteStateError";
     this.checkpoint = kept?.path ?? null;
   }
@@ -116,6 +117,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true });
   let start = 0;
   let wallBefore = 0;
+  let lastLoss = NaN;
   // This run's checkpoint on disk, which a failure leaves in place.
   let kept: KeptCheckpoint | null = null;
   if (run.resume && existsSync(ckptPath)) {
@@ -128,7 +130,9 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     start = ck.step;
     kept = { path: ckptPath, step: start };
     wallBefore = Number(ck.state.wallTime ?? 0);
-    metrics.truncateAfter(start);
+    // The loss logged last, so that a run with nothing left to train reports it rather than NaN.
+    const logged = metrics.truncateAfter(start).filter((l): l is StepMetrics => "loss" in l);
+    lastLoss = logged.at(-1)?.loss ?? NaN;
     progress.line(`resumed from ${ckptPath} at step ${start}`);
   } else {
     metrics.truncateAfter(-1);
@@ -177,7 +181,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   // Reading the loss back is free on the CPU (it is computed synchronously); on a GPU it would stall the
   // queue, so there the loss is read only when it is logged.
   const readEvery = device === "cpu" ? 1 : c.logEvery;
-  let lastLoss = NaN, lastGradNorm = NaN, windowStart = performance.now(), windowImages = 0;
+  let lastGradNorm = NaN, windowStart = performance.now(), windowImages = 0;
   const last = Math.min(c.steps, run.stopAfter ?? c.steps);
   model.train(true);
 

@@ -10,14 +10,15 @@ import { SHARED_DATASETS } from "../paths.js";
 import * as torch from "../../lib/tensor/index.js";
 import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
 
-let out: string[] = [], err: string[] = [];
+// out, err: console.log and console.error; stderr: what was written to process.stderr (progress, warnings)
+let out: string[] = [], err: string[] = [], stderr: string[] = [];
 beforeAll(() => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; });
 afterEach(() => vi.restoreAllMocks());
 async function cli(...args: string[]): Promise<number> {
-  out = []; err = [];
+  out = []; err = []; stderr = [];
   vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
   vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  vi.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
   const code = await runCli(args);
   vi.restoreAllMocks();
   return code;
@@ -127,5 +128,44 @@ describe("torchts-ood CLI", () => {
     expect(statSync(join(r, "config.json")).ino).not.toBe(before);
     expect(JSON.parse(readFileSync(join(r, "config.json"), "utf8")).train.steps).toBe(3);
     expect(readdirSync(r).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("refuses --resume with --steps at or below the run's step, leaving config.json as it was", async () => {
+    const r = join(dir, "at-4");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "4", "--out", r, "--quiet")).toBe(0);
+    const config = readFileSync(join(r, "config.json"), "utf8");
+    const inode = statSync(join(r, "config.json")).ino;
+    for (const steps of ["2", "4"]) {
+      expect(await cli("train", "glow", "--resume", "--steps", steps, "--out", r, "--quiet"), steps).toBe(1);
+      expect(err.join("\n")).toMatch(new RegExp(`cannot resume .*at-4 with --steps ${steps}: the run is already at step 4, and --steps ` +
+        "\\(the total to reach\\) must exceed 4\\. Nothing was changed\\.$"));
+      expect(out.join("\n")).not.toMatch(/NaN/);
+    }
+    expect(readFileSync(join(r, "config.json"), "utf8")).toBe(config);
+    expect(statSync(join(r, "config.json")).ino).toBe(inode);
+    // a finished run resumed as it is: nothing to do, said so, without a NaN loss
+    expect(await cli("train", "glow", "--resume", "--out", r, "--quiet")).toBe(0);
+    expect(out.join("\n")).toMatch(/^nothing to train: .*at-4 is already at step 4 of 4 \(pass --steps with more than 4 to train further\)$/);
+    expect(readFileSync(join(r, "config.json"), "utf8")).toBe(config);
+  });
+
+  it("on --resume honors --lr and --device, saying so, and names each ignored flag and the value the run keeps in one warning", async () => {
+    const r = join(dir, "flags");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", r, "--quiet")).toBe(0);
+    // as if trained on a GPU machine and continued on this one
+    const c = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+    writeFileSync(join(r, "config.json"), JSON.stringify({ ...c, device: "cuda" }));
+    expect(await cli("train", "realnvp", "--resume", "--steps", "4", "--lr", "0.002", "--batch-size", "8", "--preset", "cpu",
+      "--device", "cpu", "--seed", "5", "--out", r, "--quiet")).toBe(0);
+    const warnings = stderr.join("").split("\n").filter((l) => l.includes("ignoring"));
+    expect(warnings).toEqual([`train: --resume continues ${r} as configured, ignoring model realnvp (the run keeps glow), ` +
+      "--preset cpu (the run keeps tiny), --seed 5 (the run keeps 0), --batch-size 8 (the run keeps 16); start a new run (another --out) to change them"]);
+    expect(stderr.join("")).toContain("train: --lr 0.002: the learning rate from step 3 on (was 0.001); config.json records it\n");
+    expect(stderr.join("")).toContain("train: --device cpu: continuing on cpu (the run was on cuda); config.json records it\n");
+    const after = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+    expect([after.kind, after.preset, after.seed, after.train.batchSize, after.train.lr, after.device, after.train.steps])
+      .toEqual(["glow", "tiny", 0, 16, 0.002, "cpu", 4]);
+    const last = readFileSync(join(r, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((l) => "lr" in l).at(-1);
+    expect([last.step, last.lr]).toEqual([4, 0.002]);
   });
 });
