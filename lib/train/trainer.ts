@@ -139,9 +139,9 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   }
 
   /**
-   * What is wrong with the state after the update of `step`, or null. A finite loss is computed before
-   * the update, so it says nothing about the weights about to be saved: they are checked here, and so is
-   * the loss they give on the step's own batch (weights can be finite yet so large that it overflows).
+   * What is wrong with the state after this step's update, or null. A step's loss is computed before its
+   * update, so it says nothing about the weights about to be saved: they are checked here, and so is the
+   * loss they give on the step's own batch (weights can be finite yet so large that it overflows).
    */
   const badState = (batch: { x: Float32Array; shape: readonly number[] }): string | null => {
     const weights = nonFiniteTensors(model.stateDict());
@@ -153,11 +153,10 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     const rng = torch.getRngState();
     model.train(false);
     try {
-      const term = torch.tidy(() => torch.noGrad(() => {
+      return torch.tidy(() => torch.noGrad(() => {
         const r = model.objective(batchTensor(batch.x, batch.shape, device));
         return r.logPx.isfinite().all().item() ? null : `loss ${badTerm(r)} on the step's batch`;
       }));
-      return term;
     } finally {
       model.train(true);
       torch.setRngState(rng);
