@@ -1,7 +1,7 @@
 // A run folder: config.json (what was trained, with which hyperparameters), checkpoint.safetensors and
 // metrics.jsonl. `trainRun` makes one (the CLI's `train` and sweeps from TypeScript), `openRun` loads
 // one back for evaluation and analyses.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as torch from "../tensor/index.js";
 import { DatasetNotFoundError, loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
@@ -10,8 +10,10 @@ import { createModel, type AnyModel, type ModelConfig } from "../models/registry
 import { presetFor, type PresetName, type TrainHyper } from "../presets.js";
 import { Adam, Adamax, RMSprop, type Optimizer, piecewiseConstant, linearWarmup, type Schedule } from "../optim/index.js";
 import { trainLoop, type TrainSummary } from "./trainer.js";
-import { loadCheckpoint } from "./checkpoint.js";
+import { checkpointStep, loadCheckpoint, nonFiniteTensors, someOf } from "./checkpoint.js";
+import { planResume } from "./resume.js";
 import { Progress } from "./progress.js";
+import { writeFileAtomic } from "./run-files.js";
 
 export interface RunConfig {
   format: "torchts-ood-run/1";
@@ -28,7 +30,8 @@ export interface RunConfig {
 }
 
 export interface TrainRunOptions {
-  kind: ModelKind;
+  /** Model kind of a new run (default glow). */
+  kind?: ModelKind;
   preset?: PresetName;
   /** Data set name (catalog name). */
   dataset?: string;
@@ -37,6 +40,7 @@ export interface TrainRunOptions {
   out: string;
   seed?: number;
   device?: torch.Device;
+  /** Continue the run in `out` from its checkpoint; other options follow its config.json (see resume.ts). */
   resume?: boolean;
   /** Overrides of the preset's training hyperparameters. */
   overrides?: Partial<TrainHyper>;
@@ -75,22 +79,26 @@ const readConfig = (dir: string): RunConfig => {
 export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig; summary: TrainSummary }> {
   const out = resolve(o.out);
   let config: RunConfig;
+  let writeConfig = true;
   if (o.resume && existsSync(join(out, "config.json"))) {
-    config = readConfig(out);
-    if (o.overrides?.steps) config.train.steps = o.overrides.steps;
+    const ckpt = join(out, "checkpoint.safetensors");
+    const plan = planResume(out, readConfig(out), existsSync(ckpt) ? checkpointStep(ckpt) : 0, o);
+    for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
+    config = plan.config;
+    writeConfig = plan.changed;
   } else {
     const dataset = o.dataset ?? "fashion-mnist";
     const trainSpec = `${dataset}:${o.trainSplit ?? "train"}`;
     const train = await loadSplit(trainSpec, o.data);
-    const preset = presetFor(o.kind, o.preset ?? "cpu", [train.channels, train.height, train.width]);
+    const preset = presetFor(o.kind ?? "glow", o.preset ?? "cpu", [train.channels, train.height, train.width]);
     config = {
-      format: "torchts-ood-run/1", kind: o.kind, preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
+      format: "torchts-ood-run/1", kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
       device: o.device ?? torch.defaultDevice(), model: preset.model, train: { ...preset.train, ...o.overrides },
       evalSplits: o.evalSplits ?? defaultEvalSplits(dataset),
     };
   }
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  if (writeConfig) writeFileAtomic(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
   for (const s of config.evalSplits) {
@@ -138,15 +146,29 @@ export interface OpenRun {
 /** Loads a run folder's model with its checkpoint, in eval mode. */
 export function openRun(dir: string, device?: torch.Device): OpenRun {
   const config = readConfig(dir);
-  const model = createModel(config.model);
   const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
+  let model: AnyModel | undefined;
+  let fault: string | undefined;
   try {
-    model.loadStateDict(ck.model);
-  } catch (e) {
-    model.dispose();
-    throw new Error(`${dir}/checkpoint.safetensors does not fit the model in config.json: ${(e as Error).message}`);
+    // A diverged run's weights would score and sample as NaN: refuse them here, with the reason.
+    const bad = nonFiniteTensors(ck.model);
+    if (bad.length) {
+      fault = `${dir}/checkpoint.safetensors (step ${ck.step}) holds non-finite weights (in ${someOf(bad)}): the run diverged ` +
+        "before this checkpoint was written. Nothing can be scored or sampled from it: train it again with a lower --lr.";
+    } else {
+      model = createModel(config.model);
+      try {
+        model.loadStateDict(ck.model);
+      } catch (e) {
+        fault = `${dir}/checkpoint.safetensors does not fit the model in config.json: ${(e as Error).message}`;
+      }
+    }
   } finally {
     torch.dispose([ck.model, ck.optimizer, ck.rng]);
+  }
+  if (fault || !model) {
+    model?.dispose();
+    throw new Error(fault);
   }
   const dev = device ?? torch.defaultDevice();
   if (dev !== "cpu") model.to(dev);

@@ -1,11 +1,12 @@
 // Scoring a trained run on named splits: the paper's Figure 1 table, with the per-example values saved
 // under DIR/eval/ for the analyses.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type * as torch from "../tensor/index.js";
 import type { LoadOptions } from "../data/index.js";
 import { evaluate, type EvalResult } from "./evaluate.js";
 import { defaultEvalSplits, loadSplit, openRun } from "./run.js";
+import { writeFileAtomic } from "./run-files.js";
 
 export interface SplitSummary {
   n: number;
@@ -42,18 +43,29 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
     for (const s of splits) {
       const ds = await loadSplit(s, o.data);
       const r: EvalResult = evaluate(run.model, ds, { limit: o.limit, batchSize: o.batchSize ?? 256, ...(o.device ? { device: o.device } : {}) });
+      assertFinite(dir, run.step, s, r);
       out.splits[s] = { n: r.n, ...r.mean };
       if (o.write ?? true) {
         mkdirSync(join(dir, "eval"), { recursive: true });
         const perExample = Object.fromEntries(
           (["logPx", "logPz", "logDet", "bitsPerDim"] as const).filter((k) => r[k]).map((k) => [k, Array.from(r[k]!)]));
-        writeFileSync(join(dir, "eval", fileNameOf(s)), JSON.stringify({ model: run.config.kind, step: run.step, split: s, n: r.n, mean: r.mean, ...perExample }));
+        writeFileAtomic(join(dir, "eval", fileNameOf(s)), JSON.stringify({ model: run.config.kind, step: run.step, split: s, n: r.n, mean: r.mean, ...perExample }));
       }
     }
     return out;
   } finally {
     run.model.dispose();
   }
+}
+
+/** A NaN or infinite score is a broken model, not a result: say so rather than print or save it. */
+function assertFinite(dir: string, step: number, split: string, r: EvalResult): void {
+  const bad = r.logPx.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
+  if (!bad) return;
+  const first = r.logPx.findIndex((v) => !Number.isFinite(v));
+  throw new Error(`${dir} (step ${step}) gives a non-finite log p(x) for ${bad} of ${r.n} images of ${split} ` +
+    `(the first is image ${first}: ${r.logPx[first]}), so there is no score to report. The weights are finite, but the model ` +
+    "overflows on these images: if training diverged, train it again with a lower --lr.");
 }
 
 export function formatScores(s: RunScores): string {

@@ -7,8 +7,9 @@ import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset, type LoaderState } from "../data/index.js";
 import { type DensityModel, dimsOf } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
-import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
-import { MetricsLog } from "./metrics.js";
+import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
+import { MetricsLog, type StepMetrics } from "./metrics.js";
+import { removeStaleTemps } from "./run-files.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
 
@@ -64,12 +65,33 @@ export interface TrainSummary {
   resumedFrom: number;
 }
 
+/** The checkpoint a failed run leaves behind, for the error messages. */
+export interface KeptCheckpoint { path: string; step: number }
+
+const keptText = (kept: KeptCheckpoint | null) =>
+  kept ? `; the last good checkpoint is kept at ${kept.path} (step ${kept.step})` : "; no checkpoint was written yet";
+const remedy = (kept: KeptCheckpoint | null) =>
+  `. Lower --lr${kept ? " (with --resume it continues from that checkpoint)" : ""}, or add gradient clipping.`;
+
 export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, readonly term: string, readonly checkpoint: string | null) {
-    super(`training stopped: the loss became ${term} at step ${step}` +
-      (checkpoint ? `; the last good checkpoint is kept at ${checkpoint}` : "; no checkpoint was written yet") +
-      ". Lower --lr, or add gradient clipping.");
+  readonly checkpoint: string | null;
+  constructor(readonly step: number, readonly term: string, readonly kept: KeptCheckpoint | null) {
+    super(`training stopped: the loss became ${term} at step ${step}${keptText(kept)}${remedy(kept)}`);
     this.name = "NonFiniteLossError";
+    this.checkpoint = kept?.path ?? null;
+  }
+}
+
+/**
+ * The loss of a step was finite but its update was not: the weights or the optimizer state hold NaN/Inf,
+ * or the updated model's loss is no longer finite. Such a state is never written over a checkpoint.
+ */
+export class NonFiniteStateError extends Error {
+  readonly checkpoint: string | null;
+  constructor(readonly step: number, readonly what: string, readonly kept: KeptCheckpoint | null) {
+    super(`training stopped: the update of step ${step} made the ${what}${keptText(kept)}${remedy(kept)}`);
+    this.name = "NonFiniteStateError";
+    this.checkpoint = kept?.path ?? null;
   }
 }
 
@@ -85,6 +107,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
   mkdirSync(outDir, { recursive: true });
+  for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
   const ckptPath = join(outDir, "checkpoint.safetensors");
   const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
   const dims = dimsOf(model.imageShape);
@@ -94,6 +117,9 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true });
   let start = 0;
   let wallBefore = 0;
+  let lastLoss = NaN;
+  // This run's checkpoint on disk, which a failure leaves in place.
+  let kept: KeptCheckpoint | null = null;
   if (run.resume && existsSync(ckptPath)) {
     const ck = loadCheckpoint(ckptPath);
     model.loadStateDict(ck.model);
@@ -102,19 +128,51 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     if (ck.rng) torch.setRngState(ck.rng);
     torch.dispose([ck.model, ck.optimizer, ck.rng]);
     start = ck.step;
+    kept = { path: ckptPath, step: start };
     wallBefore = Number(ck.state.wallTime ?? 0);
-    metrics.truncateAfter(start);
+    // The loss logged last, so that a run with nothing left to train reports it rather than NaN.
+    const logged = metrics.truncateAfter(start).filter((l): l is StepMetrics => "loss" in l);
+    lastLoss = logged.at(-1)?.loss ?? NaN;
     progress.line(`resumed from ${ckptPath} at step ${start}`);
   } else {
     metrics.truncateAfter(-1);
   }
 
-  const save = (step: number, wall: number) => {
+  /**
+   * What is wrong with the state after this step's update, or null. A step's loss is computed before its
+   * update, so it says nothing about the weights about to be saved: they are checked here, and so is the
+   * loss they give on the step's own batch (weights can be finite yet so large that it overflows).
+   */
+  const badState = (batch: { x: Float32Array; shape: readonly number[] }): string | null => {
+    const weights = nonFiniteTensors(model.stateDict());
+    if (weights.length) return `weights non-finite (in ${someOf(weights)})`;
+    const state = nonFiniteTensors(optimizer.stateDict().tensors);
+    if (state.length) return `optimizer state non-finite (in ${someOf(state)})`;
+    // Eval mode and no autograd leave every buffer as it was; the generator is put back, so the run
+    // continues exactly as if unchecked.
+    const rng = torch.getRngState();
+    model.train(false);
+    try {
+      return torch.tidy(() => torch.noGrad(() => {
+        const r = model.objective(batchTensor(batch.x, batch.shape, device));
+        return r.logPx.isfinite().all().item() ? null : `loss ${badTerm(r)} on the step's batch`;
+      }));
+    } finally {
+      model.train(true);
+      torch.setRngState(rng);
+      rng.dispose();
+    }
+  };
+
+  const save = (step: number, wall: number, batch: { x: Float32Array; shape: readonly number[] }) => {
+    const bad = badState(batch);
+    if (bad) throw new NonFiniteStateError(step, bad, kept);
     const opt = optimizer.stateDict();
     saveCheckpoint(ckptPath, {
       step, model: model.stateDict(), optimizer: opt.tensors,
       state: { optimizer: opt.meta, loader: loader.state(), wallTime: wall },
     });
+    kept = { path: ckptPath, step };
   };
 
   const t0 = performance.now();
@@ -122,8 +180,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   // Reading the loss back is free on the CPU (it is computed synchronously); on a GPU it would stall the
   // queue, so there the loss is read only when it is logged.
   const readEvery = device === "cpu" ? 1 : c.logEvery;
-  let lastLoss = NaN, lastGradNorm = NaN, windowStart = performance.now(), windowImages = 0;
-  let savedAny = existsSync(ckptPath);
+  let lastGradNorm = NaN, windowStart = performance.now(), windowImages = 0;
   const last = Math.min(c.steps, run.stopAfter ?? c.steps);
   model.train(true);
 
@@ -139,7 +196,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       loss.backward();
       if (readNow) {
         lastLoss = loss.item();
-        if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(r), savedAny ? ckptPath : null);
+        if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(r), kept);
       }
       const norm = clipGradNormLazy_(params, c.clipNorm > 0 ? c.clipNorm : Infinity);
       if (readNow) lastGradNorm = norm ? norm.item() : 0;
@@ -163,8 +220,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       progress.line(`step ${step}: ` + Object.entries(evalResults).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + " bits/dim");
     }
     if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last) {
-      save(step, wall());
-      savedAny = true;
+      save(step, wall(), batch);
     }
     // Lets the loader build the next batch while nothing else waits (and keeps the process responsive).
     if (step % 8 === 0) await new Promise((r) => setImmediate(r));

@@ -1,21 +1,24 @@
 // The command line, run in-process: help, one-line errors for bad input, and train -> eval -> sample.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
+import * as torch from "../../lib/tensor/index.js";
+import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
 
-let out: string[] = [], err: string[] = [];
+// out, err: console.log and console.error; stderr: what was written to process.stderr (progress, warnings)
+let out: string[] = [], err: string[] = [], stderr: string[] = [];
 beforeAll(() => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; });
 afterEach(() => vi.restoreAllMocks());
 async function cli(...args: string[]): Promise<number> {
-  out = []; err = [];
+  out = []; err = []; stderr = [];
   vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
   vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
-  vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  vi.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
   const code = await runCli(args);
   vi.restoreAllMocks();
   return code;
@@ -92,5 +95,77 @@ describe("torchts-ood CLI", () => {
     expect(err.join("\n")).toMatch(/celeba.*was not found/i);
     expect(err.join("\n")).not.toContain("--download\n");
     expect(err.join("\n")).not.toContain("To download it");
+  });
+
+  it("refuses to score a model whose weights or log-likelihoods are not finite, saying why, with code 1", async () => {
+    const good = join(dir, "finite");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", good, "--quiet")).toBe(0);
+    // Rewrites the run's checkpoint with every floating weight set to v.
+    const withWeights = (v: number) => {
+      const ck = loadCheckpoint(join(good, "checkpoint.safetensors"));
+      const bad = join(dir, `weights-${v}`);
+      mkdirSync(bad, { recursive: true });
+      copyFileSync(join(good, "config.json"), join(bad, "config.json"));
+      for (const t of Object.values(ck.model)) if (t.dtype === "float32") t.fill_(v);
+      saveCheckpoint(join(bad, "checkpoint.safetensors"), { step: ck.step, model: ck.model, optimizer: ck.optimizer, state: ck.state });
+      torch.dispose([ck.model, ck.optimizer, ck.rng]);
+      return bad;
+    };
+    expect(await cli("eval", withWeights(NaN), "--limit", "16", "--splits", "fashion-mnist:test")).toBe(1);
+    expect(err.join("\n")).toMatch(/checkpoint.safetensors \(step 2\) holds non-finite weights \(in .+\).*train it again/);
+    expect(out.join("\n")).not.toMatch(/NaN/);
+    // finite weights so large that the log-likelihood overflows
+    expect(await cli("eval", withWeights(1e30), "--limit", "16", "--splits", "fashion-mnist:test", "--json")).toBe(1);
+    expect(err.join("\n")).toMatch(/\(step 2\) gives a non-finite log p\(x\) for 16 of 16 images of fashion-mnist:test .*train it again/);
+    expect(out.join("\n")).toBe("");
+  });
+
+  it("rewrites config.json by replacing it (a new inode), never in place, leaving no temporary file", async () => {
+    const r = join(dir, "atomic");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", r, "--quiet")).toBe(0);
+    const before = statSync(join(r, "config.json")).ino;
+    expect(await cli("train", "glow", "--resume", "--steps", "3", "--out", r, "--quiet")).toBe(0);
+    expect(statSync(join(r, "config.json")).ino).not.toBe(before);
+    expect(JSON.parse(readFileSync(join(r, "config.json"), "utf8")).train.steps).toBe(3);
+    expect(readdirSync(r).filter((f) => f.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("refuses --resume with --steps at or below the run's step, leaving config.json as it was", async () => {
+    const r = join(dir, "at-4");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "4", "--out", r, "--quiet")).toBe(0);
+    const config = readFileSync(join(r, "config.json"), "utf8");
+    const inode = statSync(join(r, "config.json")).ino;
+    for (const steps of ["2", "4"]) {
+      expect(await cli("train", "glow", "--resume", "--steps", steps, "--out", r, "--quiet"), steps).toBe(1);
+      expect(err.join("\n")).toMatch(new RegExp(`cannot resume .*at-4 with --steps ${steps}: the run is already at step 4, and --steps ` +
+        "\\(the total to reach\\) must exceed 4\\. Nothing was changed\\.$"));
+      expect(out.join("\n")).not.toMatch(/NaN/);
+    }
+    expect(readFileSync(join(r, "config.json"), "utf8")).toBe(config);
+    expect(statSync(join(r, "config.json")).ino).toBe(inode);
+    // a finished run resumed as it is: nothing to do, said so, without a NaN loss
+    expect(await cli("train", "glow", "--resume", "--out", r, "--quiet")).toBe(0);
+    expect(out.join("\n")).toMatch(/^nothing to train: .*at-4 is already at step 4 of 4 \(pass --steps with more than 4 to train further\)$/);
+    expect(readFileSync(join(r, "config.json"), "utf8")).toBe(config);
+  });
+
+  it("on --resume honors --lr and --device, saying so, and names each ignored flag and the value the run keeps in one warning", async () => {
+    const r = join(dir, "flags");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--out", r, "--quiet")).toBe(0);
+    // as if trained on a GPU machine and continued on this one
+    const c = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+    writeFileSync(join(r, "config.json"), JSON.stringify({ ...c, device: "cuda" }));
+    expect(await cli("train", "realnvp", "--resume", "--steps", "4", "--lr", "0.002", "--batch-size", "8", "--preset", "cpu",
+      "--device", "cpu", "--seed", "5", "--out", r, "--quiet")).toBe(0);
+    const warnings = stderr.join("").split("\n").filter((l) => l.includes("ignoring"));
+    expect(warnings).toEqual([`train: --resume continues ${r} as configured, ignoring model realnvp (the run keeps glow), ` +
+      "--preset cpu (the run keeps tiny), --seed 5 (the run keeps 0), --batch-size 8 (the run keeps 16); start a new run (another --out) to change them"]);
+    expect(stderr.join("")).toContain("train: --lr 0.002: the learning rate from step 3 on (was 0.001); config.json records it\n");
+    expect(stderr.join("")).toContain("train: --device cpu: continuing on cpu (the run was on cuda); config.json records it\n");
+    const after = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+    expect([after.kind, after.preset, after.seed, after.train.batchSize, after.train.lr, after.device, after.train.steps])
+      .toEqual(["glow", "tiny", 0, 16, 0.002, "cpu", 4]);
+    const last = readFileSync(join(r, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((l) => "lr" in l).at(-1);
+    expect([last.step, last.lr]).toEqual([4, 0.002]);
   });
 });

@@ -1,6 +1,7 @@
 // The training loop: exact resume, metrics and checkpoints, and a clear stop on a non-finite loss.
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../lib/tensor/index.js";
@@ -8,7 +9,8 @@ import { uniformImages } from "../../lib/data/index.js";
 import { Glow } from "../../lib/models/glow.js";
 import { presetFor } from "../../lib/presets.js";
 import { optimizerOf, scheduleOf } from "../../lib/train/run.js";
-import { trainLoop, NonFiniteLossError, type TrainLoopConfig } from "../../lib/train/trainer.js";
+import { trainLoop, NonFiniteLossError, NonFiniteStateError, type TrainLoopConfig } from "../../lib/train/trainer.js";
+import { loadCheckpoint } from "../../lib/train/checkpoint.js";
 import { Progress } from "../../lib/train/progress.js";
 import { MetricsLog, type StepMetrics } from "../../lib/train/metrics.js";
 
@@ -71,5 +73,47 @@ describe("trainLoop", () => {
     expect(err.step).toBeGreaterThanOrEqual(5);
     expect(err.message).toMatch(/the loss became non-finite.* at step \d+; the last good checkpoint is kept at .*checkpoint.safetensors/);
     expect(existsSync(join(dir, "checkpoint.safetensors"))).toBe(true);
+  });
+
+  // The loss of step 8 is computed before its update, so it is finite; the update with these rates is not.
+  const blownUpAt8 = async (lr: number, what: RegExp) => {
+    const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
+    const err = await run(dir, { cfg: { lrAt: (s) => (s === 8 ? lr : 1e-3), clipNorm: 0 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(NonFiniteStateError);
+    expect(err.step).toBe(8);
+    expect(err.message).toMatch(new RegExp(`training stopped: the update of step 8 made the ${what.source}; ` +
+      "the last good checkpoint is kept at .*checkpoint.safetensors \\(step 4\\)\\. Lower --lr"));
+    const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
+    expect(ck.step).toBe(4);
+    for (const [k, t] of Object.entries({ ...ck.model, ...ck.optimizer })) expect(Boolean(t.isfinite().all().item()), k).toBe(true);
+    torch.dispose([ck.model, ck.optimizer, ck.rng]);
+    const resumed = await run(dir, { resume: true });
+    expect(resumed.summary.resumedFrom).toBe(4);
+    expect(resumed.summary.steps).toBe(12);
+    expect(Number.isFinite(resumed.summary.finalLoss)).toBe(true);
+  };
+
+  it("never saves weights an update made huge over the last good checkpoint, and the run resumes from it", async () => {
+    // finite weights (~1e30) whose loss overflows: the measured case of issue 13
+    await blownUpAt8(1e30, /loss non-finite \(in log p\(z\)( and log-det)?\) on the step's batch/);
+  });
+
+  it("never saves non-finite weights over the last good checkpoint, and the run resumes from it", async () => {
+    await blownUpAt8(Infinity, /weights non-finite \(in .+\)/);
+  });
+
+  it("resumes a killed run: a cut-off last metrics line is skipped and the kill's temporary checkpoint removed", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
+    await run(dir, { stopAfter: 6 });
+    // what a kill during a metrics append and during a checkpoint write leaves behind
+    appendFileSync(join(dir, "metrics.jsonl"), '{"step":7,"loss":3.1');
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    writeFileSync(join(dir, `checkpoint.safetensors.tmp-${dead}`), "partial");
+    const resumed = await run(dir, { resume: true });
+    expect(resumed.summary.resumedFrom).toBe(6);
+    expect(resumed.summary.steps).toBe(12);
+    expect(readdirSync(dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
+    const steps = new MetricsLog(join(dir, "metrics.jsonl"), () => {}).read().map((l) => l.step);
+    expect(steps).toEqual([2, 4, 6, 6, 8, 10, 12, 12]);
   });
 });
