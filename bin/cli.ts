@@ -6,6 +6,7 @@ import { evalCommand } from "./commands/eval.js";
 import { sampleCommand } from "./commands/sample.js";
 import { analyzeCommand } from "./commands/analyze.js";
 import { reportCommand } from "./commands/report.js";
+import { oodCommand } from "./commands/ood.js";
 import { DatasetNotFoundError } from "../lib/data/locate.js";
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
@@ -16,6 +17,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(trainCommand)
     .command(evalCommand)
     .command(sampleCommand)
+    .command(oodCommand)
     .command(analyzeCommand)
     .command(reportCommand)
     .command(demoCommand)

@@ -13,3 +13,6 @@ export { scoreRun, formatScores, type RunScores } from "./train/score.js";
 export { evaluate, type EvalResult } from "./train/evaluate.js";
 export { trainLoop, NonFiniteLossError } from "./train/trainer.js";
 export { Scorer, type Scores } from "./serve/scorer.js";
+export { oodScores, type OodOptions, type OodReport, type ScoreResult } from "./ood/ood-scores.js";
+export { SCORE_NAMES, SCORES, type ScoreName } from "./ood/scores.js";
+export { detectionMetrics, rocCurve, inDistributionThreshold, type DetectionMetrics } from "./ood/metrics.js";
