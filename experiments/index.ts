@@ -17,9 +17,10 @@ import { constantInputs } from "./constant-inputs.js";
 import { ensemble } from "./ensemble.js";
 import { codeStats } from "./code-stats.js";
 import { samples } from "./samples.js";
+import { ood } from "./ood.js";
 
 export * from "./common.js";
-export { bpdTable, histograms, logdetSplit, datasetStats, graying, secondOrder, twoMoonsExperiment, constantInputs, ensemble, codeStats, samples };
+export { bpdTable, histograms, logdetSplit, datasetStats, graying, secondOrder, twoMoonsExperiment, constantInputs, ensemble, codeStats, samples, ood };
 
 export interface AnalysisEntry {
   /** The paper's figure or section. */
@@ -46,6 +47,7 @@ export const ANALYSES: Record<string, AnalysisEntry> = {
   ensemble: { figure: "Figure 9", describe: "an ensemble of Glows of different seeds: log of the mean likelihood", needs: ["glow"], run: ensemble },
   "code-stats": { figure: "Figures 11, 12", describe: "means, stds and norms/sqrt(D) of CV-Glow codes per data set, and under graying", needs: ["cv-glow", "glow"], defaultLimit: 1000, run: codeStats },
   samples: { figure: "Figure 13", describe: "sample grids of each model", needs: ANY, run: samples },
+  ood: { figure: "beyond the paper", describe: "OOD scores (likelihood, typicality, input complexity, flow terms, likelihood regret) with AUROC, ROC curves and histograms", needs: ANY, defaultLimit: 1000, run: ood },
 };
 
 export const ANALYSIS_NAMES = Object.keys(ANALYSES);

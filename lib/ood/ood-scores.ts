@@ -71,6 +71,8 @@ export interface OodReport {
   skipped: Partial<Record<ScoreName, string>>;
   /** The typicality test on batches of 2 to 25 inputs. */
   batchScores: Record<string, BatchScoreResult>;
+  /** Every example's score, per score and set (for histograms and ROC curves). */
+  perExample: Partial<Record<ScoreName, PerSet<number[]>>>;
 }
 
 const HELD_OUT_DEFAULT = 5000;
@@ -179,9 +181,8 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     const report: OodReport = {
       in: o.in, ood: o.ood, heldOut: heldOutSpec, run: o.run, model: main.config.kind,
       n: { heldOut: mainEval.evals.heldOut.logPx.length, in: mainEval.evals.in.logPx.length, ood: mainEval.evals.ood.logPx.length },
-      scores: {}, skipped: {}, batchScores: {},
+      scores: {}, skipped: {}, batchScores: {}, perExample: {},
     };
-    const perExample: Record<string, PerSet<number[]>> = {};
     for (const name of wanted) {
       const def = SCORES[name];
       const why = def.missing(inputs);
@@ -197,14 +198,14 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
         imagesPerSecond: 1 / (pass + own),
         threshold: inDistributionThreshold(values.heldOut),
       };
-      perExample[name] = { heldOut: Array.from(values.heldOut), in: Array.from(values.in), ood: Array.from(values.ood) };
+      report.perExample[name] = { heldOut: Array.from(values.heldOut), in: Array.from(values.in), ood: Array.from(values.ood) };
     }
     if (wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
 
     if (o.write ?? true) {
       const dir = join(o.run, "ood");
       mkdirSync(dir, { recursive: true });
-      writeFileAtomic(join(dir, oodFileName(o.in, o.ood)), JSON.stringify({ ...report, perExample }) + "\n");
+      writeFileAtomic(join(dir, oodFileName(o.in, o.ood)), JSON.stringify(report) + "\n");
     }
     return report;
   });

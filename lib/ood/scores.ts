@@ -65,21 +65,31 @@ function inputComplexity(name: ScoreName, compressor: Compressor): ScoreDefiniti
   };
 }
 
-/** A Gaussian fitted to held-out [log p(z), log-det] per dimension; the score is the Mahalanobis distance. */
-function flowTermsScore(inp: ScoreInputs, set: SetName): Float64Array {
-  const feats = (e: ModelEval) => Array.from(e.logPz!, (pz, i) => [pz / inp.dims, e.logDet![i]! / inp.dims] as const);
-  const held = feats(inp.model.heldOut).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
-  if (held.length < 3) throw new RangeError("flow-terms: fewer than 3 held-out examples with finite log p(z) and log-det");
+interface Gaussian2 { m0: number; m1: number; s00: number; s01: number; s11: number; det: number }
+const flowFeatures = (e: ModelEval, dims: number) => Array.from(e.logPz!, (pz, i) => [pz / dims, e.logDet![i]! / dims] as const);
+
+/** A Gaussian fitted to held-out [log p(z), log-det] per dimension, or why none can be. */
+function fitFlowTerms(inp: ScoreInputs): Gaussian2 | string {
+  const held = flowFeatures(inp.model.heldOut, inp.dims).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+  if (held.length < 3) return "fewer than 3 held-out examples with finite log p(z) and log-det";
   const m0 = held.reduce((s, f) => s + f[0], 0) / held.length, m1 = held.reduce((s, f) => s + f[1], 0) / held.length;
   let s00 = 0, s01 = 0, s11 = 0;
   for (const [a, b] of held) { s00 += (a - m0) ** 2; s01 += (a - m0) * (b - m1); s11 += (b - m1) ** 2; }
   [s00, s01, s11] = [s00 / (held.length - 1), s01 / (held.length - 1), s11 / (held.length - 1)];
   const det = s00 * s11 - s01 * s01;
-  if (!(det > 0)) throw new RangeError("flow-terms: the held-out log p(z) and log-det are collinear (a volume-preserving flow has a constant log-det: use another score)");
-  return Float64Array.from(feats(inp.model[set]), ([a, b]) => {
+  // A volume-preserving flow (CV-Glow) has one log-det for every input: the pair carries one number.
+  if (!(det > 1e-12 * Math.max(s00 * s11, Number.MIN_VALUE))) return "log p(z) and the log-det are collinear on held-out data (a volume-preserving flow has a constant log-det)";
+  return { m0, m1, s00, s01, s11, det };
+}
+
+/** The Mahalanobis distance of [log p(z), log-det] per dimension from the held-out Gaussian. */
+function flowTermsScore(inp: ScoreInputs, set: SetName): Float64Array {
+  const g = fitFlowTerms(inp);
+  if (typeof g === "string") throw new RangeError(`flow-terms: ${g}`);
+  return Float64Array.from(flowFeatures(inp.model[set], inp.dims), ([a, b]) => {
     if (!Number.isFinite(a) || !Number.isFinite(b)) return Infinity; // beyond float range: as far as it gets
-    const da = a - m0, db = b - m1;
-    return Math.sqrt((s11 * da * da - 2 * s01 * da * db + s00 * db * db) / det);
+    const da = a - g.m0, db = b - g.m1;
+    return Math.sqrt((g.s11 * da * da - 2 * g.s01 * da * db + g.s00 * db * db) / g.det);
   });
 }
 
@@ -131,7 +141,11 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
   "flow-terms": {
     name: "flow-terms",
     cite: "this toolkit: Mahalanobis distance of [log p(z), log-det] per dimension from held-out data (the two terms of Nalisnick et al. 2019, Figure 4)",
-    missing: (inp) => (inp.model.heldOut.logPz && inp.model.heldOut.logDet ? undefined : "applies to flows only (it reads log p(z) and the log-det)"),
+    missing(inp) {
+      if (!inp.model.heldOut.logPz || !inp.model.heldOut.logDet) return "applies to flows only (it reads log p(z) and the log-det)";
+      const g = fitFlowTerms(inp);
+      return typeof g === "string" ? g : undefined;
+    },
     compute: flowTermsScore,
   },
 };
