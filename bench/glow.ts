@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as torch from "../lib/tensor/index.js";
-import { Glow, type GlowConfig } from "../lib/models/glow.js";
+import { Glow, type GlowConfig } from "../lib/models/glow/glow.js";
 import { RMSprop } from "../lib/optim/index.js";
 import { requireBenchDir } from "./reference.js";
 

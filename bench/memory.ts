@@ -2,8 +2,7 @@
 // Glow preset on FashionMNIST, and after 1,000 calls of the scoring path (a forward pass over a batch).
 import * as torch from "../lib/tensor/index.js";
 import { BatchLoader } from "../lib/data/index.js";
-import { createModel } from "../lib/models/registry.js";
-import { presetFor } from "../lib/presets.js";
+import { createModel, presetFor } from "../lib/models/registry.js";
 import { loadSplit, optimizerOf } from "../lib/train/run.js";
 import { batchTensor } from "../lib/train/evaluate.js";
 

@@ -3,7 +3,7 @@
 // prior; smaller means closer to the prior's mode, i.e. a higher log p(z)); and how graying moves them.
 import * as torch from "../lib/tensor/index.js";
 import { BatchLoader, grayDataset, type ImageDataset } from "../lib/data/index.js";
-import type { Glow } from "../lib/models/glow.js";
+import type { Glow } from "../lib/models/glow/glow.js";
 import { batchTensor } from "../lib/train/evaluate.js";
 import { loadSplit, type OpenRun } from "../lib/train/run.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, mean, round, runsOfKind, shortName, splitsFor, withRuns } from "./common.js";

@@ -8,7 +8,8 @@ import { renderSvg } from "../lib/viz/plot.js";
 import { type Analysis, type AnalysisConfig, readRunInfo } from "./common.js";
 import { bpdTable } from "./bpd-table.js";
 import { histograms } from "./histograms.js";
-import { logdetSplit, FLOW_KINDS } from "./logdet-split.js";
+import { logdetSplit } from "./logdet-split.js";
+import { FLOW_KINDS, MODEL_KINDS } from "../lib/models/registry.js";
 import { datasetStats } from "./dataset-stats.js";
 import { graying } from "./graying.js";
 import { secondOrder } from "./second-order.js";
@@ -33,7 +34,7 @@ export interface AnalysisEntry {
   run: (cfg: AnalysisConfig) => Promise<Analysis<unknown>>;
 }
 
-const ANY: readonly ModelKind[] = ["glow", "cv-glow", "realnvp", "pixelcnn", "vae"];
+const ANY = MODEL_KINDS;
 
 export const ANALYSES: Record<string, AnalysisEntry> = {
   "bpd-table": { figure: "Figure 1", describe: "bits/dim on train, test and out-of-distribution splits per model", needs: ANY, run: bpdTable },

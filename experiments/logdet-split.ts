@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, mean, round, runsOfKind, scores, shortName, splitsFor, withRuns } from "./common.js";
 import { MetricsLog, type EvalMetrics } from "../lib/train/metrics.js";
 import { histogramSpec, lineSpec, SPLIT_COLORS } from "../lib/viz/plot.js";
-import type { ModelKind } from "../lib/models/density.js";
+import { FLOW_KINDS } from "../lib/models/registry.js";
 
-export const FLOW_KINDS: readonly ModelKind[] = ["glow", "cv-glow", "realnvp"];
 export type LogdetSplitConfig = AnalysisConfig & { bins?: number };
 
 export interface TermStats { split: string; n: number; meanLogPz: number; meanLogDet: number; logPz: number[]; logDet: number[] }

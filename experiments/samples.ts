@@ -1,6 +1,7 @@
 // Figure 13: sample grids of each trained model.
 import * as torch from "../lib/tensor/index.js";
 import { imageGridPng } from "../lib/viz/grid.js";
+import { modelDescriptor } from "../lib/models/registry.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, runsOf, withRuns } from "./common.js";
 
 export type SamplesConfig = AnalysisConfig & { n?: number; temperatures?: number[]; seed?: number };
@@ -10,7 +11,7 @@ export async function samples(cfg: SamplesConfig): Promise<Analysis<{ grids: Sam
   const n = cfg.n ?? 64;
   const plots: { name: string; title: string; caption: string; png: Buffer }[] = [];
   const grids = (await withRuns(runsOf(cfg), cfg, async (run, info) => {
-    const isFlow = ["glow", "cv-glow", "realnvp"].includes(info.kind);
+    const isFlow = modelDescriptor(info.kind).isFlow;
     const temps = isFlow ? (cfg.temperatures ?? [1, 0.7]) : [1];
     return temps.map((t) => {
       torch.manualSeed(cfg.seed ?? 0);

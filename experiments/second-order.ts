@@ -21,13 +21,13 @@
 // D = diag(sigma^2_q - sigma^2_p*) with A = H D.
 import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
-import type { Glow } from "../lib/models/glow.js";
+import type { Glow } from "../lib/models/glow/glow.js";
 import type { DensityModel } from "../lib/models/density.js";
 import { Rng } from "../lib/data/index.js";
 import { loadSplit } from "../lib/train/run.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, mean, round, runsOfKind, scores, splitsFor, withRuns } from "./common.js";
 import { perDimStats } from "./dataset-stats.js";
-import { FLOW_KINDS } from "./logdet-split.js";
+import { FLOW_KINDS } from "../lib/models/registry.js";
 import { groupedBarSpec } from "../lib/viz/plot.js";
 
 /** alpha_c = prod_k sum_j u[k][c][j]; kernels[k] is the C x C matrix of step k (rows: output channels). */

@@ -9,8 +9,9 @@
 // (preprocessing included) and logPz the prior's log-density of z. The paper's Figure 4 plots exactly
 // these two terms.
 import type { Tensor } from "../tensor/index.js";
+import type { ModelKind } from "./registry.js";
 
-export type ModelKind = "glow" | "cv-glow" | "realnvp" | "pixelcnn" | "vae";
+export type { ModelKind } from "./registry.js";
 
 export interface LogLikelihood {
   /** [B] discrete log-likelihood, nats; flows: -Infinity, never NaN, where a finite input leaves float range. */

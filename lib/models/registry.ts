@@ -1,12 +1,13 @@
-// Model configurations by kind, and building a model from one (what config.json stores).
+// The models, one descriptor each: every list of model kinds (the CLI's choices, the analyses' needs,
+// which kinds are flows) and every switch over kinds (building a model, its presets) derives from MODELS.
+// A new model is its folder (the model and its descriptor with presets) and one line here.
 import type { Tensor } from "../tensor/index.js";
-import { Glow, type GlowConfig } from "./glow.js";
-import { RealNVP, type RealNVPConfig } from "./realnvp.js";
-import { PixelCNN, type PixelCNNConfig } from "./pixelcnn.js";
-import { VAE, type VAEConfig } from "./vae.js";
-import type { DensityModel, ModelKind } from "./density.js";
-
-export type ModelConfig = GlowConfig | RealNVPConfig | PixelCNNConfig | VAEConfig;
+import type { Preset, PresetName, Shape } from "../presets.js";
+import type { DensityModel } from "./density.js";
+import { cvGlowModel, glowModel } from "./glow/descriptor.js";
+import { realnvpModel } from "./realnvp/descriptor.js";
+import { pixelcnnModel } from "./pixelcnn/descriptor.js";
+import { vaeModel } from "./vae/descriptor.js";
 
 /** A model the training loop and the CLI can drive. */
 export type AnyModel = DensityModel & {
@@ -20,20 +21,29 @@ export type AnyModel = DensityModel & {
   dispose(): void;
 };
 
-export const MODEL_KINDS: readonly ModelKind[] = ["glow", "cv-glow", "realnvp", "pixelcnn", "vae"];
-
-export function createModel(cfg: ModelConfig): AnyModel {
-  switch (cfg.kind) {
-    case "glow":
-    case "cv-glow":
-      return new Glow(cfg);
-    case "realnvp":
-      return new RealNVP(cfg);
-    case "pixelcnn":
-      return new PixelCNN(cfg);
-    case "vae":
-      return new VAE(cfg);
-    default:
-      throw new Error(`model kind '${(cfg as { kind: string }).kind}' is not available yet`);
-  }
+/** What the toolkit knows of a model: its kind (the name in config.json and on the command line) and how to make it. */
+export interface ModelDescriptor<C extends { kind: string }> {
+  kind: C["kind"];
+  title: string;
+  /** A normalizing flow: gives log p(z) and the log-det, and the flow analyses apply. */
+  isFlow: boolean;
+  create(config: C): AnyModel;
+  preset(preset: PresetName, shape: Shape): Preset & { model: C };
 }
+
+export const MODELS = [glowModel, cvGlowModel, realnvpModel, pixelcnnModel, vaeModel] as const;
+
+export type ModelKind = (typeof MODELS)[number]["kind"];
+export type ModelConfig = Parameters<(typeof MODELS)[number]["create"]>[0];
+export const MODEL_KINDS: readonly ModelKind[] = MODELS.map((m) => m.kind);
+export const FLOW_KINDS: readonly ModelKind[] = MODELS.filter((m) => m.isFlow).map((m) => m.kind);
+
+export function modelDescriptor(kind: string): ModelDescriptor<ModelConfig> {
+  const d = MODELS.find((m) => m.kind === kind);
+  if (!d) throw new Error(`unknown model kind '${kind}' (one of ${MODEL_KINDS.join(", ")})`);
+  return d as unknown as ModelDescriptor<ModelConfig>;
+}
+
+export const createModel = (config: ModelConfig): AnyModel => modelDescriptor(config.kind).create(config);
+
+export const presetFor = (kind: ModelKind, preset: PresetName, shape: Shape): Preset => modelDescriptor(kind).preset(preset, shape);

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import * as torch from "../tensor/index.js";
 import type { ImageDataset, LoadOptions } from "../data/index.js";
 import { dimsOf } from "../models/density.js";
-import { VAE } from "../models/vae.js";
+import { VAE } from "../models/vae/vae.js";
 import { evaluate } from "../train/evaluate.js";
 import { loadSplit, openRun, type OpenRun } from "../train/run.js";
 import { writeFileAtomic } from "../train/run-files.js";

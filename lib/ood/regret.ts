@@ -11,7 +11,7 @@
  */
 import * as torch from "../tensor/index.js";
 import { Adam } from "../optim/index.js";
-import type { VAE } from "../models/vae.js";
+import type { VAE } from "../models/vae/vae.js";
 import { categoricalLogLikelihood } from "../models/discrete.js";
 
 export interface RegretOptions {

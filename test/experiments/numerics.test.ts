@@ -2,7 +2,7 @@
 // estimator against an exact Hessian trace, histogram binning, graying, the ensemble's log-mean-exp.
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { Glow, type GlowConfig } from "../../lib/models/glow.js";
+import { Glow, type GlowConfig } from "../../lib/models/glow/glow.js";
 import { gray, grayDataset } from "../../lib/data/index.js";
 import { histogram } from "../../lib/viz/plot.js";
 import { alphaFromKernels, eq6Prediction, glowKernels, hutchinsonTrace, logDensityHvp, squeezedChannelSums } from "../../experiments/second-order.js";

@@ -3,8 +3,8 @@
 // then be -Infinity (or finite), never NaN; on the data, every value stays what it was.
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { Glow } from "../../lib/models/glow.js";
-import { RealNVP } from "../../lib/models/realnvp.js";
+import { Glow } from "../../lib/models/glow/glow.js";
+import { RealNVP } from "../../lib/models/realnvp/realnvp.js";
 import { Adam, clipGradNorm_ } from "../../lib/optim/index.js";
 import { twoMoons } from "../../lib/data/index.js";
 import { MoonFlow, type MoonStyle } from "../../experiments/two-moons.js";

@@ -1,7 +1,7 @@
 // Glow and CV-Glow: invertible, log-dets equal the Jacobian's, CV-Glow's volume term constant.
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { Glow, type GlowConfig } from "../../lib/models/glow.js";
+import { Glow, type GlowConfig } from "../../lib/models/glow/glow.js";
 import { Coupling } from "../../lib/models/flows/coupling.js";
 import { squeeze2d, unsqueeze2d } from "../../lib/models/flows/ops.js";
 import { jacobianLogDet } from "./flow-helpers.js";

@@ -2,7 +2,7 @@
 // distribution (checked by enumerating every image of a 2-value alphabet).
 import { beforeAll, describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { PixelCNN, type PixelCNNConfig } from "../../lib/models/pixelcnn.js";
+import { PixelCNN, type PixelCNNConfig } from "../../lib/models/pixelcnn/pixelcnn.js";
 
 beforeAll(() => torch.setNumThreads(1)); // two test forks share two cores
 

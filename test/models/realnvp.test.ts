@@ -1,7 +1,7 @@
 // RealNVP: invertible, log-det equals the Jacobian's (logit preprocessing, masked couplings, batch norm).
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { RealNVP, type RealNVPConfig } from "../../lib/models/realnvp.js";
+import { RealNVP, type RealNVPConfig } from "../../lib/models/realnvp/realnvp.js";
 import { jacobianLogDet } from "./flow-helpers.js";
 
 const cfg: RealNVPConfig = { kind: "realnvp", imageShape: [1, 4, 4], scales: 2, hidden: 8, blocks: 1, alpha: 0.05, batchNorm: true };

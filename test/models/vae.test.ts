@@ -2,7 +2,7 @@
 // categorical decoder gives discrete log-likelihoods of 8-bit images.
 import { beforeAll, describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { VAE, type VAEConfig } from "../../lib/models/vae.js";
+import { VAE, type VAEConfig } from "../../lib/models/vae/vae.js";
 import { Adam } from "../../lib/optim/index.js";
 
 beforeAll(() => torch.setNumThreads(1)); // two test forks share two cores

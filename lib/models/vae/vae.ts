@@ -19,12 +19,12 @@
 // objective(x) is the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), with one reparameterised draw and the
 // KL term in closed form; logLikelihood(x) is the importance-weighted estimate (Burda et al. 2016)
 // log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), z_k ~ q(z|x), with K = iwSamples.
-import * as torch from "../tensor/index.js";
-import { type Tensor } from "../tensor/index.js";
-import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList, chain } from "../nn/index.js";
-import * as init from "../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "./density.js";
-import { binCentres, categoricalLogLikelihood, centredInput, pixelValues, sampleCategorical } from "./discrete.js";
+import * as torch from "../../tensor/index.js";
+import { type Tensor } from "../../tensor/index.js";
+import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList, chain } from "../../nn/index.js";
+import * as init from "../../nn/init.js";
+import { type DensityModel, type LogLikelihood } from "../density.js";
+import { binCentres, categoricalLogLikelihood, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
 
 export interface VAEConfig {
   kind: "vae";

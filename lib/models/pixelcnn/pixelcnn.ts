@@ -19,12 +19,12 @@
 // (sizes as equal as possible, so 128 or 1024 features work for RGB); block g of a layer may read block g'
 // of the layer below at the same pixel when g' <= g (mask B) or g' < g (mask A, the first layer reading
 // the image). The logits of colour c are block c of the last layer, so they never see colour c itself.
-import * as torch from "../tensor/index.js";
-import { type Tensor } from "../tensor/index.js";
-import { Module, ModuleList } from "../nn/index.js";
-import { fanIn, kaimingUniform_, uniform_ } from "../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "./density.js";
-import { binCentres, categoricalLogLikelihood, categoricalLogProbs, centredInput, pixelValues, sampleCategorical } from "./discrete.js";
+import * as torch from "../../tensor/index.js";
+import { type Tensor } from "../../tensor/index.js";
+import { Module, ModuleList } from "../../nn/index.js";
+import { fanIn, kaimingUniform_, uniform_ } from "../../nn/init.js";
+import { type DensityModel, type LogLikelihood } from "../density.js";
+import { binCentres, categoricalLogLikelihood, categoricalLogProbs, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
 
 export interface PixelCNNConfig {
   kind: "pixelcnn";

@@ -2,13 +2,13 @@
 // channel masks, residual coupling networks, and batch normalisation with its log-det. Per scale:
 // 3 checkerboard couplings, squeeze, 3 channel couplings, factor out half; the last scale has 4
 // checkerboard couplings.
-import * as torch from "../tensor/index.js";
-import { type Tensor } from "../tensor/index.js";
-import { Module, ModuleList, Conv2d, chain, type FlowLayer } from "../nn/index.js";
-import * as init from "../nn/init.js";
-import { FlowBatchNorm } from "./flows/batchnorm.js";
-import { squeeze2d, standardNormalLogProb, unsqueeze2d } from "./flows/ops.js";
-import { Flow } from "./flows/flow.js";
+import * as torch from "../../tensor/index.js";
+import { type Tensor } from "../../tensor/index.js";
+import { Module, ModuleList, Conv2d, chain, type FlowLayer } from "../../nn/index.js";
+import * as init from "../../nn/init.js";
+import { FlowBatchNorm } from "../flows/batchnorm.js";
+import { squeeze2d, standardNormalLogProb, unsqueeze2d } from "../flows/ops.js";
+import { Flow } from "../flows/flow.js";
 
 export interface RealNVPConfig {
   kind: "realnvp";

@@ -2,13 +2,13 @@
 // so the log-det is the same for every input). Multi-scale: per level, squeeze, K steps of
 // [ActNorm] -> invertible 1x1 convolution -> coupling, then half the channels are factored out
 // under the prior.
-import * as torch from "../tensor/index.js";
-import { type Tensor } from "../tensor/index.js";
-import { Module, ModuleList, ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, Conv2d, type FlowLayer } from "../nn/index.js";
-import * as init from "../nn/init.js";
-import { Coupling, type CouplingKind, type CouplingNet, type CouplingScale } from "./flows/coupling.js";
-import { gaussianLogProb, squeeze2d, standardNormalLogProb, unsqueeze2d } from "./flows/ops.js";
-import { Flow } from "./flows/flow.js";
+import * as torch from "../../tensor/index.js";
+import { type Tensor } from "../../tensor/index.js";
+import { Module, ModuleList, ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, Conv2d, type FlowLayer } from "../../nn/index.js";
+import * as init from "../../nn/init.js";
+import { Coupling, type CouplingKind, type CouplingNet, type CouplingScale } from "../flows/coupling.js";
+import { gaussianLogProb, squeeze2d, standardNormalLogProb, unsqueeze2d } from "../flows/ops.js";
+import { Flow } from "../flows/flow.js";
 
 export interface GlowConfig {
   kind: "glow" | "cv-glow";
