@@ -26,99 +26,9 @@
 #include <unordered_map>
 #include <vector>
 
-namespace {
+#include "schema.h"
 
-// How a JS argument becomes an IValue, decided once per op from its schema.
-enum class Kind : uint8_t {
-  Tensor, Int, Float, Bool, Scalar, Str, IntList, FloatList, BoolList, TensorList, OptTensorList,
-  ScalarType, Device, MemoryFormat, Layout, Generator, Unsupported
-};
-
-struct ArgSpec {
-  Kind kind;
-  bool optional;
-  bool has_default;
-  c10::IValue default_value;
-  std::string name;
-};
-
-// The commonest signatures also get an unboxed call (no IValue stack), chosen from the schema alone;
-// every other op goes through the boxed dispatcher.
-using SigT = at::Tensor(const at::Tensor&);
-using SigTT = at::Tensor(const at::Tensor&, const at::Tensor&);
-using SigTS = at::Tensor(const at::Tensor&, const at::Scalar&);
-using SigTTS = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&);
-// conv2d and its kin: (input, weight, bias?, stride, padding, dilation, groups)
-using SigConv = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, c10::SymIntArrayRef,
-                           c10::SymIntArrayRef, c10::SymIntArrayRef, c10::SymInt);
-enum class Fast : uint8_t { None, T, TT, TS, TTS, Conv };
-
-struct OpEntry {
-  c10::OperatorHandle handle;
-  std::string name;
-  std::vector<ArgSpec> args;
-  // For each return, the index of the argument it writes into (in-place / out= ops), or -1.
-  std::vector<int> return_alias_arg;
-  Fast fast = Fast::None;
-  std::optional<c10::TypedOperatorHandle<SigT>> t;
-  std::optional<c10::TypedOperatorHandle<SigTT>> tt;
-  std::optional<c10::TypedOperatorHandle<SigTS>> ts;
-  std::optional<c10::TypedOperatorHandle<SigTTS>> tts;
-  std::optional<c10::TypedOperatorHandle<SigConv>> conv;
-};
-
-// Picks an unboxed signature when the schema is exactly one of the fast ones (one plain Tensor return).
-void choose_fast(OpEntry& e) {
-  const auto& rs = e.handle.schema().returns();
-  if (rs.size() != 1 || e.return_alias_arg[0] >= 0 || rs[0].type()->kind() != c10::TypeKind::TensorType) return;
-  std::string sig;
-  for (const auto& a : e.args) {
-    if (a.kind == Kind::Tensor) sig += a.optional ? 't' : 'T';
-    else if (a.optional) return;
-    else if (a.kind == Kind::Scalar) sig += 'S';
-    else if (a.kind == Kind::IntList) sig += 'L';
-    else if (a.kind == Kind::Int) sig += 'i';
-    else return;
-  }
-  try {
-    if (sig == "T") { e.t = e.handle.typed<SigT>(); e.fast = Fast::T; }
-    else if (sig == "TT") { e.tt = e.handle.typed<SigTT>(); e.fast = Fast::TT; }
-    else if (sig == "TS") { e.ts = e.handle.typed<SigTS>(); e.fast = Fast::TS; }
-    else if (sig == "TTS") { e.tts = e.handle.typed<SigTTS>(); e.fast = Fast::TTS; }
-    else if (sig == "TTtLLLi") { e.conv = e.handle.typed<SigConv>(); e.fast = Fast::Conv; }
-  } catch (const std::exception&) {
-    e.fast = Fast::None;  // the C++ signature did not match after all: the boxed call still works
-  }
-}
-
-Kind kind_of(const c10::TypePtr& t) {
-  using K = c10::TypeKind;
-  switch (t->kind()) {
-    case K::TensorType: return Kind::Tensor;
-    case K::IntType: case K::SymIntType: return Kind::Int;
-    case K::FloatType: return Kind::Float;
-    case K::BoolType: return Kind::Bool;
-    case K::NumberType: return Kind::Scalar;
-    case K::StringType: return Kind::Str;
-    case K::ScalarTypeType: return Kind::ScalarType;
-    case K::DeviceObjType: return Kind::Device;
-    case K::MemoryFormatType: return Kind::MemoryFormat;
-    case K::LayoutType: return Kind::Layout;
-    case K::GeneratorType: return Kind::Generator;
-    case K::ListType: {
-      auto elem = t->castRaw<c10::ListType>()->getElementType();
-      switch (elem->kind()) {
-        case K::IntType: case K::SymIntType: return Kind::IntList;
-        case K::FloatType: return Kind::FloatList;
-        case K::BoolType: return Kind::BoolList;
-        case K::TensorType: return Kind::TensorList;
-        case K::OptionalType: return Kind::OptTensorList;
-        default: return Kind::Unsupported;
-      }
-    }
-    default: return Kind::Unsupported;
-  }
-}
+namespace torchts {
 
 class Torch : public Napi::Addon<Torch> {
  public:
@@ -850,6 +760,7 @@ class Torch : public Napi::Addon<Torch> {
   }
 };
 
-}  // namespace
+}  // namespace torchts
 
+using torchts::Torch;
 NODE_API_ADDON(Torch)
