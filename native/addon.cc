@@ -1,9 +1,6 @@
 // torchts native layer: tensor handles, one generic op entry point (LibTorch's dispatcher, by schema),
 // autograd, devices, dtypes, errors and memory accounting. Everything else lives in TypeScript.
-//
-// Why integer handles: making a JS object per result in C++ (ObjectWrap) cost more than the op itself on
-// small tensors. Here a result is a slot in a per-environment table and JS gets back a plain number; the
-// TypeScript Tensor class wraps it.
+// The handle table lives in handles.h, with why JS holds integer handles.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -26,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "handles.h"
 #include "schema.h"
 
 namespace torchts {
@@ -64,93 +62,10 @@ class Torch : public Napi::Addon<Torch> {
     });
   }
 
-  ~Torch() { tensors_.clear(); }
-
-  // ---- handle table ----
-  // A handle is slot | env tag << 24 | generation << 32 (53 bits: exact in a JS number). Freeing a slot bumps
-  // its generation, so a stale handle (used after dispose, or a finalizer running late) never reaches the
-  // slot's next tensor. The tag names the environment (main thread or worker) whose table holds the tensor:
-  // a number passed to another thread would otherwise read that thread's tensor in the same slot.
-  static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kTagBits = 8, kTagMask = (1u << kTagBits) - 1,
-                            kGenShift = kSlotBits + kTagBits, kGenMask = (1u << 21) - 1;
-  static constexpr int64_t kForeign = -2;
-  // Tags 1..255 in creation order; only more than 255 environments alive at once could share one.
-  static inline std::atomic<uint32_t> next_tag_{0};
-  const uint64_t tag_ = next_tag_.fetch_add(1) % kTagMask + 1;
-
-  double put(at::Tensor t, Napi::Env env) {
-    int64_t nb = t.defined() ? static_cast<int64_t>(t.numel()) * t.element_size() : 0;
-    uint32_t slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-      tensors_[slot] = std::move(t);
-      nbytes_[slot] = nb;
-    } else {
-      slot = static_cast<uint32_t>(tensors_.size());
-      if (slot > kSlotMask) throw Napi::Error::New(env, "more than 16M live tensors: dispose tensors (or use scopes)");
-      tensors_.push_back(std::move(t));
-      nbytes_.push_back(nb);
-      gens_.push_back(0);
-    }
-    live_++;
-    account(env, nb);
-    return static_cast<double>((static_cast<uint64_t>(gens_[slot]) << kGenShift) | (tag_ << kSlotBits) | slot);
-  }
-
-  // The slot of a live handle, -1 for a stale one, kForeign for another environment's.
-  int64_t slot_of(double handle) const {
-    if (!(handle >= 0)) return -1;
-    uint64_t h = static_cast<uint64_t>(handle);
-    if (((h >> kSlotBits) & kTagMask) != tag_) return kForeign;
-    uint64_t slot = h & kSlotMask;
-    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != (h >> kGenShift)) return -1;
-    return static_cast<int64_t>(slot);
-  }
-
-  static Napi::Error foreign_error(Napi::Env env) {
-    return Napi::Error::New(env, "this tensor belongs to another thread (the main thread or another worker): tensors "
-                                 "cannot cross threads; send its data (toBuffer()/tolist()) and make a tensor there");
-  }
-
-  at::Tensor& get(const Napi::Value& v) {
-    double h;  // one N-API call: it fails for non-numbers
-    if (napi_get_value_double(v.Env(), v, &h) != napi_ok) throw Napi::TypeError::New(v.Env(), "expected a Tensor");
-    int64_t slot = slot_of(h);
-    if (slot == kForeign) throw foreign_error(v.Env());
-    if (slot < 0) throw Napi::Error::New(v.Env(), "tensor was disposed: it cannot be used any more");
-    return tensors_[slot];
-  }
-
-  void release(double handle, Napi::Env env) {
-    int64_t slot = slot_of(handle);
-    if (slot == kForeign) throw foreign_error(env);
-    if (slot < 0) return;  // disposing twice (or a finalizer after dispose) is harmless
-    account(env, -nbytes_[slot]);
-    tensors_[slot] = at::Tensor();
-    nbytes_[slot] = -1;
-    gens_[slot] = (gens_[slot] + 1) & kGenMask;
-    free_slots_.push_back(static_cast<uint32_t>(slot));
-    live_--;
-  }
-
-  // V8 is told about native bytes in steps, so small ops do not call into the GC heuristics each time.
-  void account(Napi::Env env, int64_t delta) {
-    bytes_ += delta;
-    pending_ += delta;
-    if (pending_ > kExternalStep || pending_ < -kExternalStep) {
-      Napi::MemoryManagement::AdjustExternalMemory(env, pending_);
-      pending_ = 0;
-    }
-  }
+  ~Torch() { handles_.clear(); }
 
  private:
-  static constexpr int64_t kExternalStep = 1 << 20;
-  std::vector<at::Tensor> tensors_;
-  std::vector<int64_t> nbytes_;  // -1 marks a free slot
-  std::vector<uint32_t> gens_;
-  std::vector<uint32_t> free_slots_;
-  int64_t live_ = 0, bytes_ = 0, pending_ = 0;
+  HandleTable handles_;
   // A deque: appending never moves an entry, and an async op's worker holds a pointer to its entry.
   std::deque<OpEntry> ops_;
   // This environment's CPU random generator (PyTorch's default seed until manualSeed): a seed or a draw in
@@ -267,7 +182,7 @@ class Torch : public Napi::Addon<Torch> {
       return Napi::TypeError::New(env, op.name + ": argument '" + a.name + "' must be " + what);
     };
     switch (a.kind) {
-      case Kind::Tensor: return get(v);
+      case Kind::Tensor: return handles_.get(v);
       case Kind::Int: return c10::IValue(to_int(v, a, op, "an integer"));
       case Kind::Float:
         if (!v.IsNumber()) throw bad("a number");
@@ -337,7 +252,7 @@ class Torch : public Napi::Addon<Torch> {
         auto arr = v.As<Napi::Array>();
         std::vector<at::Tensor> out;
         out.reserve(arr.Length());
-        for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(get(arr.Get(j)));
+        for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(handles_.get(arr.Get(j)));
         return c10::IValue(out);
       }
       case Kind::OptTensorList: {
@@ -347,7 +262,7 @@ class Torch : public Napi::Addon<Torch> {
         for (uint32_t j = 0; j < arr.Length(); j++) {
           Napi::Value e = arr.Get(j);
           if (e.IsNull() || e.IsUndefined()) out.push_back(std::nullopt);
-          else out.push_back(get(e));
+          else out.push_back(handles_.get(e));
         }
         return c10::IValue(out);
       }
@@ -360,12 +275,12 @@ class Torch : public Napi::Addon<Torch> {
     if (v.isTensor()) {
       at::Tensor t = std::move(v).toTensor();
       if (!t.defined()) return env.Null();
-      return Napi::Number::New(env, put(std::move(t), env));
+      return Napi::Number::New(env, handles_.put(std::move(t), env));
     }
     if (v.isTensorList()) {
       auto list = v.toTensorList();
       auto arr = Napi::Array::New(env, list.size());
-      for (size_t i = 0; i < list.size(); i++) arr.Set(i, Napi::Number::New(env, put(list.get(i), env)));
+      for (size_t i = 0; i < list.size(); i++) arr.Set(i, Napi::Number::New(env, handles_.put(list.get(i), env)));
       return arr;
     }
     if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
@@ -428,7 +343,7 @@ class Torch : public Napi::Addon<Torch> {
   const at::Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
     if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull())
       throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + op.args[i].name + "' is required");
-    return get(info[i + 1]);
+    return handles_.get(info[i + 1]);
   }
 
   // The JS argument i (a number or an array of numbers), or the schema's default, as SymInts.
@@ -447,7 +362,7 @@ class Torch : public Napi::Addon<Torch> {
 
   std::optional<at::Tensor> opt_tensor_arg(const Napi::CallbackInfo& info, size_t i) {
     if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull()) return std::nullopt;
-    return get(info[i + 1]);
+    return handles_.get(info[i + 1]);
   }
 
   Napi::Value call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
@@ -465,7 +380,7 @@ class Torch : public Napi::Addon<Torch> {
       case Fast::TTS: r = op.tts->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); break;
       default: break;
     }
-    return Napi::Number::New(info.Env(), put(std::move(r), info.Env()));
+    return Napi::Number::New(info.Env(), handles_.put(std::move(r), info.Env()));
   }
 
   // callAsync(opId, ...args): the same, run on the libuv thread pool; resolves with the same results.
@@ -528,17 +443,17 @@ class Torch : public Napi::Addon<Torch> {
     Napi::Env env = info.Env();
     double h;
     if (napi_get_value_double(env, info[0], &h) == napi_ok) {
-      release(h, env);
+      handles_.release(h, env);
     } else if (info[0].IsArray()) {
       auto arr = info[0].As<Napi::Array>();
-      for (uint32_t i = 0; i < arr.Length(); i++) release(arr.Get(i).As<Napi::Number>().DoubleValue(), env);
+      for (uint32_t i = 0; i < arr.Length(); i++) handles_.release(arr.Get(i).As<Napi::Number>().DoubleValue(), env);
     }
     return env.Undefined();
   }
 
   Napi::Value Shape(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      auto sizes = get(info[0]).sizes();
+      auto sizes = handles_.get(info[0]).sizes();
       auto arr = Napi::Array::New(info.Env(), sizes.size());
       for (size_t i = 0; i < sizes.size(); i++) arr.Set(i, Napi::Number::New(info.Env(), (double)sizes[i]));
       return arr;
@@ -547,16 +462,16 @@ class Torch : public Napi::Addon<Torch> {
 
   Napi::Value DType(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      return Napi::Number::New(info.Env(), static_cast<int>(get(info[0]).scalar_type()));
+      return Napi::Number::New(info.Env(), static_cast<int>(handles_.get(info[0]).scalar_type()));
     });
   }
 
   Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
-    return guard(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), get(info[0]).device().str()); });
+    return guard(info, [&]() -> Napi::Value { return Napi::String::New(info.Env(), handles_.get(info[0]).device().str()); });
   }
 
   Napi::Value RequiresGrad(const Napi::CallbackInfo& info) {
-    return guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), get(info[0]).requires_grad()); });
+    return guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), handles_.get(info[0]).requires_grad()); });
   }
 
   // fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
@@ -577,14 +492,14 @@ class Torch : public Napi::Addon<Torch> {
                                              std::to_string(nb) + " bytes)");
       auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
       if (nb) std::memcpy(t.data_ptr(), src, nb);
-      return Napi::Number::New(env, put(std::move(t), env));
+      return Napi::Number::New(env, handles_.put(std::move(t), env));
     });
   }
 
   // toBuffer(id): a fresh ArrayBuffer with the tensor's elements (moved to CPU, made contiguous).
   Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      at::Tensor t = get(info[0]).detach().to(at::kCPU).contiguous();
+      at::Tensor t = handles_.get(info[0]).detach().to(at::kCPU).contiguous();
       size_t nb = static_cast<size_t>(t.numel()) * t.element_size();
       auto buf = Napi::ArrayBuffer::New(info.Env(), nb);
       if (nb) std::memcpy(buf.Data(), t.data_ptr(), nb);
@@ -594,7 +509,7 @@ class Torch : public Napi::Addon<Torch> {
 
   Napi::Value Item(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      const at::Tensor& t = get(info[0]);
+      const at::Tensor& t = handles_.get(info[0]);
       if (t.numel() != 1)
         throw Napi::Error::New(info.Env(), "item(): the tensor has " + std::to_string(t.numel()) +
                                                " elements, only a one-element tensor converts to a number");
@@ -611,7 +526,7 @@ class Torch : public Napi::Addon<Torch> {
     for (uint32_t i = 0; i < arr.Length(); i++) {
       Napi::Value e = arr.Get(i);
       if (allow_null && (e.IsNull() || e.IsUndefined())) out.emplace_back();
-      else out.push_back(get(e));
+      else out.push_back(handles_.get(e));
     }
     return out;
   }
@@ -632,18 +547,18 @@ class Torch : public Napi::Addon<Torch> {
 
   Napi::Value Grad(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      const at::Tensor& g = get(info[0]).grad();
+      const at::Tensor& g = handles_.get(info[0]).grad();
       if (!g.defined()) return info.Env().Null();
-      return Napi::Number::New(info.Env(), put(g, info.Env()));
+      return Napi::Number::New(info.Env(), handles_.put(g, info.Env()));
     });
   }
 
   // setGrad(id, gradId|null): null clears the gradient (as `p.grad = None`).
   Napi::Value SetGrad(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      at::Tensor& t = get(info[0]);
+      at::Tensor& t = handles_.get(info[0]);
       if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad() = at::Tensor();
-      else t.mutable_grad() = get(info[1]);
+      else t.mutable_grad() = handles_.get(info[1]);
       return info.Env().Undefined();
     });
   }
@@ -662,7 +577,7 @@ class Torch : public Napi::Addon<Torch> {
       auto grads = torch::autograd::grad(outs, ins, gouts, retain, create, unused);
       auto arr = Napi::Array::New(info.Env(), grads.size());
       for (size_t i = 0; i < grads.size(); i++)
-        arr.Set(i, grads[i].defined() ? Napi::Value(Napi::Number::New(info.Env(), put(grads[i], info.Env())))
+        arr.Set(i, grads[i].defined() ? Napi::Value(Napi::Number::New(info.Env(), handles_.put(grads[i], info.Env())))
                                       : info.Env().Null());
       return arr;
     });
@@ -699,13 +614,13 @@ class Torch : public Napi::Addon<Torch> {
   Napi::Value GetRngState(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
       std::lock_guard<std::mutex> lock(gen_.mutex());
-      return Napi::Number::New(info.Env(), put(gen_.get_state(), info.Env()));
+      return Napi::Number::New(info.Env(), handles_.put(gen_.get_state(), info.Env()));
     });
   }
 
   Napi::Value SetRngState(const Napi::CallbackInfo& info) {
     return guard(info, [&]() -> Napi::Value {
-      const at::Tensor& state = get(info[0]);
+      const at::Tensor& state = handles_.get(info[0]);
       std::lock_guard<std::mutex> lock(gen_.mutex());
       gen_.set_state(state);
       return info.Env().Undefined();
@@ -746,8 +661,8 @@ class Torch : public Napi::Addon<Torch> {
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     auto o = Napi::Object::New(info.Env());
-    o.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(live_)));
-    o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(bytes_)));
+    o.Set("liveTensors", Napi::Number::New(info.Env(), static_cast<double>(handles_.live())));
+    o.Set("bytes", Napi::Number::New(info.Env(), static_cast<double>(handles_.bytes())));
     o.Set("ops", Napi::Number::New(info.Env(), static_cast<double>(ops_.size())));
     size_t fast = 0;
     for (const auto& e : ops_) fast += e.fast != Fast::None;
