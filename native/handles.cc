@@ -1,0 +1,53 @@
+// The handle table's bookkeeping: filling and freeing slots, and the native memory V8 is told about.
+#include "handles.h"
+
+namespace torchts {
+
+double HandleTable::put(at::Tensor t, Napi::Env env) {
+  int64_t nb = t.defined() ? static_cast<int64_t>(t.numel()) * t.element_size() : 0;
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    tensors_[slot] = std::move(t);
+    nbytes_[slot] = nb;
+  } else {
+    slot = static_cast<uint32_t>(tensors_.size());
+    if (slot > kSlotMask) throw Napi::Error::New(env, "more than 16M live tensors: dispose tensors (or use scopes)");
+    tensors_.push_back(std::move(t));
+    nbytes_.push_back(nb);
+    gens_.push_back(0);
+  }
+  live_++;
+  account(env, nb);
+  return static_cast<double>((static_cast<uint64_t>(gens_[slot]) << kGenShift) | (tag_ << kSlotBits) | slot);
+}
+
+Napi::Error HandleTable::foreign_error(Napi::Env env) {
+  return Napi::Error::New(env, "this tensor belongs to another thread (the main thread or another worker): tensors "
+                               "cannot cross threads; send its data (toBuffer()/tolist()) and make a tensor there");
+}
+
+void HandleTable::release(double handle, Napi::Env env) {
+  int64_t slot = slot_of(handle);
+  if (slot == kForeign) throw foreign_error(env);
+  if (slot < 0) return;  // disposing twice (or a finalizer after dispose) is harmless
+  account(env, -nbytes_[slot]);
+  tensors_[slot] = at::Tensor();
+  nbytes_[slot] = -1;
+  gens_[slot] = (gens_[slot] + 1) & kGenMask;
+  free_slots_.push_back(static_cast<uint32_t>(slot));
+  live_--;
+}
+
+// V8 is told about native bytes in steps, so small ops do not call into the GC heuristics each time.
+void HandleTable::account(Napi::Env env, int64_t delta) {
+  bytes_ += delta;
+  pending_ += delta;
+  if (pending_ > kExternalStep || pending_ < -kExternalStep) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, pending_);
+    pending_ = 0;
+  }
+}
+
+}  // namespace torchts
