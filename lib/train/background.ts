@@ -5,10 +5,10 @@
 //
 // The penalty is the optimizer's weight decay, added to train.weightDecay. Every optimizer here adds
 // weightDecay * w to the gradient before its update (L2, not AdamW's decoupled decay): exactly the
-// gradient of a term (lambda / 2) * sum(w^2) in the loss, the kind of term the paper's code added for Adam.
+// gradient of a term (lambda / 2) * sum(w^2) in the loss, the kind of term the paper's code used with Adam.
 // Unlike an explicit term it costs no op per step, and the logged loss stays the model's bits/dim,
-// comparable with an ordinary run's. lambda is on that scale: the paper's code put lambda' * sum(w^2) on
-// nats per image (D dimensions), the same as lambda = 2 lambda' / (D ln 2) here.
+// comparable with an ordinary run's. lambda is on that scale: a term lambda' * sum(w^2) on nats per image
+// (a Keras l2 regularizer, as in the paper's PixelCNN code; D dimensions) is lambda = 2 lambda' / (D ln 2).
 import type { RunConfig } from "./run.js";
 
 export interface BackgroundConfig {
