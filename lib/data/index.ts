@@ -28,6 +28,6 @@ export { loadDataset, clearDatasetCache, sliceDataset, type LoadOptions } from '
 
 export { constantImages, uniformImages, twoMoons, twoMoonsWithLabels, type ImageShape, type TwoMoonsOptions } from './synthetic.js';
 export {
-  binCenters, centerUnit, dequantize, gray, grayDataset, padDataset, padImages, scaleToCentered, scaleToUnit, tileChannels, tileDatasetChannels,
+  binCenters, centerUnit, dequantize, gray, grayDataset, mutatePixels, padDataset, padImages, scaleToCentered, scaleToUnit, tileChannels, tileDatasetChannels,
 } from './transforms.js';
 export { BatchLoader, type Batch, type BatchLoaderOptions, type LoaderState } from './loader.js';

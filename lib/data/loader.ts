@@ -6,9 +6,11 @@
  * of the epoch is saved; the dequantization noise of batch (e, k) comes from a generator seeded by
  * (seed, e, k), so a batch's content does not depend on when it is built. That is what makes
  * prefetching (building batch k+1 in a setImmediate after handing out batch k, while the caller
- * is busy with batch k on the accelerator) invisible in the results.
+ * is busy with batch k on the accelerator) invisible in the results. Pixel mutations (background
+ * models) are drawn the same way, from a generator seeded by (seed, e, k) on a stream of their own.
  */
 import { Rng, type RngState } from './rng.js';
+import { mutatePixels } from './transforms.js';
 import type { ImageDataset } from './types.js';
 
 export interface BatchLoaderOptions {
@@ -30,6 +32,11 @@ export interface BatchLoaderOptions {
    * it spares an allocation per step and the garbage that V8 would collect later.
    */
   reuseBuffers?: boolean;
+  /**
+   * Replace each pixel, with this probability, by a level uniform on 0..255 before dequantization
+   * (mutatePixels; default 0, none). Fresh mutations each time an image is drawn.
+   */
+  mutationRate?: number;
 }
 
 export interface Batch {
@@ -56,10 +63,13 @@ export interface LoaderState {
   position: number;
   /** Shuffle generator state at the start of the current epoch. */
   epochRng: RngState;
+  /** Present when pixels are mutated: a restore must not change what the batches hold. */
+  mutationRate?: number;
 }
 
 const NOISE_STREAM = 1;
 const SHUFFLE_STREAM = 0;
+const MUTATION_STREAM = 2;
 
 export class BatchLoader implements Iterable<Batch> {
   readonly batchSize: number;
@@ -71,6 +81,8 @@ export class BatchLoader implements Iterable<Batch> {
   private readonly centered: boolean;
   private readonly prefetch: boolean;
   private readonly buffers: Float32Array[] | null;
+  private readonly mutationRate: number;
+  private readonly mutated: Uint8Array | null; // one image, mutated
   private turn = 0;
   private readonly limit: number; // images handed out per epoch
   private epochIndex = 0;
@@ -82,9 +94,10 @@ export class BatchLoader implements Iterable<Batch> {
   private timer: NodeJS.Immediate | undefined;
 
   constructor(readonly dataset: ImageDataset, opts: BatchLoaderOptions) {
-    const { batchSize, shuffle = true, seed = 0, dropLast = false, dequantize = true, range = 'unit', prefetch = true, reuseBuffers = false } = opts;
+    const { batchSize, shuffle = true, seed = 0, dropLast = false, dequantize = true, range = 'unit', prefetch = true, reuseBuffers = false, mutationRate = 0 } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (!Number.isSafeInteger(seed)) throw new Error(`BatchLoader: seed must be an integer, got ${seed}`);
+    if (!(mutationRate >= 0 && mutationRate <= 1)) throw new Error(`BatchLoader: mutationRate must be in [0, 1], got ${mutationRate}`);
     if (dataset.n < 1) throw new Error(`BatchLoader: ${dataset.name} ${dataset.split} has no images`);
     if (dropLast && batchSize > dataset.n) {
       throw new Error(`BatchLoader: batchSize ${batchSize} > ${dataset.n} images with dropLast gives no batches`);
@@ -97,6 +110,8 @@ export class BatchLoader implements Iterable<Batch> {
     this.centered = range === 'centered';
     this.prefetch = prefetch;
     this.buffers = reuseBuffers ? [0, 1].map(() => new Float32Array(batchSize * dataset.channels * dataset.height * dataset.width)) : null;
+    this.mutationRate = mutationRate;
+    this.mutated = mutationRate > 0 ? new Uint8Array(dataset.channels * dataset.height * dataset.width) : null;
     this.limit = dropLast ? Math.floor(dataset.n / batchSize) * batchSize : dataset.n;
     this.batchesPerEpoch = Math.ceil(this.limit / batchSize);
     this.epochRng = Rng.seeded(seed, SHUFFLE_STREAM).state();
@@ -129,13 +144,15 @@ export class BatchLoader implements Iterable<Batch> {
     const x = this.buffers ? this.buffers[this.turn++ % 2]!.subarray(0, b * size) : new Float32Array(b * size);
     const step = position / this.batchSize;
     const noise = this.dequantize ? Rng.seeded(this.seed, NOISE_STREAM, epoch, step) : undefined;
+    const mutation = this.mutated ? Rng.seeded(this.seed, MUTATION_STREAM, epoch, step) : undefined;
     const shift = this.centered ? 0.5 : 0;
     for (let i = 0; i < b; i++) {
-      const src = indices[i] * size;
+      const image = ds.images.subarray(indices[i] * size, (indices[i] + 1) * size);
+      const pixels = mutation ? mutatePixels(image, this.mutationRate, mutation, this.mutated!) : image;
       const dst = i * size;
       for (let j = 0; j < size; j++) {
         const u = noise ? noise.float() : 0.5;
-        x[dst + j] = (ds.images[src + j] + u) / 256 - shift;
+        x[dst + j] = (pixels[j] + u) / 256 - shift;
       }
     }
     const batch: Batch = { x, shape: [b, ds.channels, ds.height, ds.width], indices, epoch, step };
@@ -198,6 +215,7 @@ export class BatchLoader implements Iterable<Batch> {
     return {
       version: 1, seed: this.seed, n: ds.n, batchSize: this.batchSize, shuffle: this.shuffle, dropLast: this.dropLast,
       epoch: this.epochIndex, position: this.position, epochRng: { ...this.epochRng, s: [...this.epochRng.s] },
+      ...(this.mutationRate > 0 ? { mutationRate: this.mutationRate } : {}),
     };
   }
 
@@ -205,8 +223,8 @@ export class BatchLoader implements Iterable<Batch> {
   restore(state: LoaderState): void {
     const mine = this.state();
     if (state?.version !== 1) throw new Error(`BatchLoader.restore: unknown state version ${JSON.stringify(state?.version)}`);
-    for (const k of ['seed', 'n', 'batchSize', 'shuffle', 'dropLast'] as const) {
-      if (state[k] !== mine[k]) throw new Error(`BatchLoader.restore: the saved state has ${k} = ${state[k]}, this loader has ${mine[k]}; resume with the same data set and options`);
+    for (const k of ['seed', 'n', 'batchSize', 'shuffle', 'dropLast', 'mutationRate'] as const) {
+      if ((state[k] ?? 0) !== (mine[k] ?? 0)) throw new Error(`BatchLoader.restore: the saved state has ${k} = ${state[k] ?? 0}, this loader has ${mine[k] ?? 0}; resume with the same data set and options`);
     }
     if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.position) || state.position < 0 || state.position > this.limit || (state.position % this.batchSize !== 0 && state.position !== this.limit)) {
       throw new Error(`BatchLoader.restore: bad epoch/position ${state.epoch}/${state.position}`);

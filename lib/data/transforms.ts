@@ -62,6 +62,22 @@ export function gray(x: Pixels, factor: number, out?: Float32Array): Float32Arra
   return o;
 }
 
+/**
+ * The perturbation of Ren et al.'s background models (Likelihood Ratios for Out-of-Distribution
+ * Detection, 2019): each pixel, with probability `rate`, is replaced by a level drawn uniformly from
+ * 0..255 (which may be its own, as in the paper's code). Corrupting local detail leaves the background
+ * statistics, so a model trained on such images learns those and not the semantics. Draws come from
+ * `rng`: the same generator state gives the same mutations. `out` may be `x` itself.
+ */
+export function mutatePixels(x: Uint8Array, rate: number, rng: Rng, out?: Uint8Array): Uint8Array {
+  if (!(rate >= 0 && rate <= 1)) throw new Error(`mutatePixels: rate must be in [0, 1], got ${rate}`);
+  if (out && out.length !== x.length) throw new Error(`out has length ${out.length}, expected ${x.length}`);
+  const o = out ?? new Uint8Array(x.length);
+  // 256 divides 2^32, so the low byte of a draw is an unbiased level.
+  for (let i = 0; i < x.length; i++) o[i] = rng.float() < rate ? rng.uint32() & 255 : x[i];
+  return o;
+}
+
 /** Copies 1-channel NCHW images into `channels` identical channels (e.g. MNIST as RGB for a CIFAR model). */
 export function tileChannels(x: Uint8Array, n: number, height: number, width: number, channels = 3): Uint8Array {
   const plane = height * width;

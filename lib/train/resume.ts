@@ -53,6 +53,11 @@ export function planResume(dir: string, saved: RunConfig, at: number, o: TrainRu
   keep("--train-split", o.trainSplit, trainSplit);
   keep("--eval-splits", o.evalSplits?.join(","), config.evalSplits.join(","));
   keep("--seed", o.seed, config.seed);
+  if (o.background && !config.background) ignored.push("--background (the run is not a background run)");
+  if (config.background) {
+    keep("--mutation-rate", o.background?.mutationRate, config.background.mutationRate);
+    keep("--l2", o.background?.l2, config.background.l2);
+  }
   for (const [k, v] of Object.entries(o.overrides ?? {}) as [keyof TrainHyper, unknown][])
     if (k !== "steps" && k !== "lr") keep(FLAG[k] ?? k, v, config.train[k]);
   if (ignored.length)

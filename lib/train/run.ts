@@ -14,6 +14,7 @@ import { checkpointStep, loadCheckpoint, nonFiniteTensors, someOf } from "./chec
 import { planResume } from "./resume.js";
 import { Progress } from "./progress.js";
 import { writeFileAtomic } from "./run-files.js";
+import { backgroundConfig, type BackgroundConfig } from "./background.js";
 
 export interface RunConfig {
   format: "torchts-ood-run/1";
@@ -27,6 +28,8 @@ export interface RunConfig {
   train: TrainHyper;
   /** Splits evaluated during training. */
   evalSplits: string[];
+  /** Present for a background model of the likelihood ratio (background.ts); its l2 is in train.weightDecay. */
+  background?: BackgroundConfig;
 }
 
 export interface TrainRunOptions {
@@ -45,6 +48,8 @@ export interface TrainRunOptions {
   /** Overrides of the preset's training hyperparameters. */
   overrides?: Partial<TrainHyper>;
   evalSplits?: string[];
+  /** Train a background model (background.ts); unset fields take BACKGROUND_DEFAULTS. */
+  background?: Partial<BackgroundConfig>;
   data?: LoadOptions;
   quiet?: boolean;
 }
@@ -91,10 +96,14 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     const trainSpec = `${dataset}:${o.trainSplit ?? "train"}`;
     const train = await loadSplit(trainSpec, o.data);
     const preset = presetFor(o.kind ?? "glow", o.preset ?? "cpu", [train.channels, train.height, train.width]);
+    const background = o.background ? backgroundConfig(o.background) : undefined;
+    const hyper = { ...preset.train, ...o.overrides };
+    // The background's penalty comes on top of the preset's own decay: the same training plus L2.
+    if (background) hyper.weightDecay += background.l2;
     config = {
       format: "torchts-ood-run/1", kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
-      device: o.device ?? torch.defaultDevice(), model: preset.model, train: { ...preset.train, ...o.overrides },
-      evalSplits: o.evalSplits ?? defaultEvalSplits(dataset),
+      device: o.device ?? torch.defaultDevice(), model: preset.model, train: hyper,
+      evalSplits: o.evalSplits ?? defaultEvalSplits(dataset), ...(background ? { background } : {}),
     };
   }
   mkdirSync(out, { recursive: true });
@@ -121,7 +130,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     const summary = await trainLoop({
       model, optimizer, train, evalSplits, outDir: out, device: config.device, resume: o.resume ?? false,
       progress: new Progress(process.stderr, 10, o.quiet ?? false),
-      config: { ...config.train, lrAt, seed: config.seed },
+      config: { ...config.train, lrAt, seed: config.seed, mutationRate: config.background?.mutationRate ?? 0 },
     });
     return { config, summary };
   } finally {

@@ -42,6 +42,8 @@ export interface TrainLoopConfig {
   /** Images scored per split at each evaluation. */
   evalLimit: number;
   checkpointEvery: number;
+  /** A background model's pixel mutation rate (0 or absent: the images as they are). */
+  mutationRate?: number;
 }
 
 export interface TrainRun {
@@ -114,7 +116,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const params = model.parameters();
 
   // Each batch is copied into a tensor at once, so two reused buffers serve the whole run.
-  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true });
+  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true, mutationRate: c.mutationRate ?? 0 });
   let start = 0;
   let wallBefore = 0;
   let lastLoss = NaN;

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
 import * as torch from "../../lib/tensor/index.js";
-import { loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
+import { checkpointStep, loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
 
 // out, err: console.log and console.error; stderr: what was written to process.stderr (progress, warnings)
 let out: string[] = [], err: string[] = [], stderr: string[] = [];
@@ -52,6 +52,15 @@ describe("torchts-ood CLI", () => {
       [["train", "glow", "--lr", "0", "--out", join(dir, "x")], /--lr must be a positive number/],
       [["train", "glow", "--device", "tpu", "--out", join(dir, "x")], /unknown device 'tpu'/],
       [["train", "glow", "--preset", "huge"], /Invalid values/],
+      [["train", "glow", "--mutation-rate", "0.2"], /^torchts-ood: --mutation-rate only applies to a background model: add --background to train one/],
+      [["train", "glow", "--l2", "1e-4", "--mutation-rate", "0.1"], /--mutation-rate and --l2 only apply to a background model: add --background/],
+      [["train", "glow", "--background", "--mutation-rate", "0"], /--mutation-rate must be in \(0, 1\), got 0: it is the probability that a pixel is replaced/],
+      [["train", "glow", "--background", "--mutation-rate", "1"], /--mutation-rate must be in \(0, 1\), got 1/],
+      [["train", "glow", "--background", "--l2", "-1"], /--l2 must be a number >= 0, got -1/],
+      [["train", "glow", "--seeds", "1-5", "--seed", "2"], /--seed and --seeds together: use --seeds alone/],
+      [["train", "glow", "--seeds", "5-1"], /--seeds 5-1: the range 5-1 is empty: write it low-high, e.g. 1-5/],
+      [["train", "glow", "--seeds", "1,2,1"], /--seeds 1,2,1: seed 1 is listed twice/],
+      [["train", "glow", "--seeds", "one"], /--seeds one: 'one' is not a seed or a range: .*e.g. --seeds 1,2,3,4,5 or --seeds 1-5/],
       [["eval", join(dir, "missing")], /no run folder at/],
       [["sample", dir], /not a run folder \(no config.json\)/],
       [[], /Name a command/],
@@ -118,6 +127,48 @@ describe("torchts-ood CLI", () => {
     expect(await cli("eval", withWeights(1e30), "--limit", "16", "--splits", "fashion-mnist:test", "--json")).toBe(1);
     expect(err.join("\n")).toMatch(/\(step 2\) gives a non-finite log p\(x\) for 16 of 16 images of fashion-mnist:test .*train it again/);
     expect(out.join("\n")).toBe("");
+  });
+
+  it("trains a tiny background model into runs/<model>-<dataset>-background; config.json records it, --resume keeps it", async () => {
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(tmpdir(), "torchts-cli-bg-")));
+    try {
+      expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--background", "--mutation-rate", "0.3", "--l2", "0.001", "--quiet")).toBe(0);
+      const r = join("runs", "glow-fashion-mnist-background");
+      expect(out.join("\n")).toMatch(new RegExp(`^trained a background glow for 2 steps .* -> ${r}\n`));
+      const c = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+      expect(c.background).toEqual({ mutationRate: 0.3, l2: 0.001 });
+      expect(c.train.weightDecay).toBe(0.001); // the tiny preset's own decay is 0: the optimizer applies the penalty
+      // the settings are the run's: given again with other values, they are ignored, said so
+      expect(await cli("train", "glow", "--resume", "--steps", "3", "--background", "--mutation-rate", "0.1", "--out", r, "--quiet")).toBe(0);
+      expect(stderr.join("")).toContain(`ignoring --mutation-rate 0.1 (the run keeps 0.3); start a new run`);
+      const after = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
+      expect([after.background, after.train.steps]).toEqual([{ mutationRate: 0.3, l2: 0.001 }, 3]);
+      // defaults: the paper's middle rate
+      expect(await cli("train", "glow", "--preset", "tiny", "--steps", "1", "--background", "--out", "d", "--quiet")).toBe(0);
+      expect(JSON.parse(readFileSync(join("d", "config.json"), "utf8")).background).toEqual({ mutationRate: 0.2, l2: 1e-4 });
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it("--seeds trains one run per seed into OUT/seed-N, prints the --ensemble list, and --resume continues each", async () => {
+    const ens = join(dir, "ens");
+    expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--seeds", "1-2,5", "--out", ens, "--quiet")).toBe(0);
+    const dirs = [1, 2, 5].map((s) => join(ens, `seed-${s}`));
+    expect(dirs.map((d) => JSON.parse(readFileSync(join(d, "config.json"), "utf8")).seed)).toEqual([1, 2, 5]);
+    expect(out.join("\n")).toContain(`3 runs, one per seed:\n${dirs.map((d) => `  ${d}`).join("\n")}\n` +
+      `to score them as an ensemble, pass:\n  --ensemble ${dirs.join(" ")}`);
+    // different seeds, different models
+    const weights = dirs.map((d) => { const ck = loadCheckpoint(join(d, "checkpoint.safetensors")); const w = Object.values(ck.model)[0]!.toFlatArray(); torch.dispose([ck.model, ck.optimizer, ck.rng]); return Array.from(w); });
+    expect(weights[0]).not.toEqual(weights[1]);
+    expect(await cli("train", "glow", "--seeds", "1-2,5", "--resume", "--steps", "3", "--out", ens, "--quiet")).toBe(0);
+    expect(dirs.map((d) => checkpointStep(join(d, "checkpoint.safetensors")))).toEqual([3, 3, 3]);
+    // a seed that fails stops the sweep, saying which, what is done and how to go on
+    writeFileSync(join(dirs[1]!, "config.json"), "{");
+    expect(await cli("train", "glow", "--seeds", "1-2,5", "--resume", "--steps", "4", "--out", ens, "--quiet")).toBe(1);
+    expect(err.join("\n")).toMatch(new RegExp(`^torchts-ood: seed 2 \\(${dirs[1]}\\): .*JSON.*\nseed 1 is trained; the sweep stopped there\\. ` +
+      "Run the same command with --resume to continue it"));
   });
 
   it("rewrites config.json by replacing it (a new inode), never in place, leaving no temporary file", async () => {

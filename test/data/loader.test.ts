@@ -87,6 +87,30 @@ describe('BatchLoader', () => {
     }
   });
 
+  it('mutates pixels at the given rate, afresh each time an image is drawn, and resumes on the same mutations', () => {
+    const big: ImageDataset = { name: 'flat', split: 'train', images: new Uint8Array(4 * 1 * 50 * 50).fill(9), n: 4, channels: 1, height: 50, width: 50 };
+    const opts: BatchLoaderOptions = { batchSize: 4, seed: 3, shuffle: false, dequantize: false, prefetch: false, mutationRate: 0.2 };
+    const pixels = (b: Batch) => Array.from(b.x, (v) => Math.round(v * 256 - 0.5));
+    const l = new BatchLoader(big, opts);
+    const [e0, e1] = take(l, 2).map(pixels);
+    const changed = e0.filter((v) => v !== 9).length / e0.length;
+    expect(changed).toBeGreaterThan(0.17);
+    expect(changed).toBeLessThan(0.23);
+    expect(e1).not.toEqual(e0); // the same images, drawn again: other mutations
+    expect(flat(take(new BatchLoader(big, opts), 2))).toEqual(flat(take(new BatchLoader(big, opts), 2)));
+    const saved = JSON.parse(JSON.stringify(new BatchLoader(big, opts).state()));
+    expect(saved.mutationRate).toBe(0.2);
+    const resumed = new BatchLoader(big, opts);
+    resumed.next();
+    resumed.restore(saved);
+    expect(pixels(resumed.next())).toEqual(e0);
+    expect(() => new BatchLoader(big, { ...opts, mutationRate: 0.3 }).restore(saved)).toThrow(/mutationRate = 0.2, this loader has 0.3/);
+    expect(() => new BatchLoader(big, { ...opts, mutationRate: 0 }).restore(saved)).toThrow(/mutationRate = 0.2, this loader has 0/);
+    expect(() => new BatchLoader(big, { ...opts, mutationRate: 2 })).toThrow(/mutationRate must be in \[0, 1\], got 2/);
+    // without mutations the state is as before (checkpoints of earlier runs restore unchanged)
+    expect('mutationRate' in new BatchLoader(big, { ...opts, mutationRate: 0 }).state()).toBe(false);
+  });
+
   it('refuses a state from a loader with other options', () => {
     const a = new BatchLoader(ds, { batchSize: 5, seed: 5, prefetch: false });
     a.next();

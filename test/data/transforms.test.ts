@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../lib/data/rng.js';
 import {
-  binCenters, centerUnit, dequantize, gray, grayDataset, padDataset, padImages, scaleToCentered, scaleToUnit, tileChannels, tileDatasetChannels,
+  binCenters, centerUnit, dequantize, gray, grayDataset, mutatePixels, padDataset, padImages, scaleToCentered, scaleToUnit, tileChannels, tileDatasetChannels,
 } from '../../lib/data/transforms.js';
 import type { ImageDataset } from '../../lib/data/types.js';
 
@@ -47,6 +47,36 @@ describe('transforms', () => {
     const g = grayDataset(ds, 0.5);
     expect(Array.from(g.images)).toEqual([64, 192, 114, 128]);
     expect(Array.from(ds.images)).toEqual([0, 255, 100, 128]);
+  });
+
+  it('mutatePixels: replaces each pixel with probability rate by a level uniform on 0..255, seeded', () => {
+    const n = 1_000_000;
+    const x = new Uint8Array(n).fill(7);
+    for (const rate of [0.1, 0.2, 0.3]) {
+      const m = mutatePixels(x, rate, Rng.seeded(1));
+      let changed = 0;
+      for (let i = 0; i < n; i++) if (m[i] !== 7) changed++;
+      // a mutation draws the pixel's own level 1 time in 256; the tolerance is 5 standard deviations
+      const p = rate * (255 / 256);
+      expect(Math.abs(changed / n - p), `rate ${rate}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n));
+    }
+    // every pixel mutated: the levels are uniform (chi-square, 255 degrees of freedom: mean 255, sd 22.6)
+    const counts = new Array(256).fill(0);
+    for (const v of mutatePixels(new Uint8Array(256 * 4000), 1, Rng.seeded(2))) counts[v]++;
+    const chi2 = counts.reduce((s, c) => s + (c - 4000) ** 2 / 4000, 0);
+    expect(chi2).toBeLessThan(255 + 5 * 22.6);
+    expect(Math.min(...counts)).toBeGreaterThan(3500);
+    // the same generator state gives the same mutations, another seed others
+    const a = mutatePixels(px, 0.5, Rng.seeded(3));
+    expect(Array.from(mutatePixels(px, 0.5, Rng.seeded(3)))).toEqual(Array.from(a));
+    expect(Array.from(mutatePixels(x.subarray(0, 1000), 0.5, Rng.seeded(4)))).not.toEqual(Array.from(mutatePixels(x.subarray(0, 1000), 0.5, Rng.seeded(3))));
+    // rate 0 is the identity; in place works; the input is untouched otherwise
+    expect(Array.from(mutatePixels(px, 0, Rng.seeded(3)))).toEqual(Array.from(px));
+    expect(Array.from(px)).toEqual([0, 1, 127, 128, 254, 255]);
+    const buf = Uint8Array.from(px);
+    expect(Array.from(mutatePixels(buf, 0.5, Rng.seeded(3), buf))).toEqual(Array.from(a));
+    expect(() => mutatePixels(px, 1.5, Rng.seeded(3))).toThrow(/rate must be in \[0, 1\], got 1.5/);
+    expect(() => mutatePixels(px, NaN, Rng.seeded(3))).toThrow(/rate must be in \[0, 1\]/);
   });
 
   it('tiles one channel to three', () => {

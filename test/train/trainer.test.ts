@@ -54,6 +54,19 @@ describe("trainLoop", () => {
     expect((b.filter((l) => "loss" in l) as StepMetrics[]).map((l) => l.loss)).toEqual((a.filter((l) => "loss" in l) as StepMetrics[]).map((l) => l.loss));
   });
 
+  it("a background run (mutated pixels) stopped and resumed ends exactly as an uninterrupted one, and not as an ordinary run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
+    const cfg = { mutationRate: 0.2 };
+    const full = await run(join(dir, "full"), { cfg });
+    await run(join(dir, "split"), { stopAfter: 5, cfg });
+    const resumed = await run(join(dir, "split"), { resume: true, cfg });
+    for (const k of Object.keys(full.params)) expect(resumed.params[k], k).toEqual(full.params[k]);
+    const plain = await run(join(dir, "plain"));
+    expect(Object.keys(full.params).some((k) => JSON.stringify(plain.params[k]) !== JSON.stringify(full.params[k]))).toBe(true);
+    // a checkpoint of a mutated run does not resume as an unmutated one
+    await expect(run(join(dir, "split"), { resume: true, cfg: { steps: 14 } })).rejects.toThrow(/mutationRate = 0.2, this loader has 0/);
+  });
+
   it("writes metrics with loss in bits/dim, lr, gradient norm, speed and wall time, and evaluation lines", async () => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
     await run(dir);
