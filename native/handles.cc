@@ -1,7 +1,30 @@
 // The handle table's bookkeeping: filling and freeing slots, and the native memory V8 is told about.
 #include "handles.h"
 
+#include <bitset>
+#include <mutex>
+
 namespace torchts {
+
+namespace {
+std::mutex tags_mutex;
+std::bitset<256> tags_in_use;  // bit 0: the shared overflow tag, never marked
+
+uint64_t take_tag() {
+  std::lock_guard<std::mutex> lock(tags_mutex);
+  for (uint64_t t = 1; t <= HandleTable::kTagMask; t++)
+    if (!tags_in_use[t]) { tags_in_use[t] = true; return t; }
+  return 0;
+}
+}  // namespace
+
+HandleTable::HandleTable() : tag_(take_tag()) {}
+
+HandleTable::~HandleTable() {
+  std::lock_guard<std::mutex> lock(tags_mutex);
+  if (tag_) tags_in_use[tag_] = false;
+}
+
 
 double HandleTable::put(at::Tensor t, Napi::Env env) {
   int64_t nb = t.defined() ? static_cast<int64_t>(t.numel()) * t.element_size() : 0;

@@ -5,7 +5,6 @@
 #include <ATen/core/Tensor.h>
 #include <napi.h>
 
-#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -24,6 +23,11 @@ class HandleTable {
   static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kTagBits = 8, kTagMask = (1u << kTagBits) - 1,
                             kGenShift = kSlotBits + kTagBits, kGenMask = (1u << 21) - 1;
   static constexpr int64_t kForeign = -2;
+
+  HandleTable();
+  ~HandleTable();
+  HandleTable(const HandleTable&) = delete;
+  HandleTable& operator=(const HandleTable&) = delete;
 
   double put(at::Tensor t, Napi::Env env);
 
@@ -55,9 +59,9 @@ class HandleTable {
   int64_t bytes() const { return bytes_; }
 
  private:
-  // Tags 1..255 in creation order; only more than 255 environments alive at once could share one.
-  static inline std::atomic<uint32_t> next_tag_{0};
-  const uint64_t tag_ = next_tag_.fetch_add(1) % kTagMask + 1;
+  // The lowest tag 1..255 no live environment holds (taken in the constructor, given back in the
+  // destructor), so two live environments never share one; beyond 255 at once, tag 0 is shared.
+  const uint64_t tag_;
 
   void account(Napi::Env env, int64_t delta);
 

@@ -12,6 +12,7 @@ import { VAE } from "../models/vae/vae.js";
 import { evaluate } from "../train/evaluate.js";
 import { loadSplit, openRun, type OpenRun } from "../train/run.js";
 import { writeFileAtomic } from "../train/run-files.js";
+import { expectRunRole } from "../train/background.js";
 import { detectionMetrics, inDistributionThreshold, type DetectionMetrics } from "./metrics.js";
 import { likelihoodRegret, type RegretOptions } from "./regret.js";
 import { type ModelEval, type PerSet, SCORES, SCORE_NAMES, SET_NAMES, type ScoreInputs, type ScoreName } from "./scores.js";
@@ -123,6 +124,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     if (twice) throw new Error(`--ensemble: ${twice} is listed twice (RUN is the first member already)`);
   }
   return withRunAsync(o.run, o.device, async (main) => {
+    expectRunRole(o.run, main.config, "model");
     const heldOutSpec = o.heldOut ?? main.config.dataset;
     if (!o.in.includes(":")) throw new Error(`--in ${o.in}: expected DATASET:SPLIT, e.g. fashion-mnist:test`);
     const inData = await loadSplit(o.in, o.data);
@@ -145,9 +147,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     if (o.background && wanted.includes("likelihood-ratio")) {
       const bg = withRun(o.background, o.device, (run) => {
         checkCompatible(main, run, "background model");
-        if (!(run.config as { background?: unknown }).background) {
-          process.stderr.write(`ood: warning: ${o.background} was not trained with --background (no mutations): the likelihood ratio expects a background model\n`);
-        }
+        expectRunRole(o.background!, run.config, "background");
         return evaluateRun(run, data, o);
       });
       inputs.background = bg.evals;
@@ -157,7 +157,11 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
       let seconds = mainEval.seconds, images = mainEval.images;
       inputs.ensemble = [mainEval.evals];
       for (const dir of o.ensemble) {
-        const member = withRun(dir, o.device, (run) => { checkCompatible(main, run, "ensemble member"); return evaluateRun(run, data, o); });
+        const member = withRun(dir, o.device, (run) => {
+          checkCompatible(main, run, "ensemble member");
+          expectRunRole(dir, run.config, "model");
+          return evaluateRun(run, data, o);
+        });
         inputs.ensemble.push(member.evals);
         seconds += member.seconds; images += member.images;
       }

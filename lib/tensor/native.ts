@@ -1,5 +1,5 @@
 // Loads the C++ addon (build/Release/torchts.node) and types its small, generic surface.
-// Tensors cross the boundary as numeric handles; see native/addon.cc.
+// Tensors cross the boundary as numeric handles; see native/handles.h.
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -13,8 +13,9 @@ import { SHARED_DATASETS } from "../paths.js";
 
 const data = { env: { TORCHTS_OOD_DATA: SHARED_DATASETS } };
 const dir = mkdtempSync(join(tmpdir(), "torchts-ood-"));
-const train = (kind: "glow" | "vae", name: string, seed: number, dataset = "fashion-mnist", trainSplit = "train") =>
-  trainRun({ kind, preset: "tiny", dataset, trainSplit, out: join(dir, name), seed, quiet: true, data, evalSplits: [], overrides: { steps: 3, checkpointEvery: 3, logEvery: 3 } });
+const train = (kind: "glow" | "vae", name: string, seed: number, dataset = "fashion-mnist", trainSplit = "train", background = false) =>
+  trainRun({ kind, preset: "tiny", dataset, trainSplit, out: join(dir, name), seed, quiet: true, data, evalSplits: [], overrides: { steps: 3, checkpointEvery: 3, logEvery: 3 },
+    ...(background ? { background: { mutationRate: 0.2, l2: 1e-4 } } : {}) });
 const base = { in: "fashion-mnist:test", ood: "mnist:test", heldOut: "fashion-mnist:train[:40]", limit: 40, data };
 
 beforeAll(async () => {
@@ -22,6 +23,7 @@ beforeAll(async () => {
   await train("glow", "glow-2", 2);
   await train("glow", "glow-mnist", 1, "mnist", "test[:200]");
   await train("vae", "vae", 1);
+  await train("glow", "glow-background", 3, "fashion-mnist", "train", true);
 }, 120_000);
 afterEach(() => vi.restoreAllMocks());
 
@@ -47,7 +49,10 @@ describe("oodScores", () => {
     // A background model must share the image shape and training data set: glow-mnist is refused.
     await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-mnist"), ...base }))
       .rejects.toThrow(/background model .*glow-mnist was trained on mnist:test\[:200\], the run on fashion-mnist:train/);
-    const ratio = await oodScores({ run: join(dir, "glow"), background: join(dir, "glow-2"), scores: ["likelihood-ratio"], ...base });
+    // A model of the data is not a background model (trained on mutated inputs), nor the other way round.
+    await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-2"), ...base })).rejects.toThrow(/glow-2 is not a background run/);
+    await expect(oodScores({ run: join(dir, "glow-background"), ...base })).rejects.toThrow(/glow-background is a background run/);
+    const ratio = await oodScores({ run: join(dir, "glow"), background: join(dir, "glow-background"), scores: ["likelihood-ratio"], ...base });
     expect(ratio.scores["likelihood-ratio"]!.auroc).toBeGreaterThanOrEqual(0);
     const vae = await oodScores({ run: join(dir, "vae"), scores: ["likelihood-regret", "flow-terms"], regretLimit: 6, regret: { steps: 2 }, ...base });
     expect(vae.n.in).toBe(40);

@@ -65,6 +65,30 @@ describe("worker threads", () => {
     expect(out.error).toMatch(/belongs to another thread/);
   });
 
+  it("a tag is never shared by two live threads, however many threads came and went", () => {
+    // The main thread is environment 1; 254 workers load the addon and exit one after another; the next one
+    // is environment 256, which a tag counted modulo 255 gave the main thread's tag: it read 777, its own
+    // tensor in the same slot. Tags of exited environments are free again, so it must refuse the handle.
+    const r = runModule("tags.mjs", `
+      import * as torch from ${JSON.stringify(tensorIndex)};
+      import { Worker } from "node:worker_threads";
+      const addon = ${JSON.stringify(join(REPO_ROOT, "build/Release/torchts.node"))};
+      const mine = torch.full([1], 123);
+      for (let i = 0; i < 254; i++) {
+        const w = new Worker("require(require('node:worker_threads').workerData.addon).version()", { eval: true, workerData: { addon } });
+        await new Promise((resolve, reject) => { w.once("exit", resolve); w.once("error", reject); });
+      }
+      const w = new Worker(\`
+        const { parentPort, workerData } = require("node:worker_threads");
+        const t = require(workerData.addon);
+        t.call(t.op("aten::full"), [1], 777);
+        try { parentPort.postMessage({ value: t.item(workerData.handle) }); } catch (e) { parentPort.postMessage({ error: e.message }); }\`,
+        { eval: true, workerData: { addon, handle: mine.handle } });
+      console.log(JSON.stringify(await new Promise((resolve) => w.once("message", resolve))));`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).error).toMatch(/belongs to another thread/);
+  });
+
   it("each thread has its own random generator: a seed in one does not move another's draws", () => {
     // Worker A seeds 7; then worker B seeds 8 and draws; then A draws. With one generator for the process,
     // A's draws would follow B's seed.
