@@ -8,7 +8,7 @@ namespace torchts {
 Torch::Torch(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {
       InstanceMethod("op", &Torch::Op),
-      InstanceMethod("opReturns", &Torch::OpReturns),
+      InstanceMethod("opSchema", &Torch::OpSchema),
       InstanceMethod("call", &Torch::Call),
       InstanceMethod("callAsync", &Torch::CallAsync),
       InstanceMethod("free", &Torch::Free),

@@ -47,14 +47,28 @@ Napi::Value Torch::Op(const Napi::CallbackInfo& info) {
   });
 }
 
-// opReturns(opId) -> the schema's return types ("Tensor", "int", "Tensor[]", ...), so the TypeScript side
-// wraps only tensor handles as Tensors.
-Napi::Value Torch::OpReturns(const Napi::CallbackInfo& info) {
+// opSchema(opId) -> { arguments: [{ name, type, hasDefault, keywordOnly }], returns: ["Tensor", "int", ...] }:
+// the TypeScript side wraps only tensor handles as Tensors, and scripts/gen-op-types.ts types each op from it.
+Napi::Value Torch::OpSchema(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    const auto& rs = op_at(info[0]).handle.schema().returns();
-    auto arr = Napi::Array::New(info.Env(), rs.size());
-    for (size_t i = 0; i < rs.size(); i++) arr.Set(i, Napi::String::New(info.Env(), rs[i].type()->str()));
-    return arr;
+    Napi::Env env = info.Env();
+    const auto& schema = op_at(info[0]).handle.schema();
+    auto args = Napi::Array::New(env, schema.arguments().size());
+    for (size_t i = 0; i < schema.arguments().size(); i++) {
+      const auto& a = schema.arguments()[i];
+      auto o = Napi::Object::New(env);
+      o.Set("name", a.name());
+      o.Set("type", a.real_type()->str());  // the real type: ScalarType, MemoryFormat, where type() says int
+      o.Set("hasDefault", a.default_value().has_value());
+      o.Set("keywordOnly", a.kwarg_only());
+      args.Set(i, o);
+    }
+    auto returns = Napi::Array::New(env, schema.returns().size());
+    for (size_t i = 0; i < schema.returns().size(); i++) returns.Set(i, Napi::String::New(env, schema.returns()[i].type()->str()));
+    auto out = Napi::Object::New(env);
+    out.Set("arguments", args);
+    out.Set("returns", returns);
+    return out;
   });
 }
 

@@ -49,7 +49,7 @@ class Torch : public Napi::Addon<Torch> {
 
   // dispatch.cc: ops by schema (op, opReturns, call) and the unboxed fast path.
   Napi::Value Op(const Napi::CallbackInfo& info);
-  Napi::Value OpReturns(const Napi::CallbackInfo& info);
+  Napi::Value OpSchema(const Napi::CallbackInfo& info);
   Napi::Value Call(const Napi::CallbackInfo& info);
   const OpEntry& op_at(const Napi::Value& v);
   Napi::Value call_fast(const Napi::CallbackInfo& info, const OpEntry& op);

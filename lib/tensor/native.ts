@@ -10,6 +10,12 @@ export type Handle = number;
 /** What an op returns: a handle, several, a number/boolean, or nothing. */
 export type NativeResult = Handle | null | boolean | undefined | NativeResult[];
 
+/** An op's schema as LibTorch's dispatcher holds it (the real types: ScalarType, not int). */
+export interface OpSchema {
+  arguments: { name: string; type: string; hasDefault: boolean; keywordOnly: boolean }[];
+  returns: string[];
+}
+
 export interface NativeAddon {
   op(schema: string): number;
   call(op: number, ...args: unknown[]): NativeResult;
@@ -32,7 +38,7 @@ export interface NativeAddon {
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number): void;
-  opReturns(op: number): string[];
+  opSchema(op: number): OpSchema;
   getRngState(): Handle;
   setRngState(state: Handle): void;
   setNumThreads(n: number): void;
@@ -61,7 +67,7 @@ function findAddon(): string {
 // The names of the addon's functions, checked against NativeAddon by the compiler both ways.
 const FUNCTIONS = [
   "op", "call", "callAsync", "free", "shape", "dtype", "device", "requiresGrad", "fromBuffer", "toBuffer", "item",
-  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "opReturns", "getRngState",
+  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "opSchema", "getRngState",
   "setRngState", "setNumThreads", "getNumThreads", "cudaDeviceCount", "mallocOptions", "stats", "version",
 ] as const satisfies readonly (keyof NativeAddon)[];
 type Missing = Exclude<keyof NativeAddon, (typeof FUNCTIONS)[number]>;

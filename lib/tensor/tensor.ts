@@ -5,6 +5,7 @@
 import { native, type Handle, type NativeResult } from "./native.js";
 import { type DType, DTYPES, dtypeCode, dtypeFromCode, isDType, typedArrayFor, type TypedArray } from "./dtype.js";
 import { type Device, parseDevice } from "./device.js";
+import type { OpArgs } from "./op-types.generated.js";
 
 // ---------------------------------------------------------------------------------------------------
 // Memory: scopes free what was made inside them; a finalizer is the last safety net. Handles carry a
@@ -318,7 +319,13 @@ function opId(schema: string): number {
   return id;
 }
 
-/** An op that returns one tensor, called by ATen schema name ("aten::add.Tensor"). */
+/**
+ * An op that returns one tensor, called by ATen schema name ("aten::add.Tensor"). Ops the code calls are
+ * typed from their schemas (op-types.generated.ts): a wrong argument is a compile error. Other schema
+ * names work too, checked at run time.
+ */
+export function tensorOp<S extends keyof OpArgs>(schema: S): (...args: OpArgs[S]) => Tensor;
+export function tensorOp(schema: string): (...args: OpArg[]) => Tensor;
 export function tensorOp(schema: string): (...args: OpArg[]) => Tensor {
   let id = -1;
   // Fixed parameters and a switch on the count avoid allocating a rest array on the hot path.
@@ -342,6 +349,8 @@ export function tensorOp(schema: string): (...args: OpArg[]) => Tensor {
 }
 
 /** An op that returns several tensors (a tuple or a list). */
+export function tensorsOp<S extends keyof OpArgs>(schema: S): (...args: OpArgs[S]) => Tensor[];
+export function tensorsOp(schema: string): (...args: OpArg[]) => Tensor[];
 export function tensorsOp(schema: string): (...args: OpArg[]) => Tensor[] {
   let id = -1;
   return (...args: OpArg[]): Tensor[] => {
@@ -351,6 +360,8 @@ export function tensorsOp(schema: string): (...args: OpArg[]) => Tensor[] {
 }
 
 /** An op that returns a plain value (a number, a boolean, a list of numbers), e.g. "aten::numel". */
+export function valueOp<T extends number | boolean | number[] = number, S extends keyof OpArgs = keyof OpArgs>(schema: S): (...args: OpArgs[S]) => T;
+export function valueOp<T extends number | boolean | number[] = number>(schema: string): (...args: OpArg[]) => T;
 export function valueOp<T extends number | boolean | number[] = number>(schema: string): (...args: OpArg[]) => T {
   let id = -1;
   return (...args: OpArg[]): T => {
@@ -369,7 +380,7 @@ export function tensorOpAsync(schema: string): (...args: OpArg[]) => Promise<Ten
 const TENSOR_RETURN = /^Tensor(\([a-z]!?\))?\??$/;
 function checkedOpId(schema: string, want: "tensor" | "tensors" | "value"): number {
   const id = opId(schema);
-  const returns = native.opReturns(id);
+  const { returns } = native.opSchema(id);
   const tensors = returns.every((r) => TENSOR_RETURN.test(r)) || (returns.length === 1 && /^Tensor(\([a-z]!?\))?\[\]$/.test(returns[0]!));
   const ok = want === "tensor" ? returns.length === 1 && TENSOR_RETURN.test(returns[0]!)
     : want === "tensors" ? returns.length > 0 && tensors
