@@ -187,23 +187,9 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
       n: { heldOut: mainEval.evals.heldOut.logPx.length, in: mainEval.evals.in.logPx.length, ood: mainEval.evals.ood.logPx.length },
       scores: {}, skipped: {}, batchScores: {}, perExample: {},
     };
-    for (const name of wanted) {
-      const def = SCORES[name];
-      const why = def.missing(inputs);
-      if (why) { report.skipped[name] = why; continue; }
-      const t0 = performance.now();
-      const values = {} as PerSet<Float64Array>;
-      for (const set of SET_NAMES) values[set] = def.compute(inputs, set);
-      const own = (performance.now() - t0) / 1000 / (report.n.heldOut + report.n.in + report.n.ood);
-      const pass = name === "likelihood-ratio" ? passSeconds.model! + passSeconds.background!
-        : name === "waic" ? passSeconds.ensemble! : name === "likelihood-regret" ? passSeconds.regret! : passSeconds.model!;
-      report.scores[name] = {
-        ...detectionMetrics(values.in, values.ood),
-        imagesPerSecond: 1 / (pass + own),
-        threshold: inDistributionThreshold(values.heldOut),
-      };
-      report.perExample[name] = { heldOut: Array.from(values.heldOut), in: Array.from(values.in), ood: Array.from(values.ood) };
-    }
+    const cost = (name: ScoreName) => name === "likelihood-ratio" ? passSeconds.model! + passSeconds.background!
+      : name === "waic" ? passSeconds.ensemble! : name === "likelihood-regret" ? passSeconds.regret! : passSeconds.model!;
+    Object.assign(report, scoreSets(inputs, wanted, cost));
     if (wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
 
     if (o.write ?? true) {
@@ -213,6 +199,36 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     }
     return report;
   });
+}
+
+/**
+ * Every wanted score on the three sets, with its metrics: those that do not apply are skipped with the
+ * reason. `secondsPerImage` is the cost of the model passes a score needs (its own work is timed here).
+ */
+export function scoreSets(inputs: ScoreInputs, wanted: readonly ScoreName[], secondsPerImage: (name: ScoreName) => number):
+    Pick<OodReport, "scores" | "skipped" | "perExample"> {
+  const out: Pick<OodReport, "scores" | "skipped" | "perExample"> = { scores: {}, skipped: {}, perExample: {} };
+  for (const name of wanted) {
+    const def = SCORES[name];
+    const why = def.missing(inputs);
+    if (why) { out.skipped[name] = why; continue; }
+    const t0 = performance.now();
+    const values = {} as PerSet<Float64Array>;
+    for (const set of SET_NAMES) values[set] = def.compute(inputs, set);
+    const own = (performance.now() - t0) / 1000 / SET_NAMES.reduce((n, set) => n + values[set].length, 0);
+    try {
+      out.scores[name] = {
+        ...detectionMetrics(values.in, values.ood),
+        imagesPerSecond: 1 / (secondsPerImage(name) + own),
+        threshold: inDistributionThreshold(values.heldOut),
+      };
+    } catch (e) {
+      // Say which score: a NaN likelihood breaks every score built on it.
+      throw new RangeError(`${name}: ${(e as Error).message}`);
+    }
+    out.perExample[name] = { heldOut: Array.from(values.heldOut), in: Array.from(values.in), ood: Array.from(values.ood) };
+  }
+  return out;
 }
 
 export const oodFileName = (inSpec: string, oodSpec: string) => `${inSpec}__${oodSpec}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json";

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { detectionMetrics, inDistributionThreshold, rocCurve } from "../../lib/ood/metrics.js";
+import { scoreSets } from "../../lib/ood/ood-scores.js";
 
 interface Case { in: number[]; ood: number[]; auroc: number; auprIn: number; auprOut: number; fpr95: number }
 const reference = JSON.parse(readFileSync(new URL("./fixtures/metrics-reference.json", import.meta.url), "utf8")) as { cases: Record<string, Case> };
@@ -49,5 +50,23 @@ describe("detection metrics (OOD = positive, larger score = more OOD)", () => {
     expect(inDistributionThreshold(held)).toBe(95); // 95 of 100 at or below it
     expect(inDistributionThreshold([5])).toBe(5);
     expect(() => inDistributionThreshold(held, 0)).toThrow(/tpr must be in \(0, 1\]/);
+  });
+});
+
+describe("scoreSets", () => {
+  const images = (n: number) => ({ name: "x", split: "test", images: new Uint8Array(n * 4), n, channels: 1, height: 2, width: 2 });
+  const evals = (logPx: number[]) => ({ logPx: Float64Array.from(logPx) });
+  const inputs = (oodLogPx: number[]) => ({
+    data: { heldOut: images(3), in: images(3), ood: images(3) }, dims: 4,
+    model: { heldOut: evals([-10, -11, -12]), in: evals([-10, -12, -11]), ood: evals(oodLogPx) },
+  });
+
+  it("names the score whose values are NaN (a NaN likelihood), and skips those that do not apply with the reason", () => {
+    expect(() => scoreSets(inputs([-5, Number.NaN, -6]), ["log-likelihood"], () => 0)).toThrow(/^log-likelihood: OOD scores: score 1 is NaN/);
+    const r = scoreSets(inputs([-50, -60, -70]), ["log-likelihood", "waic", "likelihood-ratio"], () => 0.001);
+    expect(r.scores["log-likelihood"]!.auroc).toBe(1);
+    expect(r.skipped.waic).toMatch(/needs an ensemble/);
+    expect(r.skipped["likelihood-ratio"]).toMatch(/needs a background model/);
+    expect(r.perExample["log-likelihood"]!.ood).toEqual([50, 60, 70]);
   });
 });
