@@ -9,7 +9,8 @@
 // the copies: the log-det term is where that shows. CPU-cheap: MLP couplings, a few hundred steps.
 import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
-import { Module, ModuleList, Linear, ActNorm, InvertibleConv1x1, type FlowLayer } from "../lib/nn/index.js";
+import { Module, ModuleList, Linear } from "../lib/nn/index.js";
+import { ActNorm, InvertibleConv1x1, type FlowLayer } from "../lib/models/flows/index.js";
 import * as init from "../lib/nn/init.js";
 import { Adam, clipGradNorm_ } from "../lib/optim/index.js";
 import { twoMoons } from "../lib/data/index.js";

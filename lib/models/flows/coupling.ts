@@ -3,7 +3,8 @@
 // or exp(raw) (the paper's appendix D); log-det = sum log scale. Additive (CV-Glow): ya = xa + shift,
 // log-det 0, so the whole flow's volume term is the same for every input.
 import { type Tensor, cat, zeros } from "../../tensor/index.js";
-import { Module, Conv2d, HighwayNetwork, Sequential, ReLU, type FlowLayer } from "../../nn/index.js";
+import { Module, Conv2d, HighwayNetwork, Sequential, ReLU } from "../../nn/index.js";
+import { type FlowLayer } from "./flow-layer.js";
 import * as init from "../../nn/init.js";
 
 export type CouplingKind = "affine" | "additive";

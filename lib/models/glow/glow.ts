@@ -4,7 +4,8 @@
 // under the prior.
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
-import { Module, ModuleList, ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, Conv2d, type FlowLayer } from "../../nn/index.js";
+import { Module, ModuleList, Conv2d } from "../../nn/index.js";
+import { ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, type FlowLayer } from "../flows/index.js";
 import * as init from "../../nn/init.js";
 import { Coupling, type CouplingKind, type CouplingNet, type CouplingScale } from "../flows/coupling.js";
 import { gaussianLogProb, squeeze2d, standardNormalLogProb, unsqueeze2d } from "../flows/ops.js";

@@ -4,7 +4,8 @@
 // checkerboard couplings.
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
-import { Module, ModuleList, Conv2d, chain, type FlowLayer } from "../../nn/index.js";
+import { Module, ModuleList, Conv2d, chain } from "../../nn/index.js";
+import { type FlowLayer } from "../flows/flow-layer.js";
 import * as init from "../../nn/init.js";
 import { FlowBatchNorm } from "../flows/batchnorm.js";
 import { squeeze2d, standardNormalLogProb, unsqueeze2d } from "../flows/ops.js";

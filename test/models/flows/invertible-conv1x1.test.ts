@@ -1,7 +1,7 @@
 // The invertible 1x1 convolution: inverse, initial rotation, and log-dets against the full Jacobian.
 import { describe, expect, it } from "vitest";
-import * as torch from "../../lib/tensor/index.js";
-import { ActNorm, type FlowLayer, InvertibleConv1x1, InvertibleConv1x1LU } from "../../lib/nn/index.js";
+import * as torch from "../../../lib/tensor/index.js";
+import { ActNorm, type FlowLayer, InvertibleConv1x1, InvertibleConv1x1LU } from "../../../lib/models/flows/index.js";
 
 const maxAbs = (t: torch.Tensor) => torch.tidy(() => t.abs().max().item());
 
