@@ -102,3 +102,9 @@ export class Glow extends Flow {
     return [...this.levels.get(level)];
   }
 }
+
+/** The model as a Glow or CV-Glow (for analyses given any model: a typed check, not a cast). */
+export function glowOf(model: unknown): Glow {
+  if (model instanceof Glow) return model;
+  throw new Error(`expected a Glow or CV-Glow model, got ${model instanceof Flow ? model.kind : typeof model}`);
+}
