@@ -72,6 +72,8 @@ export class Glow extends Flow {
     let [c, h, w] = config.imageShape;
     this.levels = this.module("levels", new ModuleList<ModuleList<GlowStep>>());
     this.priors = config.learnedPrior ? this.module("priors", new ModuleList<SplitPriorNet>()) : null;
+    // The chain in the order x meets it. Steps and prior nets are registered above under their checkpoint
+    // names; the layers without tensors (centring, squeezes, splits) need no registration.
     const layers: FlowLayer[] = [new CenterPixels()];
     for (let l = 0; l < config.levels; l++) {
       if (h % 2 || w % 2) throw new Error(`Glow: ${config.levels} levels need H and W divisible by ${2 ** config.levels}, got ${config.imageShape}`);

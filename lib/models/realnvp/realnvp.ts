@@ -42,7 +42,8 @@ export class RealNVP extends Flow {
       couplings.push(new MaskedCoupling(cc, mask, parity, config.hidden, config.blocks));
       if (config.batchNorm) couplings.push(new FlowBatchNorm(cc));
     };
-    // Each scale's couplings are one layer of the chain: their log-dets are summed per scale first.
+    // Each scale's couplings are one layer of the chain (their log-dets summed per scale first), registered
+    // as pre.<s>, post.<s>; the layers without tensors (logit, squeezes, splits) need no registration.
     const layers: FlowLayer[] = [new LogitTransform(config.alpha)];
     for (let s = 0; s < config.scales; s++) {
       const last = s === config.scales - 1;
