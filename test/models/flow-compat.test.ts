@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
 import { createModel, presetFor, type ModelConfig } from "../../lib/models/registry.js";
-import type { Flow } from "../../lib/models/flows/flow.js";
+import { flowOf } from "../../lib/models/flows/flow.js";
 import type { GlowConfig } from "../../lib/models/glow/glow.js";
 import type { PresetName, Shape } from "../../lib/presets.js";
 import { trainMoonFlow, type MoonScale, type MoonStyle } from "../../experiments/two-moons.js";
@@ -66,7 +66,7 @@ describe("seeded tiny flows give bit-for-bit the same values", () => {
     it(`${name}: log p(x) and its terms, gradients, codes, inversion and samples`, () => {
       torch.tidy(() => {
         torch.manualSeed(0);
-        const m = createModel(cfg) as unknown as Flow;
+        const m = flowOf(createModel(cfg));
         const x = torch.rand([16, ...cfg.imageShape]).mul(0.9).add(0.05);
         const train = m.objective(x); // data-dependent init, batch statistics
         pinned(`${name} train logPx`, train.logPx.toFlatArray());
