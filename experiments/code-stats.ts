@@ -3,7 +3,7 @@
 // prior; smaller means closer to the prior's mode, i.e. a higher log p(z)); and how graying moves them.
 import * as torch from "../lib/tensor/index.js";
 import { BatchLoader, grayDataset, type ImageDataset } from "../lib/data/index.js";
-import type { Glow } from "../lib/models/glow/glow.js";
+import { flowOf } from "../lib/models/flows/flow.js";
 import { batchTensor } from "../lib/train/evaluate.js";
 import { loadSplit, type OpenRun } from "../lib/train/run.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, mean, round, runsOfKind, shortName, splitsFor, withRuns } from "./common.js";
@@ -15,9 +15,9 @@ export type CodeStatsConfig = AnalysisConfig & { factors?: number[]; bins?: numb
 export interface CodeSummary { data: string; n: number; meanOfMeans: number; meanOfStds: number; meanNorm: number; perExampleNorm: number[]; perExampleMean: number[]; perExampleStd: number[] }
 export interface RunCodes { run: string; kind: string; splits: CodeSummary[]; graying: { split: string; factor: number; meanNorm: number; meanStd: number }[] }
 
-/** Per-example mean, std and norm / sqrt(D) of the concatenated codes of a Glow. */
+/** Per-example mean, std and norm / sqrt(D) of the concatenated codes of a flow (a Glow in the paper). */
 export function codeStatsOf(run: OpenRun, ds: ImageDataset, limit: number, batchSize = 128): { mean: Float64Array; std: Float64Array; norm: Float64Array } {
-  const model = run.model as unknown as Glow;
+  const model = flowOf(run.model);
   const n = Math.min(limit, ds.n);
   const out = { mean: new Float64Array(n), std: new Float64Array(n), norm: new Float64Array(n) };
   const loader = new BatchLoader(ds, { batchSize, shuffle: false, seed: 1234, dequantize: true, prefetch: false });

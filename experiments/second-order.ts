@@ -21,7 +21,7 @@
 // D = diag(sigma^2_q - sigma^2_p*) with A = H D.
 import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
-import type { Glow } from "../lib/models/glow/glow.js";
+import { glowOf, type Glow } from "../lib/models/glow/glow.js";
 import type { DensityModel } from "../lib/models/density.js";
 import { Rng } from "../lib/data/index.js";
 import { loadSplit } from "../lib/train/run.js";
@@ -65,13 +65,10 @@ export function squeezedChannelSums(map: ArrayLike<number>, shape: readonly [num
 
 /** The effective 1x1 kernels u_k of a Glow level (ActNorm's scale folded into the columns), as C x C arrays. */
 export function glowKernels(model: Glow, level = 0): number[][][] {
-  return torch.tidy(() => torch.noGrad(() => [...model.levels.get(level)].map((step) => {
-    const children = new Map(step.namedChildren());
-    const conv = children.get("invconv") as unknown as { weight(): Tensor };
-    let w = conv.weight().double();
-    const an = children.get("actnorm") as unknown as { logs: Tensor; logScaleFactor: number } | undefined;
-    if (an) w = w.mul(an.logs.double().mul(an.logScaleFactor).exp().view(1, -1));
-    return w.tolist() as number[][];
+  return torch.tidy(() => torch.noGrad(() => model.steps(level).map(({ actnorm, invconv }) => {
+    let w = invconv.weight().double();
+    if (actnorm) w = w.mul(actnorm.logs.double().mul(actnorm.logScaleFactor).exp().view(1, -1));
+    return Array.from({ length: w.shape[0]! }, (_, row) => w.select(0, row).toFlatArray());
   })));
 }
 
@@ -184,7 +181,7 @@ export async function secondOrder(cfg: SecondOrderConfig): Promise<Analysis<{ ru
       firstOrder, secondOrder: 0.5 * h.estimate, secondOrderStderr: 0.5 * h.stderr, probes: h.probes,
     };
     if (info.kind === "cv-glow") {
-      const alpha = alphaFromKernels(glowKernels(run.model as unknown as Glow, 0));
+      const alpha = alphaFromKernels(glowKernels(glowOf(run.model), 0));
       const vd = squeezedChannelSums(varDiff, shape);
       r.eq6 = { run: info.name, alpha, varianceDiff: vd, prediction: eq6Prediction(alpha, vd, 1) };
     }

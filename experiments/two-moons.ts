@@ -9,71 +9,35 @@
 // the copies: the log-det term is where that shows. CPU-cheap: MLP couplings, a few hundred steps.
 import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
-import { Module, ModuleList, Linear, ActNorm, InvertibleConv1x1, type FlowLayer } from "../lib/nn/index.js";
-import * as init from "../lib/nn/init.js";
+import { Module } from "../lib/nn/index.js";
+import { ActNorm, FlowLayerList, InvertibleConv1x1, VectorCoupling, changeOfVariables, standardNormalLogProb, type CouplingScale } from "../lib/models/flows/index.js";
 import { Adam, clipGradNorm_ } from "../lib/optim/index.js";
 import { twoMoons } from "../lib/data/index.js";
-import { changeOfVariables, standardNormalLogProb } from "../lib/models/flows/ops.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, round } from "./common.js";
 import { lineSpec } from "../lib/viz/plot.js";
 
-export type MoonScale = "exp" | "sigmoid";
+export type MoonScale = CouplingScale;
 export type MoonStyle = "realnvp" | "glow";
 
-/** Affine coupling on vectors with a fixed binary mask: the masked-in dims condition the others. */
-class VectorCoupling extends Module implements FlowLayer {
-  readonly l1: Linear; readonly l2: Linear; readonly l3: Linear;
-  constructor(readonly dims: number, parity: 0 | 1, hidden: number, readonly scale: MoonScale) {
-    super();
-    this.l1 = this.module("l1", new Linear(dims, hidden));
-    this.l2 = this.module("l2", new Linear(hidden, hidden));
-    this.l3 = this.module("l3", new Linear(hidden, 2 * dims));
-    init.zeros_(this.l3.weight);
-    init.zeros_(this.l3.bias!);
-    this.buffer("mask", torch.tensor(Float32Array.from({ length: dims }, (_, i) => (i % 2 === parity ? 1 : 0)), { shape: [1, dims] }), { persistent: false });
-  }
-  private st(x: Tensor): [Tensor, Tensor, Tensor] {
-    const m = this.getBuffer("mask");
-    const h = this.l3.forward(this.l2.forward(this.l1.forward(x.mul(m)).relu()).relu());
-    const [shift, raw] = h.chunk(2, 1) as [Tensor, Tensor];
-    const logs = this.scale === "sigmoid" ? raw.add(2).logsigmoid() : raw;
-    const free = m.rsub(1);
-    return [shift.mul(free), logs.mul(free), m];
-  }
-  forward(x: Tensor): [Tensor, Tensor] {
-    const [shift, logs] = this.st(x);
-    return [x.add(shift).mul(logs.exp()), logs.sum(1)];
-  }
-  inverse(y: Tensor): [Tensor, Tensor] {
-    const [shift, logs] = this.st(y);
-    return [y.mul(logs.neg().exp()).sub(shift), logs.sum(1).neg()];
-  }
-}
-
-/** A vector flow: K couplings with alternating masks (RealNVP style) or ActNorm -> linear -> coupling (Glow style). */
+/**
+ * A vector flow: K couplings with alternating masks (RealNVP style) or ActNorm -> 1x1 convolution ->
+ * coupling (Glow style), one chain of layers. The D features travel as [N, D, 1, 1], the layers' shape.
+ */
 export class MoonFlow extends Module {
-  readonly layers: ModuleList<Module>;
+  readonly layers: FlowLayerList;
   constructor(readonly dims: number, o: { steps: number; hidden: number; scale: MoonScale; style: MoonStyle }) {
     super();
-    this.layers = this.module("layers", new ModuleList<Module>());
+    this.layers = this.module("layers", new FlowLayerList());
     for (let k = 0; k < o.steps; k++) {
-      if (o.style === "glow") {
-        this.layers.push(new ActNorm(dims));
-        this.layers.push(new InvertibleConv1x1(dims));
-      }
+      if (o.style === "glow") this.layers.push(new ActNorm(dims)).push(new InvertibleConv1x1(dims));
       this.layers.push(new VectorCoupling(dims, (k % 2) as 0 | 1, o.hidden, o.scale));
     }
   }
   /** x [N, D] -> log p(z), log-det and log p(x) (each [N]; see changeOfVariables for where they are -Infinity). */
   terms(x: Tensor): { logPz: Tensor; logDet: Tensor; logPx: Tensor } {
-    let h = x, logDet: Tensor | null = null;
-    for (const l of this.layers) {
-      const image = l instanceof VectorCoupling ? h : h.view(h.shape[0]!, this.dims, 1, 1);
-      const [y, ld] = (l as unknown as FlowLayer).forward(image);
-      h = y.view(y.shape[0]!, this.dims);
-      logDet = logDet ? logDet.add(ld) : ld;
-    }
-    return { ...changeOfVariables(x, standardNormalLogProb(h), logDet!), logDet: logDet! };
+    const n = x.shape[0]!;
+    const [z, logDet] = this.layers.forward(x.view(n, this.dims, 1, 1));
+    return { ...changeOfVariables(x, standardNormalLogProb(z.view(n, this.dims)), logDet), logDet };
   }
 }
 

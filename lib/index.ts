@@ -1,6 +1,7 @@
 // torchts-ood: the library's public surface, one namespace per layer.
 export * as torch from "./tensor/index.js";
 export * as nn from "./nn/index.js";
+export * as flows from "./models/flows/index.js";
 export * as optim from "./optim/index.js";
 export * as data from "./data/index.js";
 export { Glow, type GlowConfig } from "./models/glow/glow.js";

@@ -1,11 +1,8 @@
-// torch.nn for torchts: modules, layers, initialisers.
+// torch.nn for torchts: modules, layers, initialisers. (Flow layers live in ../models/flows.)
 export * from "./module.js";
-export * from "./flow-layer.js";
 export * from "./linear.js";
 export * from "./conv.js";
 export * from "./batchnorm.js";
-export * from "./actnorm.js";
-export * from "./invertible-conv1x1.js";
 export * from "./highway.js";
 export * from "./masked-conv.js";
 export * from "./dropout.js";

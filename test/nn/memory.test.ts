@@ -3,7 +3,8 @@
 // is exact.
 import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
-import { ActNorm, BatchNorm2d, Conv2d, HighwayNetwork, InvertibleConv1x1LU, MaskedConv2d, Module, Sequential, ReLU, Dropout } from "../../lib/nn/index.js";
+import { BatchNorm2d, Conv2d, HighwayNetwork, MaskedConv2d, Module, Sequential, ReLU, Dropout } from "../../lib/nn/index.js";
+import { ActNorm, InvertibleConv1x1LU } from "../../lib/models/flows/index.js";
 import { Adam } from "../../lib/optim/index.js";
 
 class Flowish extends Module {

@@ -27,7 +27,7 @@ describe("allocator policy", () => {
     const dist = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/lib/${p}`, import.meta.url)));
     const script = `
       const torch = await import(${dist("tensor/index.js")});
-      const { Glow } = await import(${dist("models/glow.js")});
+      const { Glow } = await import(${dist("models/glow/glow.js")});
       const { RMSprop } = await import(${dist("optim/index.js")});
       torch.setNumThreads(1);
       torch.manualSeed(0);

@@ -3,7 +3,8 @@
 // H*W*sum_c(log gamma_c - 0.5 log(var_c + eps)).
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
-import { Module, type FlowLayer } from "../../nn/index.js";
+import { Module } from "../../nn/index.js";
+import { type FlowLayer } from "./flow-layer.js";
 
 export class FlowBatchNorm extends Module implements FlowLayer {
   constructor(readonly channels: number, readonly momentum = 0.05, readonly eps = 1e-4) {

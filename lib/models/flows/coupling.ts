@@ -2,8 +2,9 @@
 // Affine: ya = (xa + shift) * scale, with scale = sigmoid(raw + 2) (Glow's code, volume can only shrink)
 // or exp(raw) (the paper's appendix D); log-det = sum log scale. Additive (CV-Glow): ya = xa + shift,
 // log-det 0, so the whole flow's volume term is the same for every input.
-import { type Tensor, cat, zeros } from "../../tensor/index.js";
-import { Module, Conv2d, HighwayNetwork, Sequential, ReLU, type FlowLayer } from "../../nn/index.js";
+import { type Tensor, cat } from "../../tensor/index.js";
+import { Module, Conv2d, HighwayNetwork, Sequential, ReLU } from "../../nn/index.js";
+import { type FlowLayer, zeroLogDet } from "./flow-layer.js";
 import * as init from "../../nn/init.js";
 
 export type CouplingKind = "affine" | "additive";
@@ -49,7 +50,7 @@ export class Coupling extends Module implements FlowLayer {
   forward(x: Tensor): [Tensor, Tensor] {
     const [xa, xb] = x.chunk(2, 1) as [Tensor, Tensor];
     const { shift, logScale } = this.params(xb);
-    if (!logScale) return [torchCat(xa.add(shift), xb), zeros([x.shape[0]!], { dtype: x.dtype, device: x.device })];
+    if (!logScale) return [torchCat(xa.add(shift), xb), zeroLogDet(x)];
     const ya = xa.add(shift).mul(logScale.exp());
     return [torchCat(ya, xb), logScale.flatten(1).sum(1)];
   }
@@ -57,7 +58,7 @@ export class Coupling extends Module implements FlowLayer {
   inverse(y: Tensor): [Tensor, Tensor] {
     const [ya, yb] = y.chunk(2, 1) as [Tensor, Tensor];
     const { shift, logScale } = this.params(yb);
-    if (!logScale) return [torchCat(ya.sub(shift), yb), zeros([y.shape[0]!], { dtype: y.dtype, device: y.device })];
+    if (!logScale) return [torchCat(ya.sub(shift), yb), zeroLogDet(y)];
     const xa = ya.mul(logScale.neg().exp()).sub(shift);
     return [torchCat(xa, yb), logScale.flatten(1).sum(1).neg()];
   }

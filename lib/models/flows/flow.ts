@@ -1,18 +1,49 @@
-// What every multi-scale flow shares once it can encode and decode: the change-of-variables
-// log-likelihood, inversion and sampling.
+// What every multi-scale flow shares: a chain of flow layers from the image to the top code (the
+// factored-out codes leaving on the way) and a prior on the top code. Encoding, decoding, the
+// change-of-variables log-likelihood and sampling follow from those two; a model only builds them.
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Module } from "../../nn/index.js";
 import { changeOfVariables } from "./ops.js";
+import { type FlowChain } from "./chain.js";
+import { FactoredCodes } from "./flow-layer.js";
+import { SplitWithPrior, type CodePrior } from "./split.js";
 import { type DensityModel, type LogLikelihood, type ModelKind, dimsOf, LOG256 } from "../density.js";
 
 export abstract class Flow extends Module implements DensityModel {
   abstract readonly kind: ModelKind;
   abstract readonly imageShape: readonly [number, number, number];
+  /** [C, H, W] of the top code. */
+  abstract readonly topShape: readonly [number, number, number];
+  /** The layers from an image in [0, 1] to the top code, preprocessing and splits included. */
+  abstract readonly chain: FlowChain;
+  /** The prior of the top code. */
+  protected abstract readonly topPrior: CodePrior;
+
+  /** Number of codes: one per split, then the top. */
+  get numCodes(): number {
+    return this.chain.layers.filter((l) => l instanceof SplitWithPrior).length + 1;
+  }
+
   /** x in [0, 1] -> codes (factored-out halves, then the top), log p(z) and log|det dz/dx|. */
-  abstract encode(x: Tensor): { zs: Tensor[]; logPz: Tensor; logDet: Tensor };
-  /** Codes -> images in [0, 1]; codes not given (null) are drawn from the prior, std times temperature. */
-  abstract decode(zs: (Tensor | null)[] | null, n: number, temperature?: number): Tensor;
+  encode(x: Tensor): { zs: Tensor[]; logPz: Tensor; logDet: Tensor } {
+    const codes = new FactoredCodes();
+    const [top, logDet] = this.chain.forward(x, codes);
+    const logPzTop = this.topPrior.logProb(top, null);
+    return { zs: [...codes.zs, top], logPz: codes.logPz ? codes.logPz.add(logPzTop) : logPzTop, logDet };
+  }
+
+  /**
+   * Codes -> images in [0, 1]. Missing codes (null, or none given) are drawn from their prior with its
+   * standard deviation times `temperature`, the top first.
+   */
+  decode(zs: (Tensor | null)[] | null, n: number, temperature = 1): Tensor {
+    const splits = this.numCodes - 1;
+    const device = this.parameters()[0]!.device;
+    const top = zs?.[splits] ?? this.topPrior.sample([n, ...this.topShape], null, temperature, device);
+    const codes = new FactoredCodes(Array.from({ length: splits }, (_, i) => zs?.[i] ?? null), temperature);
+    return this.chain.inverse(top, codes)[0];
+  }
 
   /** log p(x) = log p(z) + log|det| - D log 256 (the dequantized density turned discrete). */
   objective(x: Tensor): LogLikelihood {
@@ -33,4 +64,11 @@ export abstract class Flow extends Module implements DensityModel {
   sample(n: number, o: { temperature?: number } = {}): Tensor {
     return torch.noGrad(() => this.decode(null, n, o.temperature ?? 1).clamp(0, 1));
   }
+}
+
+/** The model as a Flow (an analysis of flows given any model: a typed check, not a cast). */
+export function flowOf(model: unknown): Flow {
+  if (model instanceof Flow) return model;
+  const kind = typeof model === "object" && model !== null && "kind" in model ? String(model.kind) : typeof model;
+  throw new Error(`expected a normalizing flow (Glow, CV-Glow, RealNVP), got ${kind}`);
 }

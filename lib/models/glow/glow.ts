@@ -1,13 +1,14 @@
 // Glow (Kingma & Dhariwal 2018) as the paper's appendix A.1 uses it, and CV-Glow (additive coupling,
 // so the log-det is the same for every input). Multi-scale: per level, squeeze, K steps of
 // [ActNorm] -> invertible 1x1 convolution -> coupling, then half the channels are factored out
-// under the prior.
+// under the prior. The model is that list of layers, one FlowChain.
 import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
-import { Module, ModuleList, ActNorm, InvertibleConv1x1, InvertibleConv1x1LU, Conv2d, type FlowLayer } from "../../nn/index.js";
-import * as init from "../../nn/init.js";
-import { Coupling, type CouplingKind, type CouplingNet, type CouplingScale } from "../flows/coupling.js";
-import { gaussianLogProb, squeeze2d, standardNormalLogProb, unsqueeze2d } from "../flows/ops.js";
+import { Module, ModuleList } from "../../nn/index.js";
+import {
+  ActNorm, CenterPixels, Coupling, FlowChain, GaussianPrior, InvertibleConv1x1, InvertibleConv1x1LU, Squeeze, SplitPriorNet,
+  SplitWithPrior, standardNormal, type CodePrior, type CouplingKind, type CouplingNet, type CouplingScale, type FactoredCodes, type FlowLayer,
+} from "../flows/index.js";
 import { Flow } from "../flows/flow.js";
 
 export interface GlowConfig {
@@ -29,57 +30,39 @@ export interface GlowConfig {
   learnedPrior: boolean;
 }
 
-/** One step of flow: [ActNorm] -> 1x1 convolution -> coupling. */
-class FlowStep extends Module implements FlowLayer {
-  private readonly layers: FlowLayer[] = [];
-  constructor(c: number, cfg: GlowConfig) {
-    super();
-    if (cfg.actnorm) this.layers.push(this.module("actnorm", new ActNorm(c)));
-    this.layers.push(this.module("invconv", cfg.lu ? new InvertibleConv1x1LU(c) : new InvertibleConv1x1(c)));
-    this.layers.push(this.module("coupling", new Coupling(c, { kind: cfg.coupling, scale: cfg.scale, net: cfg.net, hidden: cfg.hidden })));
-  }
-  forward(x: Tensor): [Tensor, Tensor] {
-    let logDet: Tensor | null = null;
-    for (const l of this.layers) {
-      const [y, ld] = l.forward(x);
-      x = y;
-      logDet = logDet ? logDet.add(ld) : ld;
-    }
-    return [x, logDet!];
-  }
-  inverse(y: Tensor): [Tensor, Tensor] {
-    let logDet: Tensor | null = null;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      const [x, ld] = this.layers[i]!.inverse(y);
-      y = x;
-      logDet = logDet ? logDet.add(ld) : ld;
-    }
-    return [y, logDet!];
-  }
-}
+/** One step of flow: [ActNorm] -> 1x1 convolution -> coupling (registered under those names). */
+export class GlowStep extends Module implements FlowLayer {
+  readonly actnorm: ActNorm | null;
+  readonly invconv: InvertibleConv1x1 | InvertibleConv1x1LU;
+  readonly coupling: Coupling;
+  private readonly chain: FlowChain;
 
-/** Glow's learned prior for a factored-out half: mean and log-std predicted from the kept half. */
-class SplitPrior extends Module {
-  readonly conv: Conv2d;
-  constructor(c: number) {
+  constructor(channels: number, cfg: GlowConfig) {
     super();
-    this.conv = this.module("conv", new Conv2d(c, 2 * c, 3, { padding: 1 }));
-    init.zeros_(this.conv.weight);
-    init.zeros_(this.conv.bias!);
+    this.actnorm = cfg.actnorm ? this.module("actnorm", new ActNorm(channels)) : null;
+    this.invconv = this.module("invconv", cfg.lu ? new InvertibleConv1x1LU(channels) : new InvertibleConv1x1(channels));
+    this.coupling = this.module("coupling", new Coupling(channels, { kind: cfg.coupling, scale: cfg.scale, net: cfg.net, hidden: cfg.hidden }));
+    this.chain = new FlowChain([...(this.actnorm ? [this.actnorm] : []), this.invconv, this.coupling]);
   }
-  params(kept: Tensor): [Tensor, Tensor] {
-    const h = this.conv.forward(kept);
-    return [h.slice(1, 0, null, 2), h.slice(1, 1, null, 2)];
+
+  forward(x: Tensor, codes?: FactoredCodes): [Tensor, Tensor] {
+    return this.chain.forward(x, codes);
+  }
+  inverse(y: Tensor, codes?: FactoredCodes): [Tensor, Tensor] {
+    return this.chain.inverse(y, codes);
   }
 }
 
 export class Glow extends Flow {
   readonly kind: "glow" | "cv-glow";
   readonly imageShape: readonly [number, number, number];
-  readonly levels: ModuleList<ModuleList<FlowStep>>;
-  readonly priors: ModuleList<SplitPrior> | null;
-  /** [C, H, W] of the code at the top level. */
+  /** The steps of each level (checkpoint names levels.<l>.<k>). */
+  readonly levels: ModuleList<ModuleList<GlowStep>>;
+  /** The learned priors of the factored-out halves (priors.<l>), null with a standard normal prior. */
+  readonly priors: ModuleList<SplitPriorNet> | null;
   readonly topShape: [number, number, number];
+  readonly chain: FlowChain;
+  protected readonly topPrior: CodePrior;
 
   constructor(readonly config: GlowConfig) {
     super();
@@ -87,89 +70,43 @@ export class Glow extends Flow {
     this.kind = config.kind;
     this.imageShape = config.imageShape;
     let [c, h, w] = config.imageShape;
-    this.levels = this.module("levels", new ModuleList<ModuleList<FlowStep>>());
-    this.priors = config.learnedPrior ? this.module("priors", new ModuleList<SplitPrior>()) : null;
+    this.levels = this.module("levels", new ModuleList<ModuleList<GlowStep>>());
+    this.priors = config.learnedPrior ? this.module("priors", new ModuleList<SplitPriorNet>()) : null;
+    // The chain in the order x meets it. Steps and prior nets are registered above under their checkpoint
+    // names; the layers without tensors (centring, squeezes, splits) need no registration.
+    const layers: FlowLayer[] = [new CenterPixels()];
     for (let l = 0; l < config.levels; l++) {
       if (h % 2 || w % 2) throw new Error(`Glow: ${config.levels} levels need H and W divisible by ${2 ** config.levels}, got ${config.imageShape}`);
       c *= 4; h /= 2; w /= 2;
-      const steps = new ModuleList<FlowStep>();
-      for (let k = 0; k < config.steps; k++) steps.push(new FlowStep(c, config));
+      const steps = new ModuleList<GlowStep>();
+      for (let k = 0; k < config.steps; k++) steps.push(new GlowStep(c, config));
       this.levels.push(steps);
+      layers.push(new Squeeze(), ...steps);
       if (l < config.levels - 1) {
         c /= 2;
-        this.priors?.push(new SplitPrior(c));
+        const prior = this.priors ? this.priors.push(new SplitPriorNet(c)).get(-1).prior() : standardNormal;
+        layers.push(new SplitWithPrior(prior));
       }
     }
     this.topShape = [c, h, w];
+    this.chain = new FlowChain(layers);
     if (config.learnedPrior) {
       this.param("top_mean", torch.zeros([1, c, h, w]));
       this.param("top_logs", torch.zeros([1, c, h, w]));
+      this.topPrior = new GaussianPrior(() => [this.getParameter("top_mean"), this.getParameter("top_logs")]);
+    } else {
+      this.topPrior = standardNormal;
     }
   }
 
-  private logPrior(z: Tensor, level: number, kept: Tensor | null): Tensor {
-    if (!this.config.learnedPrior) return standardNormalLogProb(z);
-    if (kept) {
-      const [mean, logs] = this.priors!.get(level).params(kept);
-      return gaussianLogProb(z, mean, logs);
-    }
-    return gaussianLogProb(z, this.getParameter("top_mean"), this.getParameter("top_logs"));
+  /** The K steps of a level, in order. */
+  steps(level: number): GlowStep[] {
+    return [...this.levels.get(level)];
   }
+}
 
-  /** x in [0, 1] -> codes (factored-out halves, then the top), log p(z) and log|det|. */
-  encode(x: Tensor): { zs: Tensor[]; logPz: Tensor; logDet: Tensor } {
-    let h = x.sub(0.5);
-    let logDet: Tensor | null = null, logPz: Tensor | null = null;
-    const zs: Tensor[] = [];
-    const L = this.config.levels;
-    for (let l = 0; l < L; l++) {
-      h = squeeze2d(h);
-      for (const step of this.levels.get(l)) {
-        const [y, ld] = step.forward(h);
-        h = y;
-        logDet = logDet ? logDet.add(ld) : ld;
-      }
-      if (l < L - 1) {
-        const [kept, z] = h.chunk(2, 1) as [Tensor, Tensor];
-        const lp = this.logPrior(z, l, kept);
-        logPz = logPz ? logPz.add(lp) : lp;
-        zs.push(z);
-        h = kept;
-      }
-    }
-    const top = this.logPrior(h, L - 1, null);
-    zs.push(h);
-    return { zs, logPz: logPz ? logPz.add(top) : top, logDet: logDet! };
-  }
-
-  /**
-   * Codes -> images in [0, 1]. Missing codes (null, or none given) are drawn from the prior with its
-   * standard deviation times `temperature`.
-   */
-  decode(zs: (Tensor | null)[] | null, n: number, temperature = 1): Tensor {
-    const L = this.config.levels;
-    const device = this.parameters()[0]!.device;
-    const draw = (mean: Tensor | null, logs: Tensor | null, shape: number[]) => {
-      const e = torch.randn(shape, { device }).mul(temperature);
-      return mean && logs ? e.mul(logs.exp()).add(mean) : e;
-    };
-    const [tc, th, tw] = this.topShape;
-    let h = zs?.[L - 1] ?? (this.config.learnedPrior
-      ? draw(this.getParameter("top_mean"), this.getParameter("top_logs"), [n, tc, th, tw])
-      : draw(null, null, [n, tc, th, tw]));
-    for (let l = L - 1; l >= 0; l--) {
-      if (l < L - 1) {
-        let z = zs?.[l] ?? null;
-        if (!z) {
-          const [, c, hh, ww] = h.shape as [number, number, number, number];
-          z = this.config.learnedPrior ? draw(...this.priors!.get(l).params(h), [n, c, hh, ww]) : draw(null, null, [n, c, hh, ww]);
-        }
-        h = torch.cat([h, z], 1);
-      }
-      const steps = [...this.levels.get(l)];
-      for (let k = steps.length - 1; k >= 0; k--) h = steps[k]!.inverse(h)[0];
-      h = unsqueeze2d(h);
-    }
-    return h.add(0.5);
-  }
+/** The model as a Glow or CV-Glow (for analyses given any model: a typed check, not a cast). */
+export function glowOf(model: unknown): Glow {
+  if (model instanceof Glow) return model;
+  throw new Error(`expected a Glow or CV-Glow model, got ${model instanceof Flow ? model.kind : typeof model}`);
 }

@@ -1,7 +1,7 @@
 // The invertible 1x1 convolution: inverse, initial rotation, and log-dets against the full Jacobian.
 import { describe, expect, it } from "vitest";
-import * as torch from "../../lib/tensor/index.js";
-import { ActNorm, type FlowLayer, InvertibleConv1x1, InvertibleConv1x1LU } from "../../lib/nn/index.js";
+import * as torch from "../../../lib/tensor/index.js";
+import { ActNorm, type FlowLayer, InvertibleConv1x1, InvertibleConv1x1LU } from "../../../lib/models/flows/index.js";
 
 const maxAbs = (t: torch.Tensor) => torch.tidy(() => t.abs().max().item());
 
@@ -85,5 +85,53 @@ describe("ActNorm log-det", () => {
     expect(Math.abs(ld)).toBeGreaterThan(0.05);
     expect(jacobianLogAbsDet(an, x)).toBeCloseTo(ld, 10);
     an.dispose();
+  });
+});
+
+describe("InvertibleConv1x1LU: Glow's LU parametrization", () => {
+  it("assembles W = P L (U + diag(sign(s) exp(log|s|))) from P, sign(s) (fixed) and L, U, log|s| (learned)", () => {
+    torch.tidy(() => {
+      torch.manualSeed(6);
+      const conv = new InvertibleConv1x1LU(5, { dtype: "float64" });
+      perturb(conv);
+      const sd = conv.stateDict();
+      const eye = torch.eye(5, 5, { dtype: "float64" });
+      const L = sd.lower!.tril(-1).add(eye);
+      const U = sd.upper!.triu(1).add(sd.sign_s!.mul(sd.log_s!.exp()).diag());
+      const W = sd.perm!.matmul(L).matmul(U);
+      expect(maxAbs(conv.weight().sub(W))).toBeLessThan(1e-12);
+      // P is a permutation and sign(s) a vector of signs: the buffers Glow keeps fixed
+      expect(maxAbs(sd.perm!.matmul(sd.perm!.t()).sub(eye))).toBe(0);
+      expect(sd.sign_s!.abs().toFlatArray()).toEqual([1, 1, 1, 1, 1]);
+      conv.dispose();
+    });
+  });
+
+  it("has log-det H*W*sum(log|s|), equal to H*W times slogdet of the assembled W (H != W)", () => {
+    torch.tidy(() => {
+      torch.manualSeed(7);
+      const conv = new InvertibleConv1x1LU(4, { dtype: "float64" });
+      perturb(conv);
+      const x = torch.randn([2, 4, 3, 5], { dtype: "float64" });
+      const [, ld] = conv.forward(x);
+      const sumLogS = conv.getParameter("log_s").sum().item();
+      const { sign, logabsdet } = torch.linalg.slogdet(conv.weight());
+      expect(Math.abs(sign.item())).toBe(1);
+      expect(Math.abs(sumLogS)).toBeGreaterThan(0.5);
+      for (const v of ld.toFlatArray()) {
+        expect(v).toBeCloseTo(15 * sumLogS, 10);
+        expect(v).toBeCloseTo(15 * logabsdet.item(), 10);
+      }
+      conv.dispose();
+    });
+  });
+
+  it("starts from the LU decomposition of a random rotation: log|s| sums to 0", () => {
+    torch.tidy(() => {
+      torch.manualSeed(8);
+      const conv = new InvertibleConv1x1LU(6);
+      expect(Math.abs(conv.getParameter("log_s").sum().item())).toBeLessThan(1e-5);
+      conv.dispose();
+    });
   });
 });

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import * as torch from "../../lib/tensor/index.js";
-import { ActNorm } from "../../lib/nn/index.js";
+import * as torch from "../../../lib/tensor/index.js";
+import { ActNorm } from "../../../lib/models/flows/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "torchts-actnorm-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

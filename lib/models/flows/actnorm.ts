@@ -1,10 +1,10 @@
 // ActNorm (Glow, Kingma & Dhariwal 2018): a per-channel affine map y = (x + bias) * exp(logs), whose
 // parameters are set from the first training batch so that y has zero mean and unit variance per channel.
 // The `initialized` flag is a buffer, so a loaded checkpoint is not re-initialised by its first batch.
-import { Tensor, tidy } from "../tensor/tensor.js";
-import { noGrad } from "../tensor/autograd.js";
-import { scalar, zeros, type TensorOptions } from "../tensor/creation.js";
-import { Module } from "./module.js";
+import { Tensor, tidy } from "../../tensor/tensor.js";
+import { noGrad } from "../../tensor/autograd.js";
+import { scalar, zeros, type TensorOptions } from "../../tensor/creation.js";
+import { Module } from "../../nn/module.js";
 import { type FlowLayer } from "./flow-layer.js";
 
 export interface ActNormOptions extends Pick<TensorOptions, "dtype" | "device"> {

@@ -2,11 +2,11 @@
 // InvertibleConv1x1 learns W directly (log-det by slogdet, in float64 for stability, as Glow's code);
 // InvertibleConv1x1LU learns W = P L (U + diag(sign(s) exp(log|s|))) with P fixed, so log|det W| = sum(log|s|).
 // Both start from a random rotation: the Q of the QR decomposition of a Gaussian matrix.
-import { Tensor, tidy } from "../tensor/tensor.js";
-import { eye, ones, randn, type TensorOptions } from "../tensor/creation.js";
-import { conv2d } from "../tensor/functional.js";
-import { inv, lu, qr, slogdet } from "../tensor/linalg.js";
-import { Module } from "./module.js";
+import { Tensor, tidy } from "../../tensor/tensor.js";
+import { eye, ones, randn, type TensorOptions } from "../../tensor/creation.js";
+import { conv2d } from "../../tensor/functional.js";
+import { inv, lu, qr, slogdet } from "../../tensor/linalg.js";
+import { Module } from "../../nn/module.js";
 import { type FlowLayer } from "./flow-layer.js";
 
 export type InvertibleConvOptions = Pick<TensorOptions, "dtype" | "device">;
