@@ -87,7 +87,7 @@ describe("worker threads", () => {
       console.log(JSON.stringify(await new Promise((resolve) => w.once("message", resolve))));`);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).error).toMatch(/belongs to another thread/);
-  });
+  }, 180_000); // 255 worker start-ups: about 8 s alone, much longer on a loaded machine
 
   it("each thread has its own random generator: a seed in one does not move another's draws", () => {
     // Worker A seeds 7; then worker B seeds 8 and draws; then A draws. With one generator for the process,
