@@ -7,6 +7,7 @@ import { sampleCommand } from "./commands/sample.js";
 import { analyzeCommand } from "./commands/analyze.js";
 import { reportCommand } from "./commands/report.js";
 import { oodCommand } from "./commands/ood.js";
+import { serveCommand } from "./commands/serve.js";
 import { DatasetNotFoundError } from "../lib/data/locate.js";
 
 /** Runs the CLI on argv (without node and the script); resolves to the exit code. */
@@ -18,6 +19,7 @@ export async function runCli(argv: string[]): Promise<number> {
     .command(evalCommand)
     .command(sampleCommand)
     .command(oodCommand)
+    .command(serveCommand)
     .command(analyzeCommand)
     .command(reportCommand)
     .command(demoCommand)
