@@ -31,8 +31,10 @@ export async function startServer(run: string, o: ServerOptions = {}): Promise<S
   const pool = await createScoringPool(run, o);
   try {
     const { app, registry } = scoringApp(pool, o);
-    const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? "127.0.0.1" });
+    // Keep-alive connections of requests in flight would hold close() open forever: their answers end them.
     let closing: Promise<void> | null = null;
+    app.addHook("onSend", async (_req, reply) => { if (closing) reply.header("connection", "close"); });
+    const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? "127.0.0.1" });
     return { url, pool, app, registry, close: () => (closing ??= app.close().then(() => pool.close())) };
   } catch (e) {
     await pool.close();
