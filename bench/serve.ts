@@ -1,0 +1,106 @@
+// `npm run bench:serve [-- RUN] [--workers N] [--requests N] [--seconds S]`: `torchts-ood serve` on
+// loopback under autocannon at 1, 8 and 64 connections, against the same model scored in a plain loop
+// (the ceiling). Also the server's event-loop delay while it scores, and its RSS after 10,000 and after
+// --requests requests. The run is copied (and given fresh thresholds), never written into.
+import { spawn, type ChildProcess } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import * as torch from "../lib/tensor/index.js";
+import { loadSplit, openRun } from "../lib/train/run.js";
+import { oodScores } from "../lib/ood/ood-scores.js";
+
+const arg = (name: string, d: number) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
+const source = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : "/work/runs/glow-fm";
+const seconds = arg("seconds", 15), totalRequests = arg("requests", 100_000), maxBatch = arg("max-batch", 64);
+const cores = availableParallelism();
+const workers = arg("workers", cores), threads = arg("threads", 1);
+if (!existsSync(join(source, "checkpoint.safetensors"))) throw new Error(`bench:serve: no trained run at ${source}; train one (\`torchts-ood train glow --preset cpu --out DIR\`) and pass DIR`);
+
+// A copy, so `ood` writes its thresholds there and not into the source run.
+const run = join(mkdtempSync(join(tmpdir(), "torchts-bench-serve-")), "run");
+cpSync(source, run, { recursive: true });
+rmSync(join(run, "ood"), { recursive: true, force: true });
+const data = { ...(process.env.TORCHTS_OOD_DATA ? { dataDir: process.env.TORCHTS_OOD_DATA } : {}) };
+await oodScores({ run, in: "fashion-mnist:test", ood: "mnist:test", limit: 500, scores: ["log-likelihood", "typicality"], data });
+const test = await loadSplit("fashion-mnist:test[:64]", data);
+const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(test.images.subarray(i * 784, (i + 1) * 784)));
+
+/** Images per second of the model in a plain loop: batches of maxBatch, every core's threads, no HTTP. */
+function loopCeiling(): number {
+  torch.setNumThreads(workers * threads);
+  const r = openRun(run, "cpu");
+  const x = Float32Array.from(test.images, (p) => (p + 0.5) / 256);
+  const once = () => torch.tidy(() => torch.noGrad(() => r.model.logLikelihood(torch.tensor(x, { shape: [64, 1, 28, 28] })).logPx.data()));
+  once();
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) { once(); n += 64; }
+  const rate = n / ((performance.now() - t0) / 1000);
+  r.model.dispose();
+  return rate;
+}
+
+async function startServe(): Promise<{ child: ChildProcess; url: string }> {
+  const cli = fileURLToPath(new URL("../bin/torchts-ood.js", import.meta.url));
+  const child = spawn(process.execPath, [cli, "serve", run, "--port", "0", "--workers", String(workers), "--threads", String(threads), "--max-batch", String(maxBatch)], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (b: Buffer) => { out += String(b); const m = /on (http:\/\/[\d.:]+)/.exec(out); if (m) resolve(m[1]!); });
+    child.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+/** One value of the server's /metrics (scraping also resets prom-client's event-loop delay histogram). */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+function load(url: string, connections: number, o: { duration?: number; amount?: number }): Promise<autocannon.Result> {
+  let i = 0;
+  return autocannon({
+    url: `${url}/score`, connections, ...o, method: "POST", headers: { "content-type": "application/octet-stream" },
+    // Each request one of 64 test images, in turn.
+    requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  } as autocannon.Options);
+}
+
+const rows: string[] = [];
+const ceilingBefore = loopCeiling();
+console.log(`plain loop (batch 64, ${workers * threads} threads): ${ceilingBefore.toFixed(0)} images/s`);
+const { child, url } = await startServe();
+await load(url, 8, { duration: 3 }); // warm-up
+for (const c of [1, 8, 64]) {
+  await metric(url, "nodejs_eventloop_lag_p99_seconds"); // resets the delay histogram
+  const [batchSum0, batchCount0] = [await metric(url, "torchts_serve_batch_size_images_sum"), await metric(url, "torchts_serve_batch_size_images_count")];
+  const r = await load(url, c, { duration: seconds });
+  const lagP99 = await metric(url, "nodejs_eventloop_lag_p99_seconds");
+  const meanBatch = ((await metric(url, "torchts_serve_batch_size_images_sum")) - batchSum0) / ((await metric(url, "torchts_serve_batch_size_images_count")) - batchCount0);
+  const row = `| ${c} | ${r.requests.average.toFixed(0)} | ${(100 * r.requests.average / ceilingBefore).toFixed(0)}% | ${r.latency.p50} | ${r.latency.p99} | ${meanBatch.toFixed(1)} | ${(lagP99 * 1000).toFixed(1)} | ${r.non2xx + r.errors} |`;
+  rows.push(row);
+  console.log(row);
+}
+
+// Memory: RSS after 10,000 requests, then after totalRequests (64 connections throughout).
+const t0 = performance.now();
+await load(url, 64, { amount: 10_000 });
+const rss10k = await metric(url, "process_resident_memory_bytes");
+const rest = totalRequests - 10_000;
+if (rest > 0) await load(url, 64, { amount: rest });
+const rssEnd = await metric(url, "process_resident_memory_bytes");
+const minutes = (performance.now() - t0) / 60_000;
+child.kill("SIGTERM");
+const ceilingAfter = loopCeiling();
+
+console.log(`\n${workers} worker(s) x ${threads} thread(s), max batch ${maxBatch}, ${seconds} s per row; ${cores} cores, load average ${loadavg().map((v) => v.toFixed(1)).join(" ")} at the end`);
+console.log(`plain loop: ${ceilingBefore.toFixed(0)} images/s before, ${ceilingAfter.toFixed(0)} after\n`);
+console.log("| connections | requests/s | of the loop | p50 ms | p99 ms | mean batch | event-loop p99 ms | non-2xx |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const row of rows) console.log(row);
+console.log(`\nRSS after 10,000 requests ${(rss10k / 2 ** 20).toFixed(0)} MiB, after ${totalRequests.toLocaleString("en")} ${(rssEnd / 2 ** 20).toFixed(0)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min`);
+rmSync(join(run, ".."), { recursive: true, force: true });
