@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dataOptions, positiveInt } from "./options.js";
 
 interface ServeArgs {
-  run: string; port: number; host: string; workers?: number; threads?: number; "max-batch": number; "max-wait-ms": number;
+  run: string; port: number; host: string; workers?: number; threads?: number; "worker-nice": number; "max-batch": number; "max-wait-ms": number;
   "max-queue": number; "max-body-bytes": number; "ood-score": string; "ood-file"?: string; "data-dir"?: string;
 }
 
@@ -18,6 +18,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("host", { type: "string", default: "127.0.0.1", describe: "0.0.0.0 to listen on every interface" })
       .option("workers", { type: "number", describe: "worker threads, each with its own copy of the model (default: cores / threads)" })
       .option("threads", { type: "number", describe: "LibTorch threads per worker (default 1); workers x threads should fit the cores" })
+      .option("worker-nice", { type: "number", default: 10, describe: "nice value 0-19 of the scoring threads: the thread that answers requests runs first" })
       .option("max-batch", { type: "number", default: 64, describe: "most images scored in one model call" })
       .option("max-wait-ms", { type: "number", default: 2, describe: "how long a request may wait for others to share its batch" })
       .option("max-queue", { type: "number", default: 2048, describe: "most images waiting; past it requests are answered 503 with Retry-After" })
@@ -38,7 +39,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       maxQueue: positiveInt("max-queue", a["max-queue"])!, maxBodyBytes: positiveInt("max-body-bytes", a["max-body-bytes"])!,
       ...(a.workers !== undefined ? { workers: positiveInt("workers", a.workers)! } : {}),
       ...(a.threads !== undefined ? { threads: positiveInt("threads", a.threads)! } : {}),
-      oodScore: a["ood-score"], ...(a["ood-file"] ? { oodFile: a["ood-file"] } : {}), data: dataOptions(a["data-dir"], false),
+      workerNice: a["worker-nice"], oodScore: a["ood-score"], ...(a["ood-file"] ? { oodFile: a["ood-file"] } : {}), data: dataOptions(a["data-dir"], false),
       log: (line) => console.error(`torchts-ood serve: ${line}`),
     });
     const i = server.pool.info;

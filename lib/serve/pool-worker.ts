@@ -2,12 +2,13 @@
 // each batch the pool sends and, when the pool serves an OOD score, computes that score too (input
 // complexity compresses every image: better here than on the event loop).
 import { parentPort, workerData } from "node:worker_threads";
+import { setPriority } from "node:os";
 import * as torch from "../tensor/index.js";
 import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
 import { computeScores, type OodRule } from "./ood-rule.js";
 
-interface Init { dir: string; threads: number; rule?: OodRule }
+interface Init { dir: string; threads: number; nice: number; rule?: OodRule }
 export interface BatchRequest { id: number; x: Float32Array; n: number }
 export interface BatchAnswer {
   id: number;
@@ -20,6 +21,9 @@ export interface BatchAnswer {
 }
 
 const init = workerData as Init;
+// Below the event loop's thread (Linux nice is per thread): when cores are short, the thread that takes
+// requests and answers them runs first, and scoring takes the rest.
+try { setPriority(0, init.nice); } catch { /* not permitted here: score at the default priority */ }
 torch.setNumThreads(init.threads);
 const run = openRun(init.dir, "cpu");
 const shape = run.model.imageShape;

@@ -19,6 +19,8 @@ export interface PoolOptions {
   workers?: number;
   /** LibTorch threads per worker (default 1: small batches gain little from more, and workers x threads should fit the cores). */
   threads?: number;
+  /** Nice value of the worker threads, 0-19 (default 10): the event loop's thread, at 0, runs first when cores are short. */
+  workerNice?: number;
   /** Most images scored in one model call (default 64). */
   maxBatch?: number;
   /** How long the oldest waiting request may wait for others to join its batch (default 2 ms). */
@@ -51,6 +53,7 @@ export interface PoolInfo {
   imageShape: [number, number, number];
   workers: number;
   threads: number;
+  workerNice: number;
   maxBatch: number;
   maxWaitMs: number;
   maxQueue: number;
@@ -101,9 +104,10 @@ export async function createScoringPool(run: string, o: PoolOptions = {}): Promi
   const threads = positiveInt("threads", o.threads ?? 1);
   const workers = positiveInt("workers", o.workers ?? Math.max(1, Math.floor(availableParallelism() / threads)));
   const maxBatch = positiveInt("maxBatch", o.maxBatch ?? 64), maxQueue = positiveInt("maxQueue", o.maxQueue ?? 2048);
-  const maxWaitMs = o.maxWaitMs ?? 2;
+  const maxWaitMs = o.maxWaitMs ?? 2, workerNice = o.workerNice ?? 10;
+  if (!(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19)) throw new RangeError(`createScoringPool: workerNice must be an integer 0-19, got ${workerNice}`);
   if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) throw new RangeError(`createScoringPool: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
-  const pool = new Pool(run, { workers, threads, maxBatch, maxWaitMs, maxQueue });
+  const pool = new Pool(run, { workers, threads, workerNice, maxBatch, maxWaitMs, maxQueue });
   await pool.start(o);
   return pool;
 }
@@ -125,7 +129,7 @@ class Pool extends EventEmitter implements ScoringPool {
   /** Until every first worker is up, a worker that fails to load fails start() instead of being replaced. */
   private started = false;
 
-  constructor(private readonly run: string, private readonly cfg: { workers: number; threads: number; maxBatch: number; maxWaitMs: number; maxQueue: number }) { super(); }
+  constructor(private readonly run: string, private readonly cfg: { workers: number; threads: number; workerNice: number; maxBatch: number; maxWaitMs: number; maxQueue: number }) { super(); }
 
   async start(o: PoolOptions): Promise<void> {
     const imageShape = readImageShape(this.run);
@@ -200,7 +204,7 @@ class Pool extends EventEmitter implements ScoringPool {
 
   /** Starts a worker; resolves when it has loaded the model, rejects if it dies first. */
   private spawn(): Promise<Loaded> {
-    const worker = new Worker(workerPath(), { workerData: { dir: this.run, threads: this.cfg.threads, ...(this.rule ? { rule: this.rule } : {}) } });
+    const worker = new Worker(workerPath(), { workerData: { dir: this.run, threads: this.cfg.threads, nice: this.cfg.workerNice, ...(this.rule ? { rule: this.rule } : {}) } });
     const slot: Slot = { worker, ready: false, batch: null, id: -1, closing: false };
     this.slots.push(slot);
     let lastError: Error | undefined;
