@@ -1,7 +1,7 @@
 // createScoringPool as a library: Promises with eval's numbers, refusals that say what was wrong, and an
 // OOD verdict only where the run's stored thresholds support one (else the answer says why there is none).
 import { beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, rmSync, utimesSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,10 +54,23 @@ describe("createScoringPool", () => {
     await pool.close(); // twice is fine
   });
 
+  it.runIf(process.platform === "linux")("runs its scoring threads below the event loop's priority (nice 10)", async () => {
+    // field 19 of /proc/self/task/TID/stat, counted after the ") " that ends the thread's name
+    const niceOfTask = (t: string | number) => Number(readFileSync(`/proc/self/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const niceOf = () => readdirSync("/proc/self/task").map(niceOfTask);
+    const before = niceOf().filter((n) => n === 10).length;
+    const pool = await createScoringPool(run, { workers: 2 });
+    try {
+      expect(niceOf().filter((n) => n === 10).length - before).toBe(2);
+      expect(niceOfTask(process.pid)).toBe(0); // the main thread keeps its priority
+    } finally { await pool.close(); }
+  });
+
   it("refuses a folder that is not a run, and bad options, saying what to give", async () => {
     await expect(createScoringPool(join(run, "nope"))).rejects.toThrow(/not a run folder.*torchts-ood train/);
     await expect(createScoringPool(run, { workers: 0 })).rejects.toThrow(/workers must be a positive integer, got 0/);
     await expect(createScoringPool(run, { maxWaitMs: -1 })).rejects.toThrow(/maxWaitMs must be a number >= 0/);
+    await expect(createScoringPool(run, { workerNice: 20 })).rejects.toThrow(/workerNice must be an integer 0-19, got 20/);
   });
 });
 
