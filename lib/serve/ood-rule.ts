@@ -66,8 +66,8 @@ export async function chooseOodRule(
     }
   }
   // The stored held-out scores must come out again: else the file and this model disagree.
-  const again = computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
   if (score === "typicality" || score === "flow-terms") {
+    const again = computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
     const worst = again.reduce((m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))), again.length === stored.length ? 0 : Infinity);
     if (!(worst < 1e-6)) return noVerdict(`the held-out ${score} scores computed again differ from those in ${file} (relative ${worst.toExponential(2)}): the file belongs to another checkpoint; run \`torchts-ood ood\` again`);
   }
