@@ -17,3 +17,5 @@ export { Scorer, type Scores } from "./serve/scorer.js";
 export { oodScores, type OodOptions, type OodReport, type ScoreResult } from "./ood/ood-scores.js";
 export { SCORE_NAMES, SCORES, type ScoreName } from "./ood/scores.js";
 export { detectionMetrics, rocCurve, inDistributionThreshold, type DetectionMetrics } from "./ood/metrics.js";
+export { createScoringPool } from "./serve/pool.js";
+export { startServer } from "./serve/server.js";

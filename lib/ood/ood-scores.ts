@@ -65,6 +65,8 @@ export interface OodReport {
   heldOut: string;
   run: string;
   model: string;
+  /** The checkpoint's training step: thresholds belong to this model only. */
+  step: number;
   n: PerSet<number>;
   /** OOD is the positive class; larger scores mean more OOD. */
   scores: Partial<Record<ScoreName, ScoreResult>>;
@@ -74,6 +76,11 @@ export interface OodReport {
   batchScores: Record<string, BatchScoreResult>;
   /** Every example's score, per score and set (for histograms and ROC curves). */
   perExample: Partial<Record<ScoreName, PerSet<number[]>>>;
+  /**
+   * The main model's per-example values on the held-out set: what a service needs to score new images
+   * the same way (typicality's entropy, flow-terms' Gaussian) without evaluating the held-out data again.
+   */
+  heldOutModel: { logPx: number[]; logPz?: number[]; logDet?: number[] };
 }
 
 const HELD_OUT_DEFAULT = 5000;
@@ -183,9 +190,10 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     }
 
     const report: OodReport = {
-      in: o.in, ood: o.ood, heldOut: heldOutSpec, run: o.run, model: main.config.kind,
+      in: o.in, ood: o.ood, heldOut: heldOutSpec, run: o.run, model: main.config.kind, step: main.step,
       n: { heldOut: mainEval.evals.heldOut.logPx.length, in: mainEval.evals.in.logPx.length, ood: mainEval.evals.ood.logPx.length },
       scores: {}, skipped: {}, batchScores: {}, perExample: {},
+      heldOutModel: Object.fromEntries(Object.entries(mainEval.evals.heldOut).map(([k, v]) => [k, Array.from(v as Float64Array)])) as OodReport["heldOutModel"],
     };
     const cost = (name: ScoreName) => name === "likelihood-ratio" ? passSeconds.model! + passSeconds.background!
       : name === "waic" ? passSeconds.ensemble! : name === "likelihood-regret" ? passSeconds.regret! : passSeconds.model!;

@@ -18,6 +18,8 @@ export interface OodRule {
   heldOut: string;
   /** Held-out per-example values the score reads (typicality: log p(x); flow-terms: log p(z) and log-det). */
   heldOutEval: ModelEval;
+  /** The checkpoint step the thresholds were computed at (files written before it was stored: undefined). */
+  step?: number;
 }
 
 /** The rule, or why there is none (every answer then carries this note instead of a verdict). */
@@ -26,7 +28,7 @@ export type OodChoice = { rule: OodRule } | { note: string };
 // Scores of one model on one image: what a pool can compute. The others need a second model or a refit.
 const PER_IMAGE: readonly ScoreName[] = ["log-likelihood", "typicality", "input-complexity", "input-complexity-brotli", "flow-terms"];
 
-const noVerdict = (why: string) => ({ note: `no OOD verdict: ${why}; the answer has log p(x) and bits/dim only` });
+export const noVerdict = (why: string) => ({ note: `no OOD verdict: ${why}; the answer has log p(x) and bits/dim only` });
 
 /**
  * Reads the threshold of `score` from `file` (default: the newest RUN/ood/*.json that has it).
@@ -52,7 +54,11 @@ export async function chooseOodRule(
   const threshold = r.scores[score]!.threshold;
   const stored = r.perExample[score]!.heldOut;
   let heldOutEval: ModelEval = { logPx: new Float64Array(0) };
-  if (score === "typicality") {
+  if (r.heldOutModel && (score === "typicality" || score === "flow-terms")) {
+    // The file stores the model's own held-out values: nothing to evaluate again.
+    const h = r.heldOutModel;
+    heldOutEval = { logPx: Float64Array.from(h.logPx), ...(h.logPz ? { logPz: Float64Array.from(h.logPz) } : {}), ...(h.logDet ? { logDet: Float64Array.from(h.logDet) } : {}) };
+  } else if (score === "typicality") {
     // H is the mean held-out negative log-likelihood: the log-likelihood score's held-out values are -log p(x).
     const nll = r.perExample["log-likelihood"]?.heldOut;
     if (!nll) return noVerdict(`typicality needs the held-out log-likelihoods, and ${file} was written without the log-likelihood score; run \`ood\` with --scores log-likelihood,typicality`);
@@ -71,7 +77,7 @@ export async function chooseOodRule(
     const worst = again.reduce((m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))), again.length === stored.length ? 0 : Infinity);
     if (!(worst < 1e-6)) return noVerdict(`the held-out ${score} scores computed again differ from those in ${file} (relative ${worst.toExponential(2)}): the file belongs to another checkpoint; run \`torchts-ood ood\` again`);
   }
-  return { rule: { score, threshold, file, heldOut: r.heldOut, heldOutEval } };
+  return { rule: { score, threshold, file, heldOut: r.heldOut, heldOutEval, ...(r.step !== undefined ? { step: r.step } : {}) } };
 }
 
 /**

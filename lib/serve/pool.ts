@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import type { LoadOptions } from "../data/index.js";
 import type { ModelEval, ScoreName } from "../ood/scores.js";
 import { checkImages } from "./check-batch.js";
-import { chooseOodRule, type OodRule } from "./ood-rule.js";
+import { chooseOodRule, noVerdict, type OodChoice, type OodRule } from "./ood-rule.js";
 import type { BatchAnswer } from "./pool-worker.js";
 
 export interface PoolOptions {
@@ -148,9 +148,15 @@ class Pool extends EventEmitter implements ScoringPool {
       await this.close();
       throw e;
     }
+    // Thresholds computed on another checkpoint belong to another model.
+    let ood: OodChoice = choice;
+    if ("rule" in choice && choice.rule.step !== undefined && choice.rule.step !== model.step) {
+      this.rule = undefined;
+      ood = noVerdict(`${choice.rule.file} was computed at step ${choice.rule.step}, the checkpoint is at step ${model.step}; run \`torchts-ood ood\` again`);
+    }
     this.info = {
       run: this.run, kind: model.kind, step: model.step, imageShape, ...this.cfg,
-      ood: "rule" in choice ? { score: choice.rule.score, threshold: choice.rule.threshold, file: choice.rule.file, heldOut: choice.rule.heldOut } : choice,
+      ood: "rule" in ood ? { score: ood.rule.score, threshold: ood.rule.threshold, file: ood.rule.file, heldOut: ood.rule.heldOut } : ood,
     };
   }
 

@@ -1,7 +1,7 @@
 // createScoringPool as a library: Promises with eval's numbers, refusals that say what was wrong, and an
 // OOD verdict only where the run's stored thresholds support one (else the answer says why there is none).
 import { beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,6 +94,12 @@ describe("the OOD verdict", () => {
     ["a score that needs a second model", () => run, "likelihood-ratio", /no OOD verdict: likelihood-ratio is not computed from one model.*background model/],
     ["a score the file does not hold", () => run, "input-complexity-brotli", /no ood file of .* has the input-complexity-brotli score/],
     ["thresholds older than the checkpoint", () => copyOf((d) => { const t = Date.now() / 1000 + 60; utimesSync(join(d, "checkpoint.safetensors"), t, t); }), "typicality", /older than the run's checkpoint.*run `torchts-ood ood` again/],
+    ["thresholds computed at another step", () => copyOf((d) => {
+      for (const f of readdirSync(join(d, "ood"))) {
+        const p = join(d, "ood", f), r = JSON.parse(readFileSync(p, "utf8"));
+        writeFileSync(p, JSON.stringify({ ...r, step: r.step + 1000 }));
+      }
+    }), "typicality", /computed at step \d+, the checkpoint is at step \d+; run `torchts-ood ood` again/],
   ] as const)("gives raw bits/dim and says why there is no verdict: %s", async (_, dir, score, why) => {
     const pool = await createScoringPool(dir(), { workers: 1, oodScore: score });
     try {
