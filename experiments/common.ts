@@ -2,7 +2,7 @@
 // and cached per-example scores (several analyses score the same model on the same split).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import type { ImageDataset, LoadOptions } from "../lib/data/index.js";
+import { paperSplits, type ImageDataset, type LoadOptions, type PaperSplits } from "../lib/data/index.js";
 import type { ModelKind } from "../lib/models/density.js";
 import { evaluate, type PerExample } from "../lib/train/evaluate.js";
 import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
@@ -76,26 +76,13 @@ export function readRunInfo(dir: string): RunInfo {
 export const runsOf = (cfg: AnalysisConfig): RunInfo[] => (cfg.runs ?? []).map(readRunInfo);
 export const runsOfKind = (cfg: AnalysisConfig, kinds: readonly ModelKind[]): RunInfo[] => runsOf(cfg).filter((r) => kinds.includes(r.kind));
 
-/** The paper's three splits for a run: its training data, its test data, and the other data set's test. */
-export interface RunSplits {
-  train: string;
-  test: string;
-  ood: string;
-  /** Set where MNIST-train stands in for by a part of MNIST's test split. */
-  note?: string;
-}
+/** The paper's three splits for a run: its training data, its test data, and its OOD partner's test (the catalog's). */
+export type RunSplits = Required<Pick<PaperSplits, "train" | "test" | "ood">> & Pick<PaperSplits, "note">;
 
 export function splitsFor(config: RunConfig): RunSplits {
-  const ds = config.dataset;
-  const name = ds.slice(0, ds.indexOf(":"));
-  if (name === "mnist" && ds.includes("test")) {
-    return {
-      train: ds, test: "mnist:test[5000:]", ood: "fashion-mnist:test",
-      note: "MNIST's train split is not on this machine: the model was trained on mnist:test[:5000] and is tested on mnist:test[5000:].",
-    };
-  }
-  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
-  return { train: ds, test: `${name}:test`, ood: `${other[name] ?? name}:test` };
+  const s = paperSplits(config.dataset);
+  // A data set the paper pairs with none is compared with its own test split.
+  return { ...s, ood: s.ood ?? s.test };
 }
 
 export const shortName = (split: string) => split.replace(/:test$/, "").replace(/:train$/, " (train)");

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import * as torch from "../tensor/index.js";
-import { DatasetNotFoundError, loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
+import { DatasetNotFoundError, loadDataset, paperSplits, parseDatasetSplit, type ImageDataset, type LoadOptions } from "../data/index.js";
 import type { ModelKind } from "../models/density.js";
 import { createModel, presetFor, type AnyModel, type ModelConfig } from "../models/registry.js";
 import type { PresetName, TrainHyper } from "../presets.js";
@@ -56,9 +56,8 @@ export interface TrainRunOptions {
 
 /** "mnist:test" -> loaded data set (any split string the data layer knows, e.g. "mnist:test[:5000]"). */
 export async function loadSplit(spec: string, data: LoadOptions = {}): Promise<ImageDataset> {
-  const i = spec.indexOf(":");
-  if (i < 1) throw new Error(`bad split '${spec}': expected DATASET:SPLIT, e.g. mnist:test or fashion-mnist:train`);
-  return loadDataset(spec.slice(0, i), spec.slice(i + 1), data);
+  const { dataset, split } = parseDatasetSplit(spec);
+  return loadDataset(dataset, split, data);
 }
 
 export function scheduleOf(t: TrainHyper): Schedule {
@@ -103,7 +102,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     config = {
       format: "torchts-ood-run/1", kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
       device: o.device ?? torch.defaultDevice(), model: preset.model, train: hyper,
-      evalSplits: o.evalSplits ?? defaultEvalSplits(dataset), ...(background ? { background } : {}),
+      evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec), ...(background ? { background } : {}),
     };
   }
   mkdirSync(out, { recursive: true });
@@ -139,10 +138,10 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   }
 }
 
-/** The paper's splits: the training set's own train/test and the other MNIST-like set's test. */
-export function defaultEvalSplits(dataset: string): string[] {
-  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
-  return [`${dataset}:test`, ...(other[dataset] ? [`${other[dataset]}:test`] : [])];
+/** What a run trained on `train` ("DATASET:SPLIT") is evaluated on: its test data and its OOD partner's (the catalog's). */
+export function defaultEvalSplits(train: string): string[] {
+  const s = paperSplits(train);
+  return [s.test, ...(s.ood ? [s.ood] : [])];
 }
 
 export interface OpenRun {

@@ -38,7 +38,7 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
   const run = openRun(dir, o.device);
   try {
     // the training split itself, then what training was evaluated on
-    const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset.split(":")[0]!))];
+    const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset))];
     const out: RunScores = { model: run.config.kind, step: run.step, splits: {} };
     for (const s of splits) {
       const ds = await loadSplit(s, o.data);
