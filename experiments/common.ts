@@ -6,6 +6,7 @@ import { paperSplits, type ImageDataset, type LoadOptions, type PaperSplits } fr
 import type { ModelKind } from "../lib/models/density.js";
 import { evaluate, type PerExample } from "../lib/train/evaluate.js";
 import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
+import { RunFolder } from "../lib/train/run-folder.js";
 import type * as torch from "../lib/tensor/index.js";
 import type { VegaLiteSpec } from "../lib/viz/plot.js";
 
@@ -66,10 +67,9 @@ export interface RunInfo {
 }
 
 export function readRunInfo(dir: string): RunInfo {
-  const p = join(dir, "config.json");
-  if (!existsSync(p)) throw new Error(`${dir} is not a run folder (no config.json)`);
-  const config = JSON.parse(readFileSync(p, "utf8")) as RunConfig;
-  if (!existsSync(join(dir, "checkpoint.safetensors"))) throw new Error(`${dir} has no checkpoint.safetensors yet`);
+  const folder = new RunFolder(dir);
+  const config = folder.readConfig();
+  folder.requireCheckpoint();
   return { dir: resolve(dir), name: basename(resolve(dir)), kind: config.kind, config };
 }
 

@@ -10,7 +10,7 @@
 // comparable with an ordinary run's. lambda is on that scale: a term lambda' * sum(w^2) on nats per image
 // (a Keras l2 regularizer, as in the paper's PixelCNN code; D dimensions) is lambda = 2 lambda' / (D ln 2).
 import { parseDatasetSplit } from "../data/split.js";
-import type { RunConfig } from "./run.js";
+import type { RunConfig } from "./run-config.js";
 
 export interface BackgroundConfig {
   /** Probability that a pixel is replaced by a level uniform on 0..255, each time an image is drawn. */

@@ -1,15 +1,14 @@
 // The training loop for any density model: steps, learning-rate schedule, gradient clipping,
 // evaluation every N steps on named splits, metrics.jsonl, atomic checkpoints, exact resume, and a clear
 // stop when the loss stops being finite.
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset, type LoaderState } from "../data/index.js";
 import { type DensityModel, dimsOf } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
 import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
-import { MetricsLog, type StepMetrics } from "./metrics.js";
-import { removeStaleTemps } from "./run-files.js";
+import type { StepMetrics } from "./metrics.js";
+import { RunFolder } from "./run-folder.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
 
@@ -109,9 +108,10 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
   mkdirSync(outDir, { recursive: true });
-  for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
-  const ckptPath = join(outDir, "checkpoint.safetensors");
-  const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
+  const folder = new RunFolder(outDir);
+  for (const f of folder.removeStaleTemps()) progress.line(`removed ${f}: a write interrupted by a kill`);
+  const ckptPath = folder.checkpointPath;
+  const metrics = folder.metrics();
   const dims = dimsOf(model.imageShape);
   const params = model.parameters();
 
@@ -122,7 +122,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   let lastLoss = NaN;
   // This run's checkpoint on disk, which a failure leaves in place.
   let kept: KeptCheckpoint | null = null;
-  if (run.resume && existsSync(ckptPath)) {
+  if (run.resume && folder.hasCheckpoint()) {
     const ck = loadCheckpoint(ckptPath);
     model.loadStateDict(ck.model);
     optimizer.loadStateDict({ tensors: ck.optimizer, meta: ck.state.optimizer });
