@@ -1,12 +1,13 @@
 // What every analysis shares: its config and output types, run folders and the paper's splits for each,
-// and cached per-example scores (several analyses score the same model on the same split).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+// and cached per-example scores (several analyses score the same model on the same split, and `eval`
+// may have scored it already: the cache is the run folder's, RUN/eval/).
+import { basename, resolve } from "node:path";
 import { paperSplits, type ImageDataset, type LoadOptions, type PaperSplits } from "../lib/data/index.js";
 import type { ModelKind } from "../lib/models/density.js";
 import { evaluate, type PerExample } from "../lib/train/evaluate.js";
 import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
 import { RunFolder } from "../lib/train/run-folder.js";
+import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE, type ScoreKey } from "../lib/train/score-cache.js";
 import type * as torch from "../lib/tensor/index.js";
 import type { VegaLiteSpec } from "../lib/viz/plot.js";
 
@@ -19,8 +20,8 @@ export interface AnalysisConfig {
   data?: LoadOptions;
   batchSize?: number;
   device?: torch.Device;
-  /** Folder for cached per-example scores (the CLI uses <out>/.cache); none: in memory only. */
-  cacheDir?: string;
+  /** false: per-example scores are kept in memory only, nothing is written to the runs' eval/ folders. */
+  cacheScores?: boolean;
   /** Progress lines on stderr. */
   log?: (line: string) => void;
 }
@@ -91,31 +92,32 @@ const memoryCache = new Map<string, PerExample & { n: number }>();
 
 export type Scores = PerExample & { n: number };
 
-/** Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key). */
+/**
+ * Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key),
+ * from the run folder's score cache (score-cache.ts) when it holds them for this step, limit and noise.
+ */
 export async function scores(run: OpenRun, what: string | { key: string; dataset: ImageDataset }, cfg: AnalysisConfig, limit = cfg.limit ?? 2000): Promise<Scores> {
-  const key = typeof what === "string" ? what : what.key;
-  const id = `${run.dir}|${run.step}|${key}|${limit}`;
+  const key: ScoreKey = { split: typeof what === "string" ? what : what.key, step: run.step, limit, seed: DEQUANTIZATION_SEED, batchSize: cfg.batchSize ?? SCORE_BATCH_SIZE };
+  const id = `${resolve(run.dir)}|${JSON.stringify(key)}`;
   const hit = memoryCache.get(id);
   if (hit) return hit;
-  const file = cfg.cacheDir ? join(cfg.cacheDir, `${basename(run.dir)}__${run.step}__${key}__${limit}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json") : null;
-  if (file && existsSync(file)) {
-    const j = JSON.parse(readFileSync(file, "utf8")) as Record<string, number[] | number>;
-    const arr = (k: string) => (j[k] ? Float64Array.from(j[k] as number[]) : undefined);
-    const s: Scores = { n: j.n as number, logPx: arr("logPx")!, bitsPerDim: arr("bitsPerDim")!, ...(j.logPz ? { logPz: arr("logPz")! } : {}), ...(j.logDet ? { logDet: arr("logDet")! } : {}) };
-    memoryCache.set(id, s);
-    return s;
+  const cache = cfg.cacheScores === false ? null : run.folder.scores;
+  const saved = cache?.read(key);
+  if (saved) {
+    memoryCache.set(id, saved);
+    return saved;
   }
   const ds = typeof what === "string" ? await loadSplit(what, cfg.data) : what.dataset;
   const t0 = Date.now();
-  const r = evaluate(run.model, ds, { limit, batchSize: cfg.batchSize ?? 128, ...(cfg.device ? { device: cfg.device } : {}) });
-  cfg.log?.(`  scored ${basename(run.dir)} on ${key}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const r = evaluate(run.model, ds, { limit, batchSize: key.batchSize, seed: key.seed, ...(cfg.device ? { device: cfg.device } : {}) });
+  cfg.log?.(`  scored ${basename(run.dir)} on ${key.split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const s: Scores = { n: r.n, logPx: r.logPx, bitsPerDim: r.bitsPerDim, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
   memoryCache.set(id, s);
-  if (file) {
-    mkdirSync(cfg.cacheDir!, { recursive: true });
-    const o: Record<string, unknown> = { n: s.n };
-    for (const k of ["logPx", "bitsPerDim", "logPz", "logDet"] as const) if (s[k]) o[k] = Array.from(s[k]!);
-    writeFileSync(file, JSON.stringify(o));
+  try {
+    cache?.write(key, run.config.kind, { ...s, mean: r.mean });
+  } catch (e) {
+    // A run folder the analyses may only read (another user's runs): the scores stay in memory.
+    cfg.log?.(`  not saving scores in ${run.folder.evalDir}: ${(e as Error).message}`);
   }
   return s;
 }

@@ -2,7 +2,7 @@
 //   config.json              what was trained (run-config.ts), checked when read
 //   checkpoint.safetensors   weights, optimizer, loader and generator state (checkpoint.ts)
 //   metrics.jsonl            the training log (metrics.ts)
-//   eval/<split>.json        per-example scores (score.ts)
+//   eval/<split>.json        per-example scores, the cache `eval` and the analyses share (score-cache.ts)
 //   ood/                     out-of-distribution reports (lib/ood)
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { checkpointStep } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
 import { parseRunConfig, type RunConfig } from "./run-config.js";
 import { removeStaleTemps, writeFileAtomic } from "./run-files.js";
+import { ScoreCache } from "./score-cache.js";
 
 export class RunFolder {
   readonly configPath: string;
@@ -17,6 +18,7 @@ export class RunFolder {
   readonly metricsPath: string;
   readonly evalDir: string;
   readonly oodDir: string;
+  readonly scores: ScoreCache;
 
   /** `dir` as given is what messages show. */
   constructor(readonly dir: string) {
@@ -25,6 +27,7 @@ export class RunFolder {
     this.metricsPath = join(dir, "metrics.jsonl");
     this.evalDir = join(dir, "eval");
     this.oodDir = join(dir, "ood");
+    this.scores = new ScoreCache(this.evalDir);
   }
 
   /** Whether the folder holds a run (its config.json). */

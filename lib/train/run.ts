@@ -83,6 +83,8 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
       evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec), ...(background ? { background } : {}),
     };
   }
+  // A new model in a folder that held one: the old model's scores must not pass for the new one's.
+  if (!resume) folder.scores.clear();
   if (writeConfig) folder.writeConfig(config);
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};

@@ -1,7 +1,8 @@
 // A run folder survives kills: rewrites are atomic, a kill's leftovers are cleaned up, and a cut-off
-// last line of metrics.jsonl does not block a resume. Its config.json is checked field by field when read.
-import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+// last line of metrics.jsonl does not block a resume. Its config.json is checked field by field when read,
+// and its score cache (eval/) is read only for the checkpoint, images and noise it was written for.
+import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -9,7 +10,12 @@ import { MetricsLog } from "../../lib/train/metrics.js";
 import { removeStaleTemps, writeFileAtomic } from "../../lib/train/run-files.js";
 import { RunFolder } from "../../lib/train/run-folder.js";
 import { RUN_FORMAT, type RunConfig } from "../../lib/train/run-config.js";
+import { ScoreCache, type ScoreKey } from "../../lib/train/score-cache.js";
 import { presetFor } from "../../lib/models/registry.js";
+import { openRun, trainRun } from "../../lib/train/run.js";
+import { scoreRun } from "../../lib/train/score.js";
+import { scores } from "../../experiments/common.js";
+import { SHARED_DATASETS } from "../paths.js";
 
 const line = (step: number) => JSON.stringify({ step, loss: 3, lr: 1e-3, gradNorm: 1, imagesPerSec: 10, wallTime: step }) + "\n";
 /** A process id that is certainly not running: one of a process that has exited. */
@@ -112,5 +118,64 @@ describe("config.json", () => {
     expect(() => folder.readConfig()).toThrow(new RegExp(`^${folder.configPath}: is not valid JSON \\(.+\\); fix the file`));
     const empty = new RunFolder(join(folder.dir, "nothing"));
     expect(() => empty.readConfig()).toThrow(`${empty.dir} is not a run folder (no config.json): train one with \`torchts-ood train\``);
+  });
+});
+
+describe("the score cache (RUN/eval/)", () => {
+  const key: ScoreKey = { split: "mnist:test", step: 10, limit: 3, seed: 1234, batchSize: 256 };
+  const s = { n: 3, mean: { logPx: -1, bitsPerDim: 1 }, logPx: Float64Array.of(-1, -2, 0), bitsPerDim: Float64Array.of(1, 2, 0) };
+
+  it("gives back what was saved, NaN and infinities included, and only for the same split, step, limit and noise", () => {
+    const cache = new ScoreCache(join(mkdtempSync(join(tmpdir(), "torchts-cache-")), "eval"));
+    const odd = { ...s, logPx: Float64Array.of(NaN, -Infinity, Infinity) };
+    cache.write(key, "glow", odd);
+    expect(Array.from(cache.read(key)!.logPx)).toEqual([NaN, -Infinity, Infinity]);
+    for (const other of [{ step: 11 }, { limit: null }, { limit: 4 }, { seed: 1 }, { batchSize: 128 }, { split: "mnist:test[:3]" }])
+      expect(cache.read({ ...key, ...other }), JSON.stringify(other)).toBeNull();
+    // a damaged file is a miss, scored again
+    writeFileSync(cache.fileOf(key.split), "{");
+    expect(cache.read(key)).toBeNull();
+  });
+
+  describe("shared by eval and the analyses", () => {
+    const data = { env: { TORCHTS_OOD_DATA: SHARED_DATASETS } };
+    const split = "fashion-mnist:test[:16]";
+    let dir = "";
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "torchts-cache-run-"));
+      await trainRun({ kind: "glow", preset: "tiny", out: dir, quiet: true, data, evalSplits: [split], overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 } });
+    }, 60_000);
+
+    /** Marks the saved scores of `split` so that a read of them shows. */
+    const mark = (folder: RunFolder, k: ScoreKey) => {
+      const saved = folder.scores.read(k)!;
+      folder.scores.write(k, "glow", { ...saved, mean: { ...saved.mean, bitsPerDim: 99 }, bitsPerDim: saved.bitsPerDim.map(() => 99) });
+    };
+
+    it("eval reads its own saved scores back, and the analyses read eval's", async () => {
+      const folder = new RunFolder(dir);
+      const first = await scoreRun(dir, { splits: [split], limit: 8, data });
+      const k: ScoreKey = { split, step: 2, limit: 8, seed: 1234, batchSize: 256 };
+      expect(folder.scores.read(k)!.n).toBe(8);
+      mark(folder, k);
+      expect((await scoreRun(dir, { splits: [split], limit: 8, data })).splits[split]!.bitsPerDim).toBe(99);
+      // another limit is another key: scored again, the same numbers as the first time
+      expect((await scoreRun(dir, { splits: [split], limit: 4, data })).splits[split]!.n).toBe(4);
+      const run = openRun(dir, "cpu");
+      try {
+        mark(folder, { ...k, limit: 4 });
+        const a = await scores(run, split, { data }, 4);
+        expect(Array.from(a.bitsPerDim)).toEqual([99, 99, 99, 99]);
+      } finally {
+        run.model.dispose();
+      }
+      expect(first.splits[split]!.bitsPerDim).toBeLessThan(99);
+    }, 60_000);
+
+    it("a new run trained into the folder drops the old model's scores", async () => {
+      expect(readdirSync(join(dir, "eval")).length).toBeGreaterThan(0);
+      await trainRun({ kind: "glow", preset: "tiny", out: dir, quiet: true, data, evalSplits: [split], overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 } });
+      expect(existsSync(join(dir, "eval"))).toBe(false);
+    }, 60_000);
   });
 });
