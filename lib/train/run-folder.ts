@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointStep } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
-import { parseRunConfig, type RunConfig } from "./run-config.js";
+import { parseRunConfig, validateRunConfig, type RunConfig } from "./run-config.js";
 import { removeStaleTemps, writeFileAtomic } from "./run-files.js";
 import { ScoreCache } from "./score-cache.js";
 
@@ -41,7 +41,9 @@ export class RunFolder {
     return parseRunConfig(readFileSync(this.configPath, "utf8"), this.configPath);
   }
 
+  /** Checked first: a config.json is never written that could not be read back. */
   writeConfig(config: RunConfig): void {
+    validateRunConfig(config, this.configPath);
     mkdirSync(this.dir, { recursive: true });
     writeFileAtomic(this.configPath, JSON.stringify(config, null, 2) + "\n");
   }

@@ -96,6 +96,10 @@ describe("config.json", () => {
     const folder = new RunFolder(mkdtempSync(join(tmpdir(), "torchts-config-")));
     folder.writeConfig(valid);
     expect(folder.readConfig()).toEqual(valid);
+    // and never writes what it could not read back
+    const other = new RunFolder(join(folder.dir, "other"));
+    expect(() => other.writeConfig({ ...valid, seed: -1 })).toThrow(`${other.configPath}: "seed" must be an integer >= 0, got -1`);
+    expect(other.exists()).toBe(false);
   });
 
   it("names the field and the value that cannot be a run's", () => {
