@@ -1,10 +1,12 @@
 // Memory over a long run: resident set and live tensors after 100 and 2,000 training steps of the `cpu`
-// Glow preset on FashionMNIST, and after 1,000 calls of the scoring path (a forward pass over a batch).
+// Glow preset on FashionMNIST (the trainer's step, lib/train/step.ts), and after 1,000 calls of the scoring
+// path (a forward pass over a batch).
 import * as torch from "../lib/tensor/index.js";
 import { BatchLoader } from "../lib/data/index.js";
 import { createModel, presetFor } from "../lib/models/registry.js";
 import { loadSplit, optimizerOf } from "../lib/train/run.js";
 import { batchTensor } from "../lib/train/evaluate.js";
+import { trainStep } from "../lib/train/step.js";
 
 export interface MemoryResult {
   rss_mb_at_100: number;
@@ -30,7 +32,8 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   const preset = presetFor("glow", "cpu", [1, 28, 28]);
   torch.manualSeed(0);
   const model = createModel(preset.model);
-  const opt = optimizerOf(preset.train, model.parameters());
+  const params = model.parameters();
+  const opt = optimizerOf(preset.train, params);
   const loader = new BatchLoader(train, { batchSize: 32, seed: 0, dropLast: true, reuseBuffers: true });
   const live0 = torch.memory().liveTensors;
   let rss100 = 0, rss2000 = 0, maxDelta = 0;
@@ -38,12 +41,8 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   for (let s = 1; s <= steps; s++) {
     const before = torch.memory().liveTensors;
     const b = loader.next();
-    torch.tidy(() => {
-      const loss = model.objective(batchTensor(b.x, b.shape)).logPx.mean().neg();
-      opt.zeroGrad();
-      loss.backward();
-      opt.step();
-    });
+    // read every step, as the trainer does on the CPU
+    torch.tidy(() => trainStep(model, opt, batchTensor(b.x, b.shape), { clipNorm: preset.train.clipNorm, params, read: true }));
     // the first step creates the optimizer's state; after that, nothing may accumulate
     if (s > 1) maxDelta = Math.max(maxDelta, torch.memory().liveTensors - before);
     if (s === 100) rss100 = rssMb();

@@ -1,11 +1,13 @@
 // What every analysis shares: its config and output types, run folders and the paper's splits for each,
-// and cached per-example scores (several analyses score the same model on the same split).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
-import type { ImageDataset, LoadOptions } from "../lib/data/index.js";
+// and cached per-example scores (several analyses score the same model on the same split, and `eval`
+// may have scored it already: the cache is the run folder's, RUN/eval/).
+import { basename, resolve } from "node:path";
+import { paperSplits, type ImageDataset, type LoadOptions, type PaperSplits } from "../lib/data/index.js";
 import type { ModelKind } from "../lib/models/density.js";
 import { evaluate, type PerExample } from "../lib/train/evaluate.js";
 import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
+import { RunFolder } from "../lib/train/run-folder.js";
+import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE, type ScoreKey } from "../lib/train/score-cache.js";
 import type * as torch from "../lib/tensor/index.js";
 import type { VegaLiteSpec } from "../lib/viz/plot.js";
 
@@ -18,8 +20,8 @@ export interface AnalysisConfig {
   data?: LoadOptions;
   batchSize?: number;
   device?: torch.Device;
-  /** Folder for cached per-example scores (the CLI uses <out>/.cache); none: in memory only. */
-  cacheDir?: string;
+  /** false: per-example scores are kept in memory only, nothing is written to the runs' eval/ folders. */
+  cacheScores?: boolean;
   /** Progress lines on stderr. */
   log?: (line: string) => void;
 }
@@ -66,36 +68,22 @@ export interface RunInfo {
 }
 
 export function readRunInfo(dir: string): RunInfo {
-  const p = join(dir, "config.json");
-  if (!existsSync(p)) throw new Error(`${dir} is not a run folder (no config.json)`);
-  const config = JSON.parse(readFileSync(p, "utf8")) as RunConfig;
-  if (!existsSync(join(dir, "checkpoint.safetensors"))) throw new Error(`${dir} has no checkpoint.safetensors yet`);
+  const folder = new RunFolder(dir);
+  const config = folder.readConfig();
+  folder.requireCheckpoint();
   return { dir: resolve(dir), name: basename(resolve(dir)), kind: config.kind, config };
 }
 
 export const runsOf = (cfg: AnalysisConfig): RunInfo[] => (cfg.runs ?? []).map(readRunInfo);
 export const runsOfKind = (cfg: AnalysisConfig, kinds: readonly ModelKind[]): RunInfo[] => runsOf(cfg).filter((r) => kinds.includes(r.kind));
 
-/** The paper's three splits for a run: its training data, its test data, and the other data set's test. */
-export interface RunSplits {
-  train: string;
-  test: string;
-  ood: string;
-  /** Set where MNIST-train stands in for by a part of MNIST's test split. */
-  note?: string;
-}
+/** The paper's three splits for a run: its training data, its test data, and its OOD partner's test (the catalog's). */
+export type RunSplits = Required<Pick<PaperSplits, "train" | "test" | "ood">> & Pick<PaperSplits, "note">;
 
 export function splitsFor(config: RunConfig): RunSplits {
-  const ds = config.dataset;
-  const name = ds.slice(0, ds.indexOf(":"));
-  if (name === "mnist" && ds.includes("test")) {
-    return {
-      train: ds, test: "mnist:test[5000:]", ood: "fashion-mnist:test",
-      note: "MNIST's train split is not on this machine: the model was trained on mnist:test[:5000] and is tested on mnist:test[5000:].",
-    };
-  }
-  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
-  return { train: ds, test: `${name}:test`, ood: `${other[name] ?? name}:test` };
+  const s = paperSplits(config.dataset);
+  // A data set the paper pairs with none is compared with its own test split.
+  return { ...s, ood: s.ood ?? s.test };
 }
 
 export const shortName = (split: string) => split.replace(/:test$/, "").replace(/:train$/, " (train)");
@@ -104,31 +92,32 @@ const memoryCache = new Map<string, PerExample & { n: number }>();
 
 export type Scores = PerExample & { n: number };
 
-/** Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key). */
+/**
+ * Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key),
+ * from the run folder's score cache (score-cache.ts) when it holds them for this step, limit and noise.
+ */
 export async function scores(run: OpenRun, what: string | { key: string; dataset: ImageDataset }, cfg: AnalysisConfig, limit = cfg.limit ?? 2000): Promise<Scores> {
-  const key = typeof what === "string" ? what : what.key;
-  const id = `${run.dir}|${run.step}|${key}|${limit}`;
+  const key: ScoreKey = { split: typeof what === "string" ? what : what.key, step: run.step, limit, seed: DEQUANTIZATION_SEED, batchSize: cfg.batchSize ?? SCORE_BATCH_SIZE };
+  const id = `${resolve(run.dir)}|${JSON.stringify(key)}`;
   const hit = memoryCache.get(id);
   if (hit) return hit;
-  const file = cfg.cacheDir ? join(cfg.cacheDir, `${basename(run.dir)}__${run.step}__${key}__${limit}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json") : null;
-  if (file && existsSync(file)) {
-    const j = JSON.parse(readFileSync(file, "utf8")) as Record<string, number[] | number>;
-    const arr = (k: string) => (j[k] ? Float64Array.from(j[k] as number[]) : undefined);
-    const s: Scores = { n: j.n as number, logPx: arr("logPx")!, bitsPerDim: arr("bitsPerDim")!, ...(j.logPz ? { logPz: arr("logPz")! } : {}), ...(j.logDet ? { logDet: arr("logDet")! } : {}) };
-    memoryCache.set(id, s);
-    return s;
+  const cache = cfg.cacheScores === false ? null : run.folder.scores;
+  const saved = cache?.read(key);
+  if (saved) {
+    memoryCache.set(id, saved);
+    return saved;
   }
   const ds = typeof what === "string" ? await loadSplit(what, cfg.data) : what.dataset;
   const t0 = Date.now();
-  const r = evaluate(run.model, ds, { limit, batchSize: cfg.batchSize ?? 128, ...(cfg.device ? { device: cfg.device } : {}) });
-  cfg.log?.(`  scored ${basename(run.dir)} on ${key}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const r = evaluate(run.model, ds, { limit, batchSize: key.batchSize, seed: key.seed, ...(cfg.device ? { device: cfg.device } : {}) });
+  cfg.log?.(`  scored ${basename(run.dir)} on ${key.split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const s: Scores = { n: r.n, logPx: r.logPx, bitsPerDim: r.bitsPerDim, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
   memoryCache.set(id, s);
-  if (file) {
-    mkdirSync(cfg.cacheDir!, { recursive: true });
-    const o: Record<string, unknown> = { n: s.n };
-    for (const k of ["logPx", "bitsPerDim", "logPz", "logDet"] as const) if (s[k]) o[k] = Array.from(s[k]!);
-    writeFileSync(file, JSON.stringify(o));
+  try {
+    cache?.write(key, run.config.kind, { ...s, mean: r.mean });
+  } catch (e) {
+    // A run folder the analyses may only read (another user's runs): the scores stay in memory.
+    cfg.log?.(`  not saving scores in ${run.folder.evalDir}: ${(e as Error).message}`);
   }
   return s;
 }

@@ -92,7 +92,7 @@ export async function runAnalysis(name: string, cfg: AnalysisConfig & { out: str
   mkdirSync(out, { recursive: true });
   const limit = cfg.limit ?? entry.defaultLimit;
   const t0 = Date.now();
-  const a = await entry.run({ ...cfg, ...(limit !== undefined ? { limit } : {}), cacheDir: cfg.cacheDir ?? join(out, ".cache") });
+  const a = await entry.run({ ...cfg, ...(limit !== undefined ? { limit } : {}) });
   const figures: AnalysisFile["figures"] = [];
   for (const p of a.plots) {
     const file = p.png ? `${p.name}.png` : `${p.name}.svg`;

@@ -1,10 +1,8 @@
 // Figure 4: a flow's log p(x) split into log p(z) and the log-det (the volume term), per split; and
 // bits/dim of the in- and out-of-distribution test data over training (metrics.jsonl), with whether the
 // two curves ever cross.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, mean, round, runsOfKind, scores, shortName, splitsFor, withRuns } from "./common.js";
-import { MetricsLog, type EvalMetrics } from "../lib/train/metrics.js";
+import type { EvalMetrics } from "../lib/train/metrics.js";
 import { histogramSpec, lineSpec, SPLIT_COLORS } from "../lib/viz/plot.js";
 import { FLOW_KINDS } from "../lib/models/registry.js";
 
@@ -40,8 +38,7 @@ export async function logdetSplit(cfg: LogdetSplitConfig): Promise<Analysis<{ ru
       const s = await scores(run, sp[part], cfg);
       r[part] = { split: sp[part], n: s.n, meanLogPz: mean(s.logPz!), meanLogDet: mean(s.logDet!), logPz: Array.from(s.logPz!, (v) => round(v, 2)), logDet: Array.from(s.logDet!, (v) => round(v, 2)) };
     }
-    const mpath = join(info.dir, "metrics.jsonl");
-    const lines = existsSync(mpath) ? new MetricsLog(mpath).read().filter((l): l is EvalMetrics => "eval" in l) : [];
+    const lines = run.folder.metrics().read().filter((l): l is EvalMetrics => "eval" in l);
     r.curve = lines.filter((l) => l.eval[sp.test] !== undefined && l.eval[sp.ood] !== undefined).map((l) => ({ step: l.step, test: l.eval[sp.test]!, ood: l.eval[sp.ood]! }));
     r.crossings = crossingsOf(r.curve);
     return r;

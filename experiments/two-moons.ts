@@ -11,7 +11,8 @@ import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
 import { Module } from "../lib/nn/index.js";
 import { ActNorm, FlowLayerList, InvertibleConv1x1, VectorCoupling, changeOfVariables, standardNormalLogProb, type CouplingScale } from "../lib/models/flows/index.js";
-import { Adam, clipGradNorm_ } from "../lib/optim/index.js";
+import { Adam } from "../lib/optim/index.js";
+import { trainStep } from "../lib/train/step.js";
 import { twoMoons } from "../lib/data/index.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, round } from "./common.js";
 import { lineSpec } from "../lib/viz/plot.js";
@@ -91,12 +92,8 @@ export function trainMoonFlow(dims: number, scale: MoonScale, style: MoonStyle, 
     for (let s = 1; s <= steps; s++) {
       torch.tidy(() => {
         const x = torch.tensor(data.subarray((s - 1) * batch * dims, s * batch * dims), { shape: [batch, dims] });
-        const t = flow.terms(x);
-        const loss = t.logPz.add(t.logDet).mean().neg();
-        opt.zeroGrad();
-        loss.backward();
-        clipGradNorm_(flow.parameters(), 100);
-        opt.step();
+        // The step's loss is in bits/dim, nats / (D ln 2): the clipping threshold of 100 nats is scaled alike.
+        trainStep({ imageShape: [dims], objective: (v) => flow.terms(v), parameters: () => flow.parameters() }, opt, x, { clipNorm: 100 / (dims * Math.LN2) });
       });
       if (s % every === 0 || s === steps) trace.push({ step: s, ...measure() });
     }

@@ -8,6 +8,7 @@
  * copies (Debian's FashionMNIST, the MNIST test split on these machines) are the same data in
  * different .gz bytes.
  */
+import { parseDatasetSplit, parseSplit } from './split.js';
 
 export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'cifar100', 'svhn', 'celeba', 'imagenet32'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
@@ -57,6 +58,13 @@ export interface CatalogEntry {
   systemDirs: string[];
   /** How to get the files by hand, shown when the data set is missing. */
   instructions?: string;
+  /** The data set the paper tests this one's models against as out-of-distribution. */
+  oodPartner?: DatasetName;
+  /**
+   * Where the train split is not on this machine: a model trained on `train` (a part of the test split)
+   * is tested on the rest, `test`, never on images it was trained on.
+   */
+  testCarveOut?: { train: string; test: string; note: string };
 }
 
 function idxSplit(prefix: 'train' | 't10k', baseUrl: string, md5: [string, string], count: number, contentMd5?: Record<string, string>): SplitInfo {
@@ -99,6 +107,12 @@ export const CATALOG: Record<DatasetName, CatalogEntry> = {
       }),
     },
     systemDirs: [],
+    oodPartner: 'fashion-mnist',
+    // Only MNIST's test split is on these machines (the shared datasets folder).
+    testCarveOut: {
+      train: 'test[:5000]', test: 'test[5000:]',
+      note: "MNIST's train split is not on this machine: the model was trained on mnist:test[:5000] and is tested on mnist:test[5000:].",
+    },
   },
   'fashion-mnist': {
     name: 'fashion-mnist',
@@ -119,6 +133,7 @@ export const CATALOG: Record<DatasetName, CatalogEntry> = {
       }),
     },
     systemDirs: ['/usr/share/datasets/fashion-mnist'], // Debian package dataset-fashion-mnist
+    oodPartner: 'mnist',
   },
   cifar10: {
     name: 'cifar10',
@@ -144,6 +159,7 @@ export const CATALOG: Record<DatasetName, CatalogEntry> = {
       },
     },
     systemDirs: [],
+    oodPartner: 'svhn',
   },
   cifar100: {
     name: 'cifar100',
@@ -188,6 +204,7 @@ export const CATALOG: Record<DatasetName, CatalogEntry> = {
       },
     },
     systemDirs: [],
+    oodPartner: 'cifar10',
   },
   celeba: {
     name: 'celeba',
@@ -227,4 +244,24 @@ export function isDatasetName(name: string): name is DatasetName {
 export function getCatalogEntry(name: string): CatalogEntry {
   if (!isDatasetName(name)) throw new Error(`Unknown data set "${name}". Known data sets: ${DATASET_NAMES.join(', ')}.`);
   return CATALOG[name];
+}
+
+/** The paper's splits for a model trained on `train` ("DATASET:SPLIT"): its own test data and its OOD partner's. */
+export interface PaperSplits {
+  train: string;
+  test: string;
+  /** The partner's test split; absent for a data set the paper pairs with none. */
+  ood?: string;
+  /** Set where the test split is a carve-out (testCarveOut), saying so. */
+  note?: string;
+}
+
+export function paperSplits(train: string): PaperSplits {
+  const { dataset, split } = parseDatasetSplit(train);
+  const entry = isDatasetName(dataset) ? CATALOG[dataset] : undefined;
+  const ood = entry?.oodPartner ? { ood: `${entry.oodPartner}:test` } : {};
+  const carve = entry?.testCarveOut;
+  // Trained on a part of the test split: tested on the rest.
+  if (carve && parseSplit(split).base === 'test') return { train, test: `${dataset}:${carve.test}`, ...ood, note: carve.note };
+  return { train, test: `${dataset}:test`, ...ood };
 }

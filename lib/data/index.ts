@@ -14,15 +14,15 @@ export { readNpzImages, readNpzFile, imagesFromNpy, type NpzImageOptions, type D
 export { readImageFolder, decodeImageFile, type FolderOptions, type FolderImages } from './folder.js';
 
 export {
-  CATALOG, DATASET_NAMES, getCatalogEntry, isDatasetName,
-  type BaseSplit, type CatalogEntry, type DatasetName, type DownloadFile, type SourceFormat, type SplitInfo, type SplitSource,
+  CATALOG, DATASET_NAMES, getCatalogEntry, isDatasetName, paperSplits,
+  type BaseSplit, type PaperSplits, type CatalogEntry, type DatasetName, type DownloadFile, type SourceFormat, type SplitInfo, type SplitSource,
 } from './catalog.js';
 export {
   DATA_ENV_VAR, DatasetNotFoundError, cacheRoot, defaultCacheRoot, findSplit, locateSplit, notFoundMessage, searchPlaces,
   type LocateOptions, type LocatedSplit, type SearchPlace,
 } from './locate.js';
 export { DownloadError, downloadFile, downloadSplit, type DownloadOptions, type DownloadResult, type DownloadSplitOptions } from './download.js';
-export { parseSplit, resolveRange, formatSplit, type SplitSpec } from './split.js';
+export { parseSplit, resolveRange, formatSplit, parseDatasetSplit, formatDatasetSplit, type SplitSpec, type DatasetSplit } from './split.js';
 export { decodeLocatedSplit } from './decode.js';
 export { loadDataset, clearDatasetCache, sliceDataset, type LoadOptions } from './load.js';
 

@@ -45,3 +45,21 @@ export function resolveRange(spec: SplitSpec, n: number, label: string = spec.ba
 export function formatSplit(spec: SplitSpec): string {
   return spec.start === undefined && spec.end === undefined ? spec.base : `${spec.base}[${spec.start ?? ''}:${spec.end ?? ''}]`;
 }
+
+/**
+ * A split of a named data set, as the command line and config.json write it: "mnist:test[:5000]".
+ * The one form every run, evaluation and analysis names its data by.
+ */
+export interface DatasetSplit {
+  dataset: string;
+  /** A split string of that data set: train, test or a range of one (see parseSplit). */
+  split: string;
+}
+
+export function parseDatasetSplit(spec: string): DatasetSplit {
+  const i = spec.indexOf(':');
+  if (i < 1) throw new Error(`bad split '${spec}': expected DATASET:SPLIT, e.g. mnist:test or fashion-mnist:train`);
+  return { dataset: spec.slice(0, i), split: spec.slice(i + 1) };
+}
+
+export const formatDatasetSplit = (s: DatasetSplit): string => `${s.dataset}:${s.split}`;

@@ -201,9 +201,8 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     if (wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
 
     if (o.write ?? true) {
-      const dir = join(o.run, "ood");
-      mkdirSync(dir, { recursive: true });
-      writeFileAtomic(join(dir, oodFileName(o.in, o.ood)), JSON.stringify(report) + "\n");
+      mkdirSync(main.folder.oodDir, { recursive: true });
+      writeFileAtomic(join(main.folder.oodDir, oodFileName(o.in, o.ood)), JSON.stringify(report) + "\n");
     }
     return report;
   });

@@ -9,7 +9,8 @@
 // Unlike an explicit term it costs no op per step, and the logged loss stays the model's bits/dim,
 // comparable with an ordinary run's. lambda is on that scale: a term lambda' * sum(w^2) on nats per image
 // (a Keras l2 regularizer, as in the paper's PixelCNN code; D dimensions) is lambda = 2 lambda' / (D ln 2).
-import type { RunConfig } from "./run.js";
+import { parseDatasetSplit } from "../data/split.js";
+import type { RunConfig } from "./run-config.js";
 
 export interface BackgroundConfig {
   /** Probability that a pixel is replaced by a level uniform on 0..255, each time an image is drawn. */
@@ -38,7 +39,7 @@ export function backgroundConfig(given: Partial<BackgroundConfig> = {}): Backgro
  * run where a model of the data is expected, or the other way round.
  */
 export function expectRunRole(dir: string, config: RunConfig, role: "model" | "background"): void {
-  const [dataset] = config.dataset.split(":");
+  const { dataset } = parseDatasetSplit(config.dataset);
   if (role === "background" && !config.background)
     throw new Error(`${dir} is not a background run (its config.json has no "background"): train one with ` +
       `\`torchts-ood train ${config.kind} --dataset ${dataset} --background\` and pass that folder`);

@@ -3,6 +3,7 @@
 import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset } from "../data/index.js";
 import { type DensityModel, dimsOf, toBitsPerDim } from "../models/density.js";
+import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE } from "./score-cache.js";
 
 export interface TrainModeSwitch { readonly training: boolean; train(on?: boolean): unknown }
 
@@ -44,7 +45,7 @@ export function batchTensor(x: Float32Array, shape: readonly number[], device: t
 export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDataset, o: EvalOptions = {}): EvalResult {
   const n = Math.min(o.limit ?? data.n, data.n);
   const dims = dimsOf(model.imageShape);
-  const loader = new BatchLoader(data, { batchSize: o.batchSize ?? 256, shuffle: false, seed: o.seed ?? 1234, dequantize: o.dequantize ?? true, prefetch: false, reuseBuffers: true });
+  const loader = new BatchLoader(data, { batchSize: o.batchSize ?? SCORE_BATCH_SIZE, shuffle: false, seed: o.seed ?? DEQUANTIZATION_SEED, dequantize: o.dequantize ?? true, prefetch: false, reuseBuffers: true });
   const out: PerExample = { logPx: new Float64Array(n), bitsPerDim: new Float64Array(n) };
   const wasTraining = model.training;
   model.train(false);

@@ -3,6 +3,7 @@
 // told, and an impossible request changes nothing.
 import * as torch from "../tensor/index.js";
 import type { TrainHyper } from "../presets.js";
+import { parseDatasetSplit } from "../data/split.js";
 import type { RunConfig, TrainRunOptions } from "./run.js";
 
 export interface ResumePlan {
@@ -42,7 +43,7 @@ export function planResume(dir: string, saved: RunConfig, at: number, o: TrainRu
   }
 
   // What defines the run (model, data, batches, seed) stays: changing it would be another run.
-  const [dataset, trainSplit] = [config.dataset.slice(0, config.dataset.indexOf(":")), config.dataset.slice(config.dataset.indexOf(":") + 1)];
+  const { dataset, split: trainSplit } = parseDatasetSplit(config.dataset);
   const ignored: string[] = [];
   const keep = (flag: string, given: unknown, kept: unknown) => {
     if (given !== undefined && String(given) !== String(kept)) ignored.push(`${flag} ${given} (the run keeps ${kept})`);

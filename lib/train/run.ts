@@ -1,36 +1,21 @@
-// A run folder: config.json (what was trained, with which hyperparameters), checkpoint.safetensors and
-// metrics.jsonl. `trainRun` makes one (the CLI's `train` and sweeps from TypeScript), `openRun` loads
-// one back for evaluation and analyses.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+// Making and loading runs: `trainRun` trains one into a run folder (run-folder.ts; the CLI's `train` and
+// sweeps from TypeScript), `openRun` loads its model back for evaluation and analyses.
+import { resolve } from "node:path";
 import * as torch from "../tensor/index.js";
-import { DatasetNotFoundError, loadDataset, type ImageDataset, type LoadOptions } from "../data/index.js";
+import { DatasetNotFoundError, loadDataset, paperSplits, parseDatasetSplit, type ImageDataset, type LoadOptions } from "../data/index.js";
 import type { ModelKind } from "../models/density.js";
-import { createModel, presetFor, type AnyModel, type ModelConfig } from "../models/registry.js";
+import { createModel, presetFor, type AnyModel } from "../models/registry.js";
 import type { PresetName, TrainHyper } from "../presets.js";
 import { Adam, Adamax, RMSprop, type Optimizer, piecewiseConstant, linearWarmup, type Schedule } from "../optim/index.js";
 import { trainLoop, type TrainSummary } from "./trainer.js";
-import { checkpointStep, loadCheckpoint, nonFiniteTensors, someOf } from "./checkpoint.js";
+import { loadCheckpoint, nonFiniteTensors, someOf } from "./checkpoint.js";
 import { planResume } from "./resume.js";
 import { Progress } from "./progress.js";
-import { writeFileAtomic } from "./run-files.js";
 import { backgroundConfig, type BackgroundConfig } from "./background.js";
+import { RUN_FORMAT, type RunConfig } from "./run-config.js";
+import { RunFolder } from "./run-folder.js";
 
-export interface RunConfig {
-  format: "torchts-ood-run/1";
-  kind: ModelKind;
-  preset: PresetName;
-  /** Training data, e.g. "fashion-mnist:train". */
-  dataset: string;
-  seed: number;
-  device: torch.Device;
-  model: ModelConfig;
-  train: TrainHyper;
-  /** Splits evaluated during training. */
-  evalSplits: string[];
-  /** Present for a background model of the likelihood ratio (background.ts); its l2 is in train.weightDecay. */
-  background?: BackgroundConfig;
-}
+export type { RunConfig } from "./run-config.js";
 
 export interface TrainRunOptions {
   /** Model kind of a new run (default glow). */
@@ -56,9 +41,8 @@ export interface TrainRunOptions {
 
 /** "mnist:test" -> loaded data set (any split string the data layer knows, e.g. "mnist:test[:5000]"). */
 export async function loadSplit(spec: string, data: LoadOptions = {}): Promise<ImageDataset> {
-  const i = spec.indexOf(":");
-  if (i < 1) throw new Error(`bad split '${spec}': expected DATASET:SPLIT, e.g. mnist:test or fashion-mnist:train`);
-  return loadDataset(spec.slice(0, i), spec.slice(i + 1), data);
+  const { dataset, split } = parseDatasetSplit(spec);
+  return loadDataset(dataset, split, data);
 }
 
 export function scheduleOf(t: TrainHyper): Schedule {
@@ -73,21 +57,14 @@ export function optimizerOf(t: TrainHyper, params: torch.Tensor[]): Optimizer {
   return new RMSprop(params, o);
 }
 
-const readConfig = (dir: string): RunConfig => {
-  const p = join(dir, "config.json");
-  if (!existsSync(p)) throw new Error(`${dir} is not a run folder (no config.json): train one with \`torchts-ood train\``);
-  const c = JSON.parse(readFileSync(p, "utf8")) as RunConfig;
-  if (c.format !== "torchts-ood-run/1") throw new Error(`${p}: not a torchts-ood run config`);
-  return c;
-};
-
 export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig; summary: TrainSummary }> {
   const out = resolve(o.out);
+  const folder = new RunFolder(out);
   let config: RunConfig;
   let writeConfig = true;
-  if (o.resume && existsSync(join(out, "config.json"))) {
-    const ckpt = join(out, "checkpoint.safetensors");
-    const plan = planResume(out, readConfig(out), existsSync(ckpt) ? checkpointStep(ckpt) : 0, o);
+  const resume = (o.resume ?? false) && folder.exists();
+  if (resume) {
+    const plan = planResume(out, folder.readConfig(), folder.checkpointStep(), o);
     for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
     config = plan.config;
     writeConfig = plan.changed;
@@ -101,13 +78,14 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     // The background's penalty comes on top of the preset's own decay: the same training plus L2.
     if (background) hyper.weightDecay += background.l2;
     config = {
-      format: "torchts-ood-run/1", kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
+      format: RUN_FORMAT, kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
       device: o.device ?? torch.defaultDevice(), model: preset.model, train: hyper,
-      evalSplits: o.evalSplits ?? defaultEvalSplits(dataset), ...(background ? { background } : {}),
+      evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec), ...(background ? { background } : {}),
     };
   }
-  mkdirSync(out, { recursive: true });
-  if (writeConfig) writeFileAtomic(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  // A new model in a folder that held one: the old model's scores must not pass for the new one's.
+  if (!resume) folder.scores.clear();
+  if (writeConfig) folder.writeConfig(config);
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
   for (const s of config.evalSplits) {
@@ -139,14 +117,15 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   }
 }
 
-/** The paper's splits: the training set's own train/test and the other MNIST-like set's test. */
-export function defaultEvalSplits(dataset: string): string[] {
-  const other: Record<string, string> = { "fashion-mnist": "mnist", mnist: "fashion-mnist", cifar10: "svhn", svhn: "cifar10" };
-  return [`${dataset}:test`, ...(other[dataset] ? [`${other[dataset]}:test`] : [])];
+/** What a run trained on `train` ("DATASET:SPLIT") is evaluated on: its test data and its OOD partner's (the catalog's). */
+export function defaultEvalSplits(train: string): string[] {
+  const s = paperSplits(train);
+  return [s.test, ...(s.ood ? [s.ood] : [])];
 }
 
 export interface OpenRun {
   dir: string;
+  folder: RunFolder;
   config: RunConfig;
   model: AnyModel;
   step: number;
@@ -154,8 +133,9 @@ export interface OpenRun {
 
 /** Loads a run folder's model with its checkpoint, in eval mode. */
 export function openRun(dir: string, device?: torch.Device): OpenRun {
-  const config = readConfig(dir);
-  const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
+  const folder = new RunFolder(dir);
+  const config = folder.readConfig();
+  const ck = loadCheckpoint(folder.checkpointPath);
   let model: AnyModel | undefined;
   let fault: string | undefined;
   try {
@@ -182,5 +162,5 @@ export function openRun(dir: string, device?: torch.Device): OpenRun {
   const dev = device ?? torch.defaultDevice();
   if (dev !== "cpu") model.to(dev);
   model.train(false);
-  return { dir, config, model, step: ck.step };
+  return { dir, folder, config, model, step: ck.step };
 }

@@ -1,12 +1,12 @@
 // Scoring a trained run on named splits: the paper's Figure 1 table, with the per-example values saved
-// under DIR/eval/ for the analyses.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+// under DIR/eval/ (score-cache.ts), where the analyses read them, and where a second `eval` finds them.
 import type * as torch from "../tensor/index.js";
 import type { LoadOptions } from "../data/index.js";
-import { evaluate, type EvalResult } from "./evaluate.js";
+import { evaluate } from "./evaluate.js";
 import { defaultEvalSplits, loadSplit, openRun } from "./run.js";
-import { writeFileAtomic } from "./run-files.js";
+import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE, type CachedScores, type ScoreKey } from "./score-cache.js";
+
+export { fileNameOf } from "./score-cache.js";
 
 export interface SplitSummary {
   n: number;
@@ -28,29 +28,26 @@ export interface ScoreOptions {
   batchSize?: number;
   device?: torch.Device;
   data?: LoadOptions;
-  /** Write DIR/eval/<split>.json with per-example values (default true). */
+  /** Read and write DIR/eval/<split>.json with per-example values (default true). */
   write?: boolean;
 }
-
-export const fileNameOf = (split: string) => split.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json";
 
 export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunScores> {
   const run = openRun(dir, o.device);
   try {
     // the training split itself, then what training was evaluated on
-    const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset.split(":")[0]!))];
+    const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset))];
     const out: RunScores = { model: run.config.kind, step: run.step, splits: {} };
+    const cache = (o.write ?? true) ? run.folder.scores : null;
     for (const s of splits) {
-      const ds = await loadSplit(s, o.data);
-      const r: EvalResult = evaluate(run.model, ds, { limit: o.limit, batchSize: o.batchSize ?? 256, ...(o.device ? { device: o.device } : {}) });
+      const key: ScoreKey = { split: s, step: run.step, limit: o.limit ?? null, seed: DEQUANTIZATION_SEED, batchSize: o.batchSize ?? SCORE_BATCH_SIZE };
+      const cached = cache?.read(key) ?? null;
+      const r: CachedScores = cached ?? evaluate(run.model, await loadSplit(s, o.data),
+        { limit: o.limit, batchSize: key.batchSize, seed: key.seed, ...(o.device ? { device: o.device } : {}) });
+      // cached ones too: the analyses save scores whatever they are
       assertFinite(dir, run.step, s, r);
+      if (!cached) cache?.write(key, run.config.kind, r);
       out.splits[s] = { n: r.n, ...r.mean };
-      if (o.write ?? true) {
-        mkdirSync(join(dir, "eval"), { recursive: true });
-        const perExample = Object.fromEntries(
-          (["logPx", "logPz", "logDet", "bitsPerDim"] as const).filter((k) => r[k]).map((k) => [k, Array.from(r[k]!)]));
-        writeFileAtomic(join(dir, "eval", fileNameOf(s)), JSON.stringify({ model: run.config.kind, step: run.step, split: s, n: r.n, mean: r.mean, ...perExample }));
-      }
     }
     return out;
   } finally {
@@ -59,7 +56,7 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
 }
 
 /** A NaN or infinite score is a broken model, not a result: say so rather than print or save it. */
-function assertFinite(dir: string, step: number, split: string, r: EvalResult): void {
+function assertFinite(dir: string, step: number, split: string, r: CachedScores): void {
   const bad = r.logPx.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
   if (!bad) return;
   const first = r.logPx.findIndex((v) => !Number.isFinite(v));

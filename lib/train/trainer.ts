@@ -1,17 +1,16 @@
 // The training loop for any density model: steps, learning-rate schedule, gradient clipping,
 // evaluation every N steps on named splits, metrics.jsonl, atomic checkpoints, exact resume, and a clear
 // stop when the loss stops being finite.
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import * as torch from "../tensor/index.js";
 import { BatchLoader, type ImageDataset, type LoaderState } from "../data/index.js";
-import { type DensityModel, dimsOf } from "../models/density.js";
+import type { DensityModel } from "../models/density.js";
 import { evaluate, batchTensor, type TrainModeSwitch } from "./evaluate.js";
 import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./checkpoint.js";
-import { MetricsLog, type StepMetrics } from "./metrics.js";
-import { removeStaleTemps } from "./run-files.js";
+import type { StepMetrics } from "./metrics.js";
+import { RunFolder } from "./run-folder.js";
 import { Progress } from "./progress.js";
-import { clipGradNormLazy_ } from "../optim/clip.js";
+import { badTerm, trainStep } from "./step.js";
 
 /** What the loop needs of a model: the density model and PyTorch-like module methods. */
 export interface TrainableModel extends DensityModel, TrainModeSwitch {
@@ -97,22 +96,15 @@ export class NonFiniteStateError extends Error {
   }
 }
 
-/** Says which term of the objective went bad, for the error message. */
-function badTerm(r: { logPx: torch.Tensor; logPz?: torch.Tensor; logDet?: torch.Tensor }): string {
-  const bad = (t?: torch.Tensor) => t !== undefined && !t.isfinite().all().item();
-  const parts = [bad(r.logPz) && "log p(z)", bad(r.logDet) && "log-det"].filter(Boolean);
-  return parts.length ? `non-finite (in ${parts.join(" and ")})` : "non-finite";
-}
-
 export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const { model, optimizer, config: c, outDir } = run;
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
   mkdirSync(outDir, { recursive: true });
-  for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
-  const ckptPath = join(outDir, "checkpoint.safetensors");
-  const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
-  const dims = dimsOf(model.imageShape);
+  const folder = new RunFolder(outDir);
+  for (const f of folder.removeStaleTemps()) progress.line(`removed ${f}: a write interrupted by a kill`);
+  const ckptPath = folder.checkpointPath;
+  const metrics = folder.metrics();
   const params = model.parameters();
 
   // Each batch is copied into a tensor at once, so two reused buffers serve the whole run.
@@ -122,7 +114,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   let lastLoss = NaN;
   // This run's checkpoint on disk, which a failure leaves in place.
   let kept: KeptCheckpoint | null = null;
-  if (run.resume && existsSync(ckptPath)) {
+  if (run.resume && folder.hasCheckpoint()) {
     const ck = loadCheckpoint(ckptPath);
     model.loadStateDict(ck.model);
     optimizer.loadStateDict({ tensors: ck.optimizer, meta: ck.state.optimizer });
@@ -190,20 +182,10 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     const batch = loader.next();
     optimizer.lr = c.lrAt(step);
     const readNow = step % readEvery === 0 || step % c.logEvery === 0 || step === last;
-    torch.tidy(() => {
-      const x = batchTensor(batch.x, batch.shape, device);
-      const r = model.objective(x);
-      const loss = r.logPx.mean().mul(-1 / (dims * Math.LN2));
-      optimizer.zeroGrad();
-      loss.backward();
-      if (readNow) {
-        lastLoss = loss.item();
-        if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(r), kept);
-      }
-      const norm = clipGradNormLazy_(params, c.clipNorm > 0 ? c.clipNorm : Infinity);
-      if (readNow) lastGradNorm = norm ? norm.item() : 0;
-      optimizer.step();
-    });
+    const r = torch.tidy(() => trainStep(model, optimizer, batchTensor(batch.x, batch.shape, device), {
+      clipNorm: c.clipNorm, params, read: readNow, onNonFinite: (term) => { throw new NonFiniteLossError(step, term, kept); },
+    }));
+    if (readNow) [lastLoss, lastGradNorm] = [r.loss, r.gradNorm];
     windowImages += batch.shape[0];
     if (step % c.logEvery === 0 || step === c.steps) {
       const now = performance.now();
