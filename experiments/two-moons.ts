@@ -92,8 +92,8 @@ export function trainMoonFlow(dims: number, scale: MoonScale, style: MoonStyle, 
     for (let s = 1; s <= steps; s++) {
       torch.tidy(() => {
         const x = torch.tensor(data.subarray((s - 1) * batch * dims, s * batch * dims), { shape: [batch, dims] });
-        // The step's loss is in bits/dim, nats / (D ln 2): the clipping threshold of 100 nats is scaled alike.
-        trainStep({ imageShape: [dims], objective: (v) => flow.terms(v), parameters: () => flow.parameters() }, opt, x, { clipNorm: 100 / (dims * Math.LN2) });
+        // The loss in nats per example, clipped at a norm of 100, as these flows have always trained.
+        trainStep({ imageShape: [dims], objective: (v) => flow.terms(v), parameters: () => flow.parameters() }, opt, x, { lossUnit: "nats", clipNorm: 100 });
       });
       if (s % every === 0 || s === steps) trace.push({ step: s, ...measure() });
     }

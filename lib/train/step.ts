@@ -28,6 +28,11 @@ export interface StepPhases {
 }
 
 export interface StepOptions {
+  /**
+   * The loss's unit: bits/dim (the trainer's, comparable across image sizes) or nats per example (the
+   * two-moons flows, whose clipping threshold is in nats). Adam is nearly scale-free, but not exactly.
+   */
+  lossUnit?: "bits/dim" | "nats";
   /** Clip the global gradient norm to this; 0: no clipping (the norm is still measured). */
   clipNorm: number;
   /** Read the loss and the gradient norm back; on a GPU that waits for the step, so the trainer does it only when it logs. */
@@ -42,7 +47,7 @@ export interface StepOptions {
 
 /** What the trainer logs of a step; NaN where not read. */
 export interface StepResult {
-  /** Mean loss over the batch, bits/dim. */
+  /** Mean loss over the batch, in the step's unit (bits/dim unless told). */
   loss: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
@@ -60,7 +65,7 @@ export function trainStep(model: StepModel, optimizer: StepOptimizer, x: torch.T
   const t0 = performance.now();
   return torch.tidy(() => {
     const r = model.objective(x);
-    const loss = r.logPx.mean().mul(-1 / (dimsOf(model.imageShape) * Math.LN2));
+    const loss = r.logPx.mean().mul(o.lossUnit === "nats" ? -1 : -1 / (dimsOf(model.imageShape) * Math.LN2));
     const t1 = performance.now();
     optimizer.zeroGrad();
     loss.backward();
