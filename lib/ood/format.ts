@@ -10,7 +10,7 @@ export function formatOodReport(r: OodReport): string {
     `${r.model} run ${r.run}: in ${r.in} (n ${r.n.in}) vs OOD ${r.ood} (n ${r.n.ood}); held-out ${r.heldOut} (n ${r.n.heldOut})`,
     "OOD is the positive class; every score is larger for inputs that look more OOD.",
     head,
-    ...Object.entries(r.scores).map(([name, m]) => row(name, m, [f(m.imagesPerSecond, 0).padStart(9), f(m.threshold, 4).padStart(10)])),
+    ...Object.entries(r.scores).map(([name, m]) => row(name, m, [f(m.imagesPerSecond, m.imagesPerSecond < 10 ? 2 : 0).padStart(9), f(m.threshold, 4).padStart(10)])),
   ];
   const batches = Object.entries(r.batchScores);
   if (batches.length) {
