@@ -15,6 +15,7 @@ import { planResume } from "./resume.js";
 import { Progress } from "./progress.js";
 import { writeFileAtomic } from "./run-files.js";
 import { backgroundConfig, type BackgroundConfig } from "./background.js";
+import type { DataParallelStep } from "../distributed/data-parallel.js";
 
 export interface RunConfig {
   format: "torchts-ood-run/1";
@@ -52,6 +53,8 @@ export interface TrainRunOptions {
   background?: Partial<BackgroundConfig>;
   data?: LoadOptions;
   quiet?: boolean;
+  /** This process's part of a data-parallel run (lib/distributed); the others than rank 0 write nothing. */
+  parallel?: DataParallelStep;
 }
 
 /** "mnist:test" -> loaded data set (any split string the data layer knows, e.g. "mnist:test[:5000]"). */
@@ -83,12 +86,13 @@ const readConfig = (dir: string): RunConfig => {
 
 export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig; summary: TrainSummary }> {
   const out = resolve(o.out);
+  const main = o.parallel?.isMain ?? true;
   let config: RunConfig;
   let writeConfig = true;
   if (o.resume && existsSync(join(out, "config.json"))) {
     const ckpt = join(out, "checkpoint.safetensors");
     const plan = planResume(out, readConfig(out), existsSync(ckpt) ? checkpointStep(ckpt) : 0, o);
-    for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
+    if (main) for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
     config = plan.config;
     writeConfig = plan.changed;
   } else {
@@ -107,10 +111,10 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     };
   }
   mkdirSync(out, { recursive: true });
-  if (writeConfig) writeFileAtomic(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  if (writeConfig && main) writeFileAtomic(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
-  for (const s of config.evalSplits) {
+  for (const s of main ? config.evalSplits : []) {
     try {
       evalSplits[s] = await loadSplit(s, o.data);
     } catch (e) {
@@ -129,7 +133,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   try {
     const summary = await trainLoop({
       model, optimizer, train, evalSplits, outDir: out, device: config.device, resume: o.resume ?? false,
-      progress: new Progress(process.stderr, 10, o.quiet ?? false),
+      progress: new Progress(process.stderr, 10, (o.quiet ?? false) || !main), parallel: o.parallel,
       config: { ...config.train, lrAt, seed: config.seed, mutationRate: config.background?.mutationRate ?? 0 },
     });
     return { config, summary };

@@ -12,6 +12,7 @@ import { MetricsLog, type StepMetrics } from "./metrics.js";
 import { removeStaleTemps } from "./run-files.js";
 import { Progress } from "./progress.js";
 import { clipGradNormLazy_ } from "../optim/clip.js";
+import type { DataParallelStep } from "../distributed/data-parallel.js";
 
 /** What the loop needs of a model: the density model and PyTorch-like module methods. */
 export interface TrainableModel extends DensityModel, TrainModeSwitch {
@@ -58,6 +59,8 @@ export interface TrainRun {
   progress?: Progress;
   /** Stop after this step even if config.steps is larger (tests: interrupt a run). */
   stopAfter?: number;
+  /** Data-parallel training over several processes (lib/distributed): only the main rank writes to outDir. */
+  parallel?: DataParallelStep;
 }
 
 export interface TrainSummary {
@@ -105,11 +108,13 @@ function badTerm(r: { logPx: torch.Tensor; logPz?: torch.Tensor; logDet?: torch.
 }
 
 export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
-  const { model, optimizer, config: c, outDir } = run;
+  const { model, optimizer, config: c, outDir, parallel } = run;
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
+  // With data parallelism, the other ranks read the run folder (to resume) but never write it.
+  const main = parallel?.isMain ?? true;
   mkdirSync(outDir, { recursive: true });
-  for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
+  if (main) for (const f of removeStaleTemps(outDir)) progress.line(`removed ${f}: a write interrupted by a kill`);
   const ckptPath = join(outDir, "checkpoint.safetensors");
   const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
   const dims = dimsOf(model.imageShape);
@@ -133,10 +138,10 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     kept = { path: ckptPath, step: start };
     wallBefore = Number(ck.state.wallTime ?? 0);
     // The loss logged last, so that a run with nothing left to train reports it rather than NaN.
-    const logged = metrics.truncateAfter(start).filter((l): l is StepMetrics => "loss" in l);
+    const logged = (main ? metrics.truncateAfter(start) : []).filter((l): l is StepMetrics => "loss" in l);
     lastLoss = logged.at(-1)?.loss ?? NaN;
     progress.line(`resumed from ${ckptPath} at step ${start}`);
-  } else {
+  } else if (main) {
     metrics.truncateAfter(-1);
   }
 
@@ -188,24 +193,36 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
 
   for (let step = start + 1; step <= last; step++) {
     const batch = loader.next();
+    if (parallel && step === start + 1) await parallel.begin(model, batch, device);
+    const mine = parallel ? parallel.shard(batch) : batch;
     optimizer.lr = c.lrAt(step);
     const readNow = step % readEvery === 0 || step % c.logEvery === 0 || step === last;
-    torch.tidy(() => {
-      const x = batchTensor(batch.x, batch.shape, device);
+    const fwd = torch.tidy(() => {
+      const x = batchTensor(mine.x, mine.shape, device);
       const r = model.objective(x);
       const loss = r.logPx.mean().mul(-1 / (dims * Math.LN2));
       optimizer.zeroGrad();
       loss.backward();
-      if (readNow) {
-        lastLoss = loss.item();
-        if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(r), kept);
-      }
-      const norm = clipGradNormLazy_(params, c.clipNorm > 0 ? c.clipNorm : Infinity);
-      if (readNow) lastGradNorm = norm ? norm.item() : 0;
-      optimizer.step();
+      return { r, loss };
     });
+    let loss = fwd.loss;
+    try {
+      // Data parallel: the gradients and the loss averaged over the ranks, so each takes the same step.
+      if (parallel) loss = await parallel.averageGradients(params, fwd.loss);
+      torch.tidy(() => {
+        if (readNow) {
+          lastLoss = loss.item();
+          if (!Number.isFinite(lastLoss)) throw new NonFiniteLossError(step, badTerm(fwd.r), kept);
+        }
+        const norm = clipGradNormLazy_(params, c.clipNorm > 0 ? c.clipNorm : Infinity);
+        if (readNow) lastGradNorm = norm ? norm.item() : 0;
+        optimizer.step();
+      });
+    } finally {
+      torch.dispose([fwd, loss]);
+    }
     windowImages += batch.shape[0];
-    if (step % c.logEvery === 0 || step === c.steps) {
+    if (main && (step % c.logEvery === 0 || step === c.steps)) {
       const now = performance.now();
       const imagesPerSec = (windowImages * 1000) / Math.max(now - windowStart, 1e-6);
       windowStart = now;
@@ -213,7 +230,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       metrics.append({ step, loss: lastLoss, lr: optimizer.lr, gradNorm: lastGradNorm, imagesPerSec, wallTime: wall() });
       progress.update({ step, total: c.steps, loss: lastLoss, imagesPerSec, elapsed: wall() });
     }
-    if (run.evalSplits && c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
+    if (main && run.evalSplits && c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
       const evalResults: Record<string, number> = {};
       for (const [name, ds] of Object.entries(run.evalSplits)) {
         evalResults[name] = evaluate(model, ds, { limit: c.evalLimit, device }).mean.bitsPerDim;
@@ -221,7 +238,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       metrics.append({ step, eval: evalResults, wallTime: wall() });
       progress.line(`step ${step}: ` + Object.entries(evalResults).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + " bits/dim");
     }
-    if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last) {
+    if (main && ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last)) {
       save(step, wall(), batch);
     }
     // Lets the loader build the next batch while nothing else waits (and keeps the process responsive).
