@@ -28,6 +28,8 @@
 #include <unistd.h>
 #endif
 
+#include <c10/util/Logging.h>
+
 #include "torch_addon.h"
 
 #ifdef TORCHTS_DIST_GLOO
@@ -253,8 +255,9 @@ struct InitOptions {
 };
 
 #if defined(__linux__)
-// Shuts down (without closing: c10d still owns them) this process's TCP sockets connected to host:port.
-void shutdown_sockets_to(const std::string& host, int port) {
+// Shuts down (without closing: c10d still owns them) this process's TCP sockets connected to host:port;
+// returns how many.
+int shutdown_sockets_to(const std::string& host, int port) {
   std::vector<sockaddr_storage> peers;
   addrinfo hints{}, *res = nullptr;
   hints.ai_socktype = SOCK_STREAM;
@@ -292,8 +295,9 @@ void shutdown_sockets_to(const std::string& host, int port) {
     }
     return false;
   };
+  int n = 0;
   DIR* d = opendir("/proc/self/fd");
-  if (!d) return;
+  if (!d) return 0;
   while (dirent* e = readdir(d)) {
     int fd = std::atoi(e->d_name);
     if (fd <= 2 || fd == dirfd(d)) continue;
@@ -302,9 +306,10 @@ void shutdown_sockets_to(const std::string& host, int port) {
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
     sockaddr_storage peer{};
     len = sizeof peer;
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 && same(peer)) shutdown(fd, SHUT_RDWR);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0 && same(peer) && shutdown(fd, SHUT_RDWR) == 0) n++;
   }
   closedir(d);
+  return n;
 }
 #endif
 
@@ -319,8 +324,7 @@ class StoreWatchdog {
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_for(lock, after, [this] { return done_; })) return;
       while (!cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return done_; })) {
-        fired_ = true;
-        shutdown_sockets_to(host, port);
+        if (shutdown_sockets_to(host, port) > 0) fired_ = true;
       }
     });
 #endif
@@ -461,6 +465,9 @@ Napi::Value Torch::DistInit(const Napi::CallbackInfo& info) {
     } else if (o.backend != "gloo") {
       throw Napi::TypeError::New(env, "distInit: backend must be gloo or nccl, got " + o.backend);
     }
+    // c10d logs every failed connection and timeout with a C++ backtrace on stderr, though each reaches JS
+    // as an error with the same message: its log shows only fatal messages, unless TORCH_CPP_LOG_LEVEL says.
+    if (!std::getenv("TORCH_CPP_LOG_LEVEL")) FLAGS_caffe2_log_level = std::max(FLAGS_caffe2_log_level, 3);
     auto* w = new DistInitWorker(env, this, std::move(o));
     auto p = w->promise();
     w->Queue();

@@ -119,11 +119,7 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
     for (let local = 0; local < o.nproc; local++) {
       const rank = o.nodeRank * o.nproc + local;
       const place: DistEnv = { rank, worldSize, localRank: local, masterAddr: o.masterAddr, masterPort: o.masterPort };
-      const env = {
-        ...(o.env ?? process.env), ...distEnvVars(place), LOCAL_WORLD_SIZE: String(o.nproc),
-        // c10d logs every failed connection with a C++ backtrace; the error reaches the user anyway.
-        TORCH_CPP_LOG_LEVEL: (o.env ?? process.env).TORCH_CPP_LOG_LEVEL ?? "FATAL",
-      };
+      const env = { ...(o.env ?? process.env), ...distEnvVars(place), LOCAL_WORLD_SIZE: String(o.nproc) };
       const child = spawn(exe!, args, { env, stdio: ["ignore", rank === 0 ? "inherit" : "ignore", rank === 0 ? "inherit" : "pipe", "ipc"] });
       const w: Worker = { rank, child, exited: false, code: null, signal: null, stderr: [], stopped: false };
       workers.push(w);
