@@ -169,6 +169,10 @@ async function launch(a: TrainArgs): Promise<void> {
   if (nnodes > 1 && !masterAddr) throw new Error(`--nnodes ${nnodes} needs --master-addr: the address of the machine with --node-rank 0, which every machine can reach`);
   const port = a["master-port"] ?? (nnodes === 1 ? undefined : Number(process.env.MASTER_PORT ?? 29500));
   if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new Error(`--master-port must be a port number (1-65535), got ${port}`);
+  const batch = a["batch-size"];
+  if (batch !== undefined && batch % (nproc * nnodes) !== 0) {
+    throw new Error(`the batch size ${batch} is not divisible by the ${nproc * nnodes} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${nproc * nnodes})`);
+  }
   const { launchWorkers, freePort, threadsPerWorker, LaunchError } = await import("../../lib/distributed/launch.js");
   const { checkpointStep } = await import("../../lib/train/checkpoint.js");
   const { existsSync } = await import("node:fs");
