@@ -210,6 +210,9 @@ async function worker(a: TrainArgs, options: Omit<TrainRunOptions, "out" | "seed
   const device = options.device ?? defaultDevice();
   const cuda = device !== "cpu";
   let group: Awaited<ReturnType<typeof init>> | undefined;
+  // Started by our launcher: if it dies, so does this worker (not a run left training on its own).
+  const orphaned = () => process.kill(process.pid, "SIGTERM");
+  if (process.connected) process.on("disconnect", orphaned);
   try {
     group = await init({ timeoutMs, backend: cuda ? "nccl" : "gloo" });
     const t0 = Date.now();
@@ -225,12 +228,14 @@ async function worker(a: TrainArgs, options: Omit<TrainRunOptions, "out" | "seed
   } catch (e) {
     // Started by our launcher: the error goes to it, which says it once for every rank.
     if (await reportToLauncher(e as Error, place.rank)) {
+      process.off("disconnect", orphaned);
       await group?.close();
       process.exit(1);
     }
     throw e;
   } finally {
     await group?.close();
+    process.off("disconnect", orphaned);
     if (process.connected) process.disconnect();
   }
 }
