@@ -113,7 +113,8 @@ class WaitWorker : public Napi::AsyncWorker {
       }
     }
     works_.clear();
-    // The last reference to a closed group is dropped here: its destructor joins gloo's threads.
+    // A collective holds its group until it is done; the last reference to a closed group is dropped
+    // here, off the JS thread: its destructor joins gloo's threads.
     keep_.reset();
     if (!first.empty()) SetError(what_ + ": " + first);
   }
@@ -184,12 +185,12 @@ class Torch::DistGroup : public Napi::ObjectWrap<DistGroup> {
       throw;
     } catch (const std::exception& e) {
       // The works already enqueued still run: they are waited for, and the error is the promise's.
-      auto* w = new WaitWorker(info.Env(), what, std::move(works), nullptr, message_of(e));
+      auto* w = new WaitWorker(info.Env(), what, std::move(works), group_, message_of(e));
       auto p = w->promise();
       w->Queue();
       return p;
     }
-    auto* w = new WaitWorker(info.Env(), what, std::move(works), nullptr);
+    auto* w = new WaitWorker(info.Env(), what, std::move(works), group_);
     auto p = w->promise();
     w->Queue();
     return p;
