@@ -113,7 +113,8 @@ function initError(e: Error, who: string, rank: number, host: string, port: numb
 }
 
 function faultOf(detail: string): DistributedFault {
-  if (/closed by peer|reset by peer|Broken pipe|Connection refused|got 0 bytes|Connection was likely closed|EOF/i.test(detail)) return "peer-lost";
+  // gloo's words for a connection that went away (pair.cc): the other end closed it or died.
+  if (/closed by peer|reset by peer|Broken pipe|Connection refused|got 0 bytes|Connection was likely closed|Socket (unexpectedly )?closed|Read error|Write error|EOF/i.test(detail)) return "peer-lost";
   if (/timed out|timeout/i.test(detail)) return "timeout";
   return "other";
 }
