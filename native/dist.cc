@@ -93,7 +93,7 @@ struct Group {
   std::string name;
 };
 
-// Waits for enqueued works (and runs `then`, e.g. a release) on the thread pool; resolves with undefined.
+// Waits for enqueued works on the thread pool, then lets go of the group; resolves with undefined.
 class WaitWorker : public Napi::AsyncWorker {
  public:
   // `failed`: an error already met (when enqueueing), reported after the works enqueued before it are done.
