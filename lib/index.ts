@@ -4,6 +4,7 @@ export * as nn from "./nn/index.js";
 export * as flows from "./models/flows/index.js";
 export * as optim from "./optim/index.js";
 export * as data from "./data/index.js";
+export * as distributed from "./distributed/index.js";
 export { Glow, type GlowConfig } from "./models/glow/glow.js";
 export { RealNVP, type RealNVPConfig } from "./models/realnvp/realnvp.js";
 export { createModel, presetFor, modelDescriptor, MODELS, MODEL_KINDS, FLOW_KINDS, type ModelConfig, type AnyModel, type ModelDescriptor } from "./models/registry.js";

@@ -34,6 +34,8 @@ Torch::Torch(Napi::Env env, Napi::Object exports) {
       InstanceMethod("mallocOptions", &Torch::MallocOptions),
       InstanceMethod("stats", &Torch::Stats),
       InstanceMethod("version", &Torch::Version),
+      InstanceMethod("distBackends", &Torch::DistBackends),
+      InstanceMethod("distInit", &Torch::DistInit),
   });
 }
 

@@ -97,6 +97,13 @@ class Torch : public Napi::Addon<Torch> {
   Napi::Value MallocOptions(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Version(const Napi::CallbackInfo& info);
+
+  // dist.cc: distributed process groups over c10d (distBackends, distInit and the ProcessGroup object).
+  class DistGroup;
+  class DistInitWorker;
+  Napi::FunctionReference dist_group_class_;
+  Napi::Value DistBackends(const Napi::CallbackInfo& info);
+  Napi::Value DistInit(const Napi::CallbackInfo& info);
 };
 
 }  // namespace torchts

@@ -25,6 +25,9 @@ if [ ! -f build/Release/torchts.node ]; then
   miss "the native addon build/Release/torchts.node: run npm run build:native"
 elif ! out=$(node -e 'require("./build/Release/torchts.node").version()' 2>&1); then
   miss "a native addon that loads: build/Release/torchts.node fails with: $(printf '%s' "$out" | grep -m1 -i 'error' || printf '%s' "$out" | head -1). Rebuild: npm run build:native"
+elif ! node -e 'process.exit(require("./build/Release/torchts.node").distBackends().gloo ? 0 : 1)' >/dev/null 2>&1; then
+  # Not an error: everything but distributed training works, and its tests are skipped.
+  printf 'check-setup: note: the native addon has no distributed training (gloo headers were missing when it was built: apt-get install libgloo-dev, then npm run build:native)\n' >&2
 fi
 # The data the tests read (test/paths.ts): FashionMNIST from Debian's package or $TORCHTS_OOD_DATA, MNIST's
 # test split from ../shared/datasets.

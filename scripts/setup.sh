@@ -50,6 +50,15 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -z
   fi
 fi
 
+# Gloo's headers, for distributed training: c10d's ProcessGroupGloo.hpp includes them and the wheel leaves
+# them out (the gloo code itself is inside LibTorch). Without them the addon builds without distributed training.
+if [ ! -f /usr/include/gloo/algorithm.h ] && [ -z "${GLOO_INCLUDE_DIR:-}" ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  say "installing gloo's headers for distributed training (Debian package libgloo-dev)"
+  { $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq libgloo-dev >/dev/null; } ||
+    say "could not install libgloo-dev: the addon is built without distributed training (train --nproc)"
+fi
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 npm run --silent build
 bash scripts/check-setup.sh

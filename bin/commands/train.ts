@@ -1,5 +1,7 @@
 // `torchts-ood train <model>`: trains a model of the paper into a run folder.
 import type { CommandModule } from "yargs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { MODEL_KINDS } from "../../lib/models/registry.js";
 import type { ModelKind } from "../../lib/models/density.js";
 import { PRESETS, type PresetName } from "../../lib/presets.js";
@@ -15,6 +17,7 @@ interface TrainArgs {
   model?: string; dataset?: string; "train-split"?: string; "eval-splits"?: string; preset?: string; steps?: number; "batch-size"?: number; lr?: number; device?: string;
   seed?: number; seeds?: string; out?: string; resume: boolean; "data-dir"?: string; download: boolean; threads?: number; quiet: boolean;
   background?: boolean; "mutation-rate"?: number; l2?: number;
+  nproc?: number; nnodes?: number; "node-rank"?: number; "master-addr"?: string; "master-port"?: number; "dist-timeout"?: number;
 }
 
 export const trainCommand: CommandModule<object, TrainArgs> = {
@@ -41,8 +44,16 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option("data-dir", { type: "string", describe: "data root (one folder per data set); also $TORCHTS_OOD_DATA" })
       .option("threads", { type: "number", describe: "LibTorch threads (default: one per core)" })
       .option("download", { type: "boolean", default: false, describe: "download missing data sets (official URLs, checksums)" })
-      .option("quiet", { type: "boolean", default: false, describe: "no progress output" }) as never,
+      .option("quiet", { type: "boolean", default: false, describe: "no progress output" })
+      .option("nproc", { type: "number", describe: "data-parallel training in this many processes on this machine (Gloo on CPU, NCCL on CUDA); --batch-size is the global batch, split between them" })
+      .option("nnodes", { type: "number", defaultDescription: "1", describe: "machines in the run, each running this command with its --node-rank" })
+      .option("node-rank", { type: "number", defaultDescription: "0", describe: "this machine's place among --nnodes (0: the machine of rank 0, which writes the run folder)" })
+      .option("master-addr", { type: "string", defaultDescription: "$MASTER_ADDR or 127.0.0.1", describe: "address of the machine of node rank 0" })
+      .option("master-port", { type: "number", defaultDescription: "a free port (one machine), else $MASTER_PORT or 29500", describe: "port of rank 0's rendezvous store" })
+      .option("dist-timeout", { type: "number", defaultDescription: "300", describe: "seconds a rank waits for the others (to join, and at each step) before it stops with an error" }) as never,
   handler: async (a) => {
+    const distributed = distributedMode(a);
+    if (distributed === "launch") return launch(a);
     applyThreads(a.threads);
     const kind = a.model as ModelKind | undefined;
     const background = backgroundOption(a);
@@ -63,6 +74,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       ...(a["eval-splits"] ? { evalSplits: a["eval-splits"].split(",").map((s) => s.trim()).filter(Boolean) } : {}), resume: a.resume, overrides,
       ...(background ? { background } : {}), device, data: dataOptions(a["data-dir"], a.download), quiet: a.quiet,
     };
+    if (distributed === "worker") {
+      if (seeds) throw new Error("--seeds in a distributed run: train each seed with its own command (--seed N)");
+      return worker(a, options, out);
+    }
     const trainOne = async (dir: string, seed: number | undefined): Promise<void> => {
       const t0 = Date.now();
       const { config, summary } = await trainRun({ ...options, out: dir, seed });
@@ -107,4 +122,120 @@ function backgroundOption(a: TrainArgs): Partial<BackgroundConfig> | undefined {
   }
   backgroundConfig(given); // checks the values now, before any data is loaded
   return given;
+}
+
+// ---- Distributed training: --nproc launches workers here, each a `train` with torchrun's variables ----
+
+const DIST_FLAGS = ["nproc", "nnodes", "node-rank", "master-addr", "master-port"] as const;
+
+/** launch: start the workers; worker: this process is one (RANK/WORLD_SIZE set); null: an ordinary run. */
+function distributedMode(a: TrainArgs): "launch" | "worker" | null {
+  const nproc = positiveInt("nproc", a.nproc) ?? 1, nnodes = positiveInt("nnodes", a.nnodes) ?? 1;
+  const launching = nproc > 1 || nnodes > 1;
+  const inWorker = process.env.WORLD_SIZE !== undefined && Number(process.env.WORLD_SIZE) > 1;
+  if (launching && inWorker) throw new Error(`--nproc/--nnodes in a process that is already a worker (WORLD_SIZE=${process.env.WORLD_SIZE}): give one or the other`);
+  if (!launching) {
+    const stray = DIST_FLAGS.filter((f) => f !== "nproc" && f !== "nnodes" && a[f] !== undefined);
+    if (stray.length && !inWorker) throw new Error(`--${stray.join(", --")} only ${stray.length > 1 ? "apply" : "applies"} to a distributed run: add --nproc N (processes on this machine)`);
+  }
+  if (a["dist-timeout"] !== undefined) positiveNumber("dist-timeout", a["dist-timeout"]);
+  return launching ? "launch" : inWorker ? "worker" : null;
+}
+
+/** The compiled CLI that each worker runs (from the sources under vitest: its build in dist/). */
+function cliScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith(".ts") ? join(dirname(here), "../../dist/bin/torchts-ood.js") : join(dirname(here), "../torchts-ood.js");
+}
+
+/** The worker's command line: this one without the launcher's flags, with the run folder and threads made explicit. */
+function workerArgv(a: TrainArgs, out: string, threads: number): string[] {
+  const skip = new Set<string>([...DIST_FLAGS, "out", "threads", "model"]);
+  const argv = ["train", ...(a.model ? [a.model] : []), `--out=${out}`, `--threads=${threads}`];
+  for (const [k, v] of Object.entries(a)) {
+    if (skip.has(k) || k === "_" || k === "$0" || /[A-Z]/.test(k) || v === undefined) continue;
+    if (typeof v === "boolean") argv.push(v ? `--${k}` : `--no-${k}`);
+    else argv.push(`--${k}=${v}`);
+  }
+  return argv;
+}
+
+async function launch(a: TrainArgs): Promise<void> {
+  if (a.seeds !== undefined) throw new Error("--seeds with --nproc: train each seed with its own command (--seed N)");
+  const nproc = positiveInt("nproc", a.nproc) ?? 1, nnodes = positiveInt("nnodes", a.nnodes) ?? 1;
+  const nodeRank = a["node-rank"] ?? 0;
+  if (!Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= nnodes) throw new Error(`--node-rank must be an integer from 0 to ${nnodes - 1}, got ${nodeRank}`);
+  const masterAddr = a["master-addr"] ?? process.env.MASTER_ADDR;
+  if (nnodes > 1 && !masterAddr) throw new Error(`--nnodes ${nnodes} needs --master-addr: the address of the machine with --node-rank 0, which every machine can reach`);
+  const port = a["master-port"] ?? (nnodes === 1 ? undefined : Number(process.env.MASTER_PORT ?? 29500));
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new Error(`--master-port must be a port number (1-65535), got ${port}`);
+  const batch = a["batch-size"];
+  if (batch !== undefined && batch % (nproc * nnodes) !== 0) {
+    throw new Error(`the batch size ${batch} is not divisible by the ${nproc * nnodes} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${nproc * nnodes})`);
+  }
+  const { launchWorkers, freePort, threadsPerWorker, LaunchError } = await import("../../lib/distributed/launch.js");
+  const { checkpointStep } = await import("../../lib/train/checkpoint.js");
+  const { existsSync } = await import("node:fs");
+  const { resolve } = await import("node:path");
+  const out = resolve(a.out ?? `runs/${a.model ?? "glow"}-${a.dataset ?? "fashion-mnist"}${a.background ? "-background" : ""}`);
+  const threads = a.threads !== undefined ? positiveInt("threads", a.threads)! : threadsPerWorker(nproc);
+  const afterStop = () => {
+    const ckpt = join(out, "checkpoint.safetensors");
+    if (!existsSync(ckpt)) return "no checkpoint was written yet.";
+    try {
+      return `the last good checkpoint is kept at ${ckpt} (step ${checkpointStep(ckpt)}): run the same command with --resume to continue.`;
+    } catch {
+      return `${ckpt} could not be read.`;
+    }
+  };
+  try {
+    await launchWorkers({
+      nproc, nnodes, nodeRank, masterAddr: masterAddr ?? "127.0.0.1", masterPort: port ?? (await freePort()),
+      command: [process.execPath, cliScript(), ...workerArgv(a, out, threads)], afterStop,
+    });
+  } catch (e) {
+    if (e instanceof LaunchError) throw new Error(e.message);
+    throw e;
+  }
+}
+
+async function worker(a: TrainArgs, options: Omit<TrainRunOptions, "out" | "seed">, out: string): Promise<void> {
+  const { init, DataParallel, distEnvFrom, DEFAULT_TIMEOUT_MS } = await import("../../lib/distributed/index.js");
+  const { reportToLauncher } = await import("../../lib/distributed/launch.js");
+  const { defaultDevice } = await import("../../lib/tensor/index.js");
+  const { trainRun } = await import("../../lib/train/run.js");
+  const place = distEnvFrom()!;
+  const timeoutMs = a["dist-timeout"] !== undefined ? a["dist-timeout"] * 1000 : DEFAULT_TIMEOUT_MS;
+  // Gloo for CPU tensors; NCCL for CUDA ones, each rank on the device of its local rank.
+  const device = options.device ?? defaultDevice();
+  const cuda = device !== "cpu";
+  let group: Awaited<ReturnType<typeof init>> | undefined;
+  // Started by our launcher: if it dies, so does this worker (not a run left training on its own).
+  const orphaned = () => process.kill(process.pid, "SIGTERM");
+  if (process.connected) process.on("disconnect", orphaned);
+  try {
+    group = await init({ timeoutMs, backend: cuda ? "nccl" : "gloo" });
+    const t0 = Date.now();
+    const { config, summary } = await trainRun({
+      ...options, out, seed: a.seed, device: cuda ? `cuda:${place.localRank}` : "cpu", parallel: new DataParallel(group),
+    });
+    if (place.rank === 0) {
+      console.log(summary.resumedFrom >= summary.steps
+        ? `nothing to train: ${out} is already at step ${summary.resumedFrom} of ${summary.steps}`
+        : `trained ${config.kind} for ${summary.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s on ${group.size} processes ` +
+          `(final loss ${summary.finalLoss.toFixed(3)} bits/dim) -> ${out}\nnext: torchts-ood eval ${out}`);
+    }
+  } catch (e) {
+    // Started by our launcher: the error goes to it, which says it once for every rank.
+    if (await reportToLauncher(e as Error, place.rank)) {
+      process.off("disconnect", orphaned);
+      await group?.close();
+      process.exit(1);
+    }
+    throw e;
+  } finally {
+    await group?.close();
+    process.off("disconnect", orphaned);
+    if (process.connected) process.disconnect();
+  }
 }

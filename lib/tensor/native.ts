@@ -48,6 +48,31 @@ export interface NativeAddon {
   mallocOptions(mmapThreshold: number, trimThreshold: number): boolean;
   stats(): { liveTensors: number; bytes: number; ops: number; unboxedOps: number };
   version(): string;
+  /** Which c10d process groups this build can make (native/dist.cc); `missing` says why Gloo is absent. */
+  distBackends(): { gloo: boolean; nccl: boolean; missing: string };
+  /** Joins a process group (lib/distributed wraps it). */
+  distInit(o: NativeDistInit): Promise<NativeProcessGroup>;
+}
+
+/** distInit's options: the store at host:port (rank 0 serves it), and the group's backend. */
+export interface NativeDistInit {
+  host: string; port: number; rank: number; size: number; timeoutMs: number;
+  backend: "gloo" | "nccl";
+  /** gloo: the address to listen on, or "iface:NAME"; "" for this host's name. */
+  bind?: string;
+  /** nccl: the CUDA device. */
+  device?: number;
+}
+
+/** A c10d process group: each call enqueues its collectives at once, in order, and settles when they are done. */
+export interface NativeProcessGroup {
+  readonly rank: number;
+  readonly size: number;
+  readonly backend: "gloo" | "nccl";
+  allreduce(tensors: Handle[], op: "sum" | "max" | "min" | "product"): Promise<void>;
+  broadcast(tensors: Handle[], root: number): Promise<void>;
+  barrier(): Promise<void>;
+  close(): Promise<void>;
 }
 
 function findAddon(): string {
@@ -69,6 +94,7 @@ const FUNCTIONS = [
   "op", "call", "callAsync", "free", "shape", "dtype", "device", "requiresGrad", "fromBuffer", "toBuffer", "item",
   "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "opSchema", "getRngState",
   "setRngState", "setNumThreads", "getNumThreads", "cudaDeviceCount", "mallocOptions", "stats", "version",
+  "distBackends", "distInit",
 ] as const satisfies readonly (keyof NativeAddon)[];
 type Missing = Exclude<keyof NativeAddon, (typeof FUNCTIONS)[number]>;
 const allListed: Missing extends never ? true : Missing = true;

@@ -14,6 +14,7 @@ import { Progress } from "./progress.js";
 import { backgroundConfig, type BackgroundConfig } from "./background.js";
 import { RUN_FORMAT, type RunConfig } from "./run-config.js";
 import { RunFolder } from "./run-folder.js";
+import type { DataParallelStep } from "../distributed/data-parallel.js";
 
 export type { RunConfig } from "./run-config.js";
 
@@ -37,6 +38,8 @@ export interface TrainRunOptions {
   background?: Partial<BackgroundConfig>;
   data?: LoadOptions;
   quiet?: boolean;
+  /** This process's part of a data-parallel run (lib/distributed); the others than rank 0 write nothing. */
+  parallel?: DataParallelStep;
 }
 
 /** "mnist:test" -> loaded data set (any split string the data layer knows, e.g. "mnist:test[:5000]"). */
@@ -60,12 +63,13 @@ export function optimizerOf(t: TrainHyper, params: torch.Tensor[]): Optimizer {
 export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig; summary: TrainSummary }> {
   const out = resolve(o.out);
   const folder = new RunFolder(out);
+  const main = o.parallel?.isMain ?? true;
   let config: RunConfig;
   let writeConfig = true;
   const resume = (o.resume ?? false) && folder.exists();
   if (resume) {
     const plan = planResume(out, folder.readConfig(), folder.checkpointStep(), o);
-    for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
+    if (main) for (const m of plan.messages) process.stderr.write(`train: ${m}\n`);
     config = plan.config;
     writeConfig = plan.changed;
   } else {
@@ -84,11 +88,14 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     };
   }
   // A new model in a folder that held one: the old model's scores must not pass for the new one's.
-  if (!resume) folder.scores.clear();
-  if (writeConfig) folder.writeConfig(config);
+  // Only rank 0 writes the run folder (data parallel: the others read it).
+  if (main) {
+    if (!resume) folder.scores.clear();
+    if (writeConfig) folder.writeConfig(config);
+  }
   const train = await loadSplit(config.dataset, o.data);
   const evalSplits: Record<string, ImageDataset> = {};
-  for (const s of config.evalSplits) {
+  for (const s of main ? config.evalSplits : []) {
     try {
       evalSplits[s] = await loadSplit(s, o.data);
     } catch (e) {
@@ -107,7 +114,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   try {
     const summary = await trainLoop({
       model, optimizer, train, evalSplits, outDir: out, device: config.device, resume: o.resume ?? false,
-      progress: new Progress(process.stderr, 10, o.quiet ?? false),
+      progress: new Progress(process.stderr, 10, (o.quiet ?? false) || !main), parallel: o.parallel,
       config: { ...config.train, lrAt, seed: config.seed, mutationRate: config.background?.mutationRate ?? 0 },
     });
     return { config, summary };

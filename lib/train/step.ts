@@ -60,25 +60,67 @@ export function badTerm(r: LogLikelihood): string {
   return parts.length ? `non-finite (in ${parts.join(" and ")})` : "non-finite";
 }
 
+/** The batch's mean loss in the step's unit. */
+const lossOf = (model: StepModel, r: LogLikelihood, o: StepOptions) =>
+  r.logPx.mean().mul(o.lossUnit === "nats" ? -1 : -1 / (dimsOf(model.imageShape) * Math.LN2));
+
+/** Reads the loss back when asked (stopping on a non-finite one), before the update. */
+function readLoss(loss: torch.Tensor, r: LogLikelihood, o: StepOptions, out: StepResult): void {
+  if (!o.read) return;
+  out.loss = loss.item();
+  if (!Number.isFinite(out.loss)) o.onNonFinite?.(badTerm(r));
+}
+
+/** Clipping and the optimizer's update. */
+function update(model: StepModel, optimizer: StepOptimizer, o: StepOptions, out: StepResult): void {
+  const norm = clipGradNormLazy_(o.params ?? model.parameters(), o.clipNorm > 0 ? o.clipNorm : Infinity);
+  if (o.read) out.gradNorm = norm ? norm.item() : 0;
+  optimizer.step();
+}
+
 /** One step on the batch x (the caller's: it is not disposed here). */
 export function trainStep(model: StepModel, optimizer: StepOptimizer, x: torch.Tensor, o: StepOptions): StepResult {
   const t0 = performance.now();
   return torch.tidy(() => {
     const r = model.objective(x);
-    const loss = r.logPx.mean().mul(o.lossUnit === "nats" ? -1 : -1 / (dimsOf(model.imageShape) * Math.LN2));
+    const loss = lossOf(model, r, o);
     const t1 = performance.now();
     optimizer.zeroGrad();
     loss.backward();
     const out: StepResult = { loss: NaN, gradNorm: NaN };
-    if (o.read) {
-      out.loss = loss.item();
-      if (!Number.isFinite(out.loss)) o.onNonFinite?.(badTerm(r));
-    }
+    readLoss(loss, r, o, out);
     const t2 = performance.now();
-    const norm = clipGradNormLazy_(o.params ?? model.parameters(), o.clipNorm > 0 ? o.clipNorm : Infinity);
-    if (o.read) out.gradNorm = norm ? norm.item() : 0;
-    optimizer.step();
+    update(model, optimizer, o, out);
     if (o.phases) Object.assign(o.phases, { forward: t1 - t0, backward: t2 - t1, update: performance.now() - t2 });
     return out;
   });
+}
+
+/**
+ * The same step with the gradients (and the loss) averaged between backward and the update: data-parallel
+ * training (lib/distributed), where `average` runs the collectives off the JS thread, so that every rank
+ * takes the same update.
+ */
+export async function trainStepAveraged(model: StepModel, optimizer: StepOptimizer, x: torch.Tensor, o: StepOptions,
+    average: (params: torch.Tensor[], loss: torch.Tensor) => Promise<torch.Tensor>): Promise<StepResult> {
+  const params = o.params ?? model.parameters();
+  const b = torch.tidy(() => {
+    const r = model.objective(x);
+    const loss = lossOf(model, r, o);
+    optimizer.zeroGrad();
+    loss.backward();
+    return { r, loss };
+  });
+  let loss = b.loss;
+  try {
+    loss = await average(params, b.loss);
+    return torch.tidy(() => {
+      const out: StepResult = { loss: NaN, gradNorm: NaN };
+      readLoss(loss, b.r, o, out);
+      update(model, optimizer, { ...o, params }, out);
+      return out;
+    });
+  } finally {
+    torch.dispose([b, loss]);
+  }
 }

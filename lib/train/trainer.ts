@@ -10,7 +10,8 @@ import { loadCheckpoint, nonFiniteTensors, saveCheckpoint, someOf } from "./chec
 import type { StepMetrics } from "./metrics.js";
 import { RunFolder } from "./run-folder.js";
 import { Progress } from "./progress.js";
-import { badTerm, trainStep } from "./step.js";
+import { badTerm, trainStep, trainStepAveraged } from "./step.js";
+import type { DataParallelStep } from "../distributed/data-parallel.js";
 
 /** What the loop needs of a model: the density model and PyTorch-like module methods. */
 export interface TrainableModel extends DensityModel, TrainModeSwitch {
@@ -57,6 +58,8 @@ export interface TrainRun {
   progress?: Progress;
   /** Stop after this step even if config.steps is larger (tests: interrupt a run). */
   stopAfter?: number;
+  /** Data-parallel training over several processes (lib/distributed): only the main rank writes to outDir. */
+  parallel?: DataParallelStep;
 }
 
 export interface TrainSummary {
@@ -97,12 +100,14 @@ export class NonFiniteStateError extends Error {
 }
 
 export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
-  const { model, optimizer, config: c, outDir } = run;
+  const { model, optimizer, config: c, outDir, parallel } = run;
   const device = run.device ?? "cpu";
   const progress = run.progress ?? new Progress();
+  // With data parallelism, the other ranks read the run folder (to resume) but never write it.
+  const main = parallel?.isMain ?? true;
   mkdirSync(outDir, { recursive: true });
   const folder = new RunFolder(outDir);
-  for (const f of folder.removeStaleTemps()) progress.line(`removed ${f}: a write interrupted by a kill`);
+  if (main) for (const f of folder.removeStaleTemps()) progress.line(`removed ${f}: a write interrupted by a kill`);
   const ckptPath = folder.checkpointPath;
   const metrics = folder.metrics();
   const params = model.parameters();
@@ -125,10 +130,10 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     kept = { path: ckptPath, step: start };
     wallBefore = Number(ck.state.wallTime ?? 0);
     // The loss logged last, so that a run with nothing left to train reports it rather than NaN.
-    const logged = metrics.truncateAfter(start).filter((l): l is StepMetrics => "loss" in l);
+    const logged = (main ? metrics.truncateAfter(start) : []).filter((l): l is StepMetrics => "loss" in l);
     lastLoss = logged.at(-1)?.loss ?? NaN;
     progress.line(`resumed from ${ckptPath} at step ${start}`);
-  } else {
+  } else if (main) {
     metrics.truncateAfter(-1);
   }
 
@@ -180,14 +185,24 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
 
   for (let step = start + 1; step <= last; step++) {
     const batch = loader.next();
+    if (parallel && step === start + 1) await parallel.begin(model, batch, device);
+    const mine = parallel ? parallel.shard(batch) : batch;
     optimizer.lr = c.lrAt(step);
     const readNow = step % readEvery === 0 || step % c.logEvery === 0 || step === last;
-    const r = torch.tidy(() => trainStep(model, optimizer, batchTensor(batch.x, batch.shape, device), {
-      clipNorm: c.clipNorm, params, read: readNow, onNonFinite: (term) => { throw new NonFiniteLossError(step, term, kept); },
-    }));
+    const x = batchTensor(mine.x, mine.shape, device);
+    const stepOptions = { clipNorm: c.clipNorm, params, read: readNow, onNonFinite: (term: string) => { throw new NonFiniteLossError(step, term, kept); } };
+    let r;
+    try {
+      // Data parallel: the gradients and the loss averaged over the ranks, so each takes the same step.
+      r = parallel
+        ? await trainStepAveraged(model, optimizer, x, stepOptions, (p, loss) => parallel.averageGradients(p, loss))
+        : trainStep(model, optimizer, x, stepOptions);
+    } finally {
+      x.dispose();
+    }
     if (readNow) [lastLoss, lastGradNorm] = [r.loss, r.gradNorm];
     windowImages += batch.shape[0];
-    if (step % c.logEvery === 0 || step === c.steps) {
+    if (main && (step % c.logEvery === 0 || step === c.steps)) {
       const now = performance.now();
       const imagesPerSec = (windowImages * 1000) / Math.max(now - windowStart, 1e-6);
       windowStart = now;
@@ -195,7 +210,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       metrics.append({ step, loss: lastLoss, lr: optimizer.lr, gradNorm: lastGradNorm, imagesPerSec, wallTime: wall() });
       progress.update({ step, total: c.steps, loss: lastLoss, imagesPerSec, elapsed: wall() });
     }
-    if (run.evalSplits && c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
+    if (main && run.evalSplits && c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
       const evalResults: Record<string, number> = {};
       for (const [name, ds] of Object.entries(run.evalSplits)) {
         evalResults[name] = evaluate(model, ds, { limit: c.evalLimit, device }).mean.bitsPerDim;
@@ -203,7 +218,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       metrics.append({ step, eval: evalResults, wallTime: wall() });
       progress.line(`step ${step}: ` + Object.entries(evalResults).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + " bits/dim");
     }
-    if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last) {
+    if (main && ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last)) {
       save(step, wall(), batch);
     }
     // Lets the loader build the next batch while nothing else waits (and keeps the process responsive).
