@@ -15,11 +15,24 @@ import { loadSplit, optimizerOf } from "../lib/train/run.js";
 import { batchTensor } from "../lib/train/evaluate.js";
 import { clipGradNormLazy_ } from "../lib/optim/clip.js";
 
-interface Job { rank: number; world: number; port: number; batch: number; steps: number; warmup: number; sweep: boolean }
+interface Job {
+  rank: number;
+  world: number;
+  port: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+  sweep: boolean;
+}
 interface WorkerResult {
-  rank: number; world: number; batch: number; paramBytes: number;
+  rank: number;
+  world: number;
+  batch: number;
+  paramBytes: number;
   /** Medians over the timed steps, ms. */
-  stepMs: number; computeMs: number; allreduceMs: number;
+  stepMs: number;
+  computeMs: number;
+  allreduceMs: number;
   imagesPerSec: number;
   /** Allreduce of float32 tensors of these bytes: median ms. */
   sweep?: { bytes: number; ms: number }[];
@@ -40,7 +53,9 @@ async function worker(job: Job): Promise<WorkerResult> {
   const dp = group ? new DataParallel(group) : null;
   const loader = new BatchLoader(train, { batchSize: job.batch, shuffle: true, seed: 0, dropLast: true, reuseBuffers: true });
   const dims = 28 * 28;
-  const step: number[] = [], compute: number[] = [], reduce: number[] = [];
+  const step: number[] = [],
+    compute: number[] = [],
+    reduce: number[] = [];
   model.train(true);
   let t0 = 0;
   for (let s = 1; s <= job.warmup + job.steps; s++) {
@@ -92,8 +107,15 @@ async function worker(job: Job): Promise<WorkerResult> {
   model.dispose();
   optimizer.dispose();
   return {
-    rank: job.rank, world: job.world, batch: job.batch, paramBytes, stepMs: median(step), computeMs: median(compute),
-    allreduceMs: median(reduce), imagesPerSec: (job.batch * job.steps) / seconds, ...(sweep ? { sweep } : {}),
+    rank: job.rank,
+    world: job.world,
+    batch: job.batch,
+    paramBytes,
+    stepMs: median(step),
+    computeMs: median(compute),
+    allreduceMs: median(reduce),
+    imagesPerSec: (job.batch * job.steps) / seconds,
+    ...(sweep ? { sweep } : {}),
   };
 }
 
@@ -101,13 +123,21 @@ async function worker(job: Job): Promise<WorkerResult> {
 async function configuration(world: number, batch: number, steps: number, sweep: boolean): Promise<WorkerResult> {
   const port = await freePort();
   const self = fileURLToPath(import.meta.url);
-  const results = await Promise.all(Array.from({ length: world }, (_, rank) => new Promise<WorkerResult>((resolve, reject) => {
-    const job: Job = { rank, world, port, batch, steps, warmup: 3, sweep };
-    const child = spawn(process.execPath, [self, "--worker", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!)) : reject(new Error(`rank ${rank} exited with ${code}`))));
-  })));
+  const results = await Promise.all(
+    Array.from(
+      { length: world },
+      (_, rank) =>
+        new Promise<WorkerResult>((resolve, reject) => {
+          const job: Job = { rank, world, port, batch, steps, warmup: 3, sweep };
+          const child = spawn(process.execPath, [self, "--worker", JSON.stringify(job)], { stdio: ["ignore", "pipe", "inherit"] });
+          let out = "";
+          child.stdout.on("data", (d) => (out += d));
+          child.on("exit", (code) =>
+            code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1)!)) : reject(new Error(`rank ${rank} exited with ${code}`)),
+          );
+        }),
+    ),
+  );
   return results[0]!;
 }
 
@@ -116,7 +146,7 @@ async function configuration(world: number, batch: number, steps: number, sweep:
  * one message each: t = 2(N-1)/N * S / bw + 2(N-1) * latency.
  */
 const ringMs = (n: number, bytes: number, bwBytesPerSec: number, latencySec: number) =>
-  n <= 1 ? 0 : ((2 * (n - 1)) / n * bytes / bwBytesPerSec + 2 * (n - 1) * latencySec) * 1000;
+  n <= 1 ? 0 : ((((2 * (n - 1)) / n) * bytes) / bwBytesPerSec + 2 * (n - 1) * latencySec) * 1000;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -139,13 +169,19 @@ async function main(): Promise<void> {
   for (const s of twoSame.sweep!) console.log(`| ${s.bytes} | ${s.ms.toFixed(3)} | ${(s.bytes / s.ms / 1e6).toFixed(2)} |`);
   // The model: per-process compute from the 1-process run (one thread, batch 32), the gradient bytes
   // measured, ring allreduce on two assumed networks; nothing overlaps (gradients are reduced after backward).
-  const compute = one.computeMs, bytes = twoSame.paramBytes;
-  const nets = [["10 Gb/s, 50 us", 1.25e9, 50e-6], ["100 Gb/s, 10 us", 12.5e9, 10e-6]] as const;
-  console.log(`\nmodel, 32 images per process per step, compute ${compute.toFixed(0)} ms per step:\n| machines | ${nets.map(([n]) => `${n}: allreduce ms | images/s | efficiency`).join(" | ")} |\n|---:|${nets.map(() => "---:|---:|---:").join("|")}|`);
+  const compute = one.computeMs,
+    bytes = twoSame.paramBytes;
+  const nets = [
+    ["10 Gb/s, 50 us", 1.25e9, 50e-6],
+    ["100 Gb/s, 10 us", 12.5e9, 10e-6],
+  ] as const;
+  console.log(
+    `\nmodel, 32 images per process per step, compute ${compute.toFixed(0)} ms per step:\n| machines | ${nets.map(([n]) => `${n}: allreduce ms | images/s | efficiency`).join(" | ")} |\n|---:|${nets.map(() => "---:|---:|---:").join("|")}|`,
+  );
   for (const n of [1, 2, 4, 8, 16, 64, 256]) {
     const cells = nets.map(([, bw, lat]) => {
       const ar = ringMs(n, bytes, bw, lat);
-      return `${ar.toFixed(2)} | ${((n * 32 * 1000) / (compute + ar)).toFixed(0)} | ${(compute / (compute + ar) * 100).toFixed(1)}%`;
+      return `${ar.toFixed(2)} | ${((n * 32 * 1000) / (compute + ar)).toFixed(0)} | ${((compute / (compute + ar)) * 100).toFixed(1)}%`;
     });
     console.log(`| ${n} | ${cells.join(" | ")} |`);
   }

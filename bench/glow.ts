@@ -12,22 +12,40 @@ import { trainStep, type StepPhases } from "../lib/train/step.js";
 import { requireBenchDir } from "./reference.js";
 
 export interface GlowSpec {
-  channels: number; size: number; levels: number; steps: number; hidden: number; coupling: string; batch: number; lr: number;
+  channels: number;
+  size: number;
+  levels: number;
+  steps: number;
+  hidden: number;
+  coupling: string;
+  batch: number;
+  lr: number;
   /** Gradient clipping; absent: the `cpu` Glow preset's, whose architecture glow_small.json is. */
   clipNorm?: number;
 }
 
 export function glowFromSpec(spec: GlowSpec): Glow {
   const cfg: GlowConfig = {
-    kind: spec.coupling === "additive" ? "cv-glow" : "glow", imageShape: [spec.channels, spec.size, spec.size],
-    levels: spec.levels, steps: spec.steps, hidden: spec.hidden, coupling: spec.coupling === "additive" ? "additive" : "affine",
-    scale: "sigmoid", net: "conv", actnorm: false, lu: false, learnedPrior: false,
+    kind: spec.coupling === "additive" ? "cv-glow" : "glow",
+    imageShape: [spec.channels, spec.size, spec.size],
+    levels: spec.levels,
+    steps: spec.steps,
+    hidden: spec.hidden,
+    coupling: spec.coupling === "additive" ? "additive" : "affine",
+    scale: "sigmoid",
+    net: "conv",
+    actnorm: false,
+    lu: false,
+    learnedPrior: false,
   };
   return new Glow(cfg);
 }
 
 export interface GlowStepResult {
-  params: number; step_ms_median: number; step_ms_min: number; bpd_last: number;
+  params: number;
+  step_ms_median: number;
+  step_ms_min: number;
+  bpd_last: number;
   /** Medians of the step's parts: forward (making the batch, the loss), backward (zeroGrad, reading the loss), update (clipping, RMSprop). */
   phases_ms: { forward: number; backward: number; update: number };
 }
@@ -43,9 +61,13 @@ export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: num
   const clipNorm = spec.clipNorm ?? presetFor("glow", "cpu", [spec.channels, spec.size, spec.size]).train.clipNorm;
   const shape = [spec.batch, spec.channels, spec.size, spec.size];
   const pixels = torch.randint(0, 256, shape, { device }).float().keep();
-  const times: number[] = [], fwd: number[] = [], bwd: number[] = [], upd: number[] = [];
+  const times: number[] = [],
+    fwd: number[] = [],
+    bwd: number[] = [],
+    upd: number[] = [];
   let bpd = NaN;
-  const warmup = o.warmup ?? 3, steps = o.steps ?? 20;
+  const warmup = o.warmup ?? 3,
+    steps = o.steps ?? 20;
   const phases: StepPhases = { forward: 0, backward: 0, update: 0 };
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
@@ -58,14 +80,22 @@ export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: num
     });
     const t3 = performance.now();
     // making the batch counts as forward, as in the reference
-    if (i >= warmup) { times.push(t3 - t0); fwd.push(t1 - t0 + phases.forward); bwd.push(phases.backward); upd.push(phases.update); }
+    if (i >= warmup) {
+      times.push(t3 - t0);
+      fwd.push(t1 - t0 + phases.forward);
+      bwd.push(phases.backward);
+      upd.push(phases.update);
+    }
   }
   const params = model.numParameters();
   model.dispose();
   opt.dispose();
   pixels.dispose();
   return {
-    params, step_ms_median: median(times), step_ms_min: round(Math.min(...times)), bpd_last: round(bpd, 4),
+    params,
+    step_ms_median: median(times),
+    step_ms_min: round(Math.min(...times)),
+    bpd_last: round(bpd, 4),
     phases_ms: { forward: median(fwd), backward: median(bwd), update: median(upd) },
   };
 }
@@ -77,14 +107,25 @@ const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** di
 // `node dist/bench/glow.js [--threads N] [--steps N]`: this step alone, one JSON line (for profilers).
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.includes("--help")) {
-    console.log("node dist/bench/glow.js [--threads N] [--steps N] [--warmup N]\n" +
-      "  times the glow-small training step (../shared/bench/glow_small.json) as the trainer runs it; one JSON line:\n" +
-      "  median and min step ms, the last loss (bits/dim) and the forward/backward/update medians.\n" +
-      "  --threads  LibTorch threads (default 1)   --steps  timed steps (default 20)   --warmup  untimed steps first (default 3)");
+    console.log(
+      "node dist/bench/glow.js [--threads N] [--steps N] [--warmup N]\n" +
+        "  times the glow-small training step (../shared/bench/glow_small.json) as the trainer runs it; one JSON line:\n" +
+        "  median and min step ms, the last loss (bits/dim) and the forward/backward/update medians.\n" +
+        "  --threads  LibTorch threads (default 1)   --steps  timed steps (default 20)   --warmup  untimed steps first (default 3)",
+    );
     process.exit(0);
   }
-  const arg = (name: string, def: number) => { const i = process.argv.indexOf(name); return i > 0 ? Number(process.argv[i + 1]) : def; };
+  const arg = (name: string, def: number) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : def;
+  };
   torch.setNumThreads(arg("--threads", 1));
   const spec = join(requireBenchDir(), "glow_small.json");
-  console.log(JSON.stringify({ threads: torch.getNumThreads(), allocator: torch.allocatorPolicy(), ...timeGlowStep(spec, { steps: arg("--steps", 20), warmup: arg("--warmup", 3) }) }));
+  console.log(
+    JSON.stringify({
+      threads: torch.getNumThreads(),
+      allocator: torch.allocatorPolicy(),
+      ...timeGlowStep(spec, { steps: arg("--steps", 20), warmup: arg("--warmup", 3) }),
+    }),
+  );
 }

@@ -17,9 +17,21 @@ const ours = timeGlowStep(spec, { device: "cuda", steps: 20, warmup: 5 });
 const ref = runReference("glow_reference.py", ["--spec", spec, "--device", "cuda", "--steps", "20", "--warmup", "5"]);
 if (ref && ref.params !== ours.params) throw new Error(`parameter count differs from the reference: ${ours.params} vs ${ref.params}`);
 if (json) {
-  console.log(JSON.stringify({ impl: "torchts-ood", torch: torch.libtorchVersion(), spec: "glow_gpu.json", device: "cuda", glow_step_ms: ours.step_ms_median, params: ours.params }));
+  console.log(
+    JSON.stringify({
+      impl: "torchts-ood",
+      torch: torch.libtorchVersion(),
+      spec: "glow_gpu.json",
+      device: "cuda",
+      glow_step_ms: ours.step_ms_median,
+      params: ours.params,
+    }),
+  );
   if (ref) console.log(JSON.stringify({ ...ref, spec: "glow_gpu.json", device: "cuda", glow_step_ms: ref.step_ms_median }));
 } else {
-  printComparison(`glow-gpu training step on CUDA, ms (${ours.params} parameters)`, { glow_step_ms: ours.step_ms_median },
-    ref ? { glow_step_ms: ref.step_ms_median as number } : null);
+  printComparison(
+    `glow-gpu training step on CUDA, ms (${ours.params} parameters)`,
+    { glow_step_ms: ours.step_ms_median },
+    ref ? { glow_step_ms: ref.step_ms_median as number } : null,
+  );
 }

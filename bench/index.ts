@@ -11,7 +11,9 @@ import { requireBenchDir, printComparison, runReference } from "./reference.js";
 
 const json = process.argv.includes("--json");
 const quick = process.argv.includes("--quick");
-const log = (m: string) => { if (!json) console.log(m); };
+const log = (m: string) => {
+  if (!json) console.log(m);
+};
 const dir = requireBenchDir();
 const spec = join(dir, "glow_small.json");
 
@@ -29,7 +31,8 @@ const refGlow2 = refGlow(2);
 // For the record, not the ratio: the reference again under the malloc settings this process runs with
 // (lib/tensor/allocator.ts), so the table separates what the allocator gives from what the binding costs.
 const tuned = torch.allocatorPolicy() === "tuned";
-const refGlow1Tuned = tuned ? refGlow(1, TUNED_MALLOC_ENV) : null, refGlow2Tuned = tuned ? refGlow(2, TUNED_MALLOC_ENV) : null;
+const refGlow1Tuned = tuned ? refGlow(1, TUNED_MALLOC_ENV) : null,
+  refGlow2Tuned = tuned ? refGlow(2, TUNED_MALLOC_ENV) : null;
 if (refGlow1 && refGlow1.params !== glow1.params) throw new Error(`parameter count differs from the reference: ${glow1.params} vs ${refGlow1.params}`);
 const memorySteps = Number(process.argv[process.argv.indexOf("--memory-steps") + 1]);
 if (process.argv.includes("--memory-steps") && !(Number.isInteger(memorySteps) && memorySteps >= 100))
@@ -37,23 +40,42 @@ if (process.argv.includes("--memory-steps") && !(Number.isInteger(memorySteps) &
 const memory = await memoryBench(quick ? { steps: 200, scoreCalls: 100 } : process.argv.includes("--memory-steps") ? { steps: memorySteps } : {});
 
 const ours = {
-  impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: ops, glow_step_ms: glow1.step_ms_median,
-  glow_step_ms_2threads: glow2.step_ms_median, params: glow1.params, allocator: torch.allocatorPolicy(), memory,
+  impl: "torchts-ood",
+  torch: torch.libtorchVersion(),
+  us_per_op: ops,
+  glow_step_ms: glow1.step_ms_median,
+  glow_step_ms_2threads: glow2.step_ms_median,
+  params: glow1.params,
+  allocator: torch.allocatorPolicy(),
+  memory,
 };
-const ref = refOps && refGlow1 ? {
-  impl: "pytorch-python", torch: refOps.torch, us_per_op: refOps.us_per_op, glow_step_ms: refGlow1.step_ms_median,
-  glow_step_ms_2threads: refGlow2?.step_ms_median, params: refGlow1.params,
-  glow_step_ms_same_malloc: refGlow1Tuned?.step_ms_median, glow_step_ms_2threads_same_malloc: refGlow2Tuned?.step_ms_median,
-} : null;
+const ref =
+  refOps && refGlow1
+    ? {
+        impl: "pytorch-python",
+        torch: refOps.torch,
+        us_per_op: refOps.us_per_op,
+        glow_step_ms: refGlow1.step_ms_median,
+        glow_step_ms_2threads: refGlow2?.step_ms_median,
+        params: refGlow1.params,
+        glow_step_ms_same_malloc: refGlow1Tuned?.step_ms_median,
+        glow_step_ms_2threads_same_malloc: refGlow2Tuned?.step_ms_median,
+      }
+    : null;
 
 if (json) {
   console.log(JSON.stringify(ours));
   if (ref) console.log(JSON.stringify(ref));
 } else {
   printComparison("small ops, us per call (1 thread)", ops, (ref?.us_per_op as Record<string, number>) ?? null);
-  printComparison(`glow-small training step, ms (${glow1.params} parameters)`,
+  printComparison(
+    `glow-small training step, ms (${glow1.params} parameters)`,
     { glow_step_ms: glow1.step_ms_median, glow_step_ms_2threads: glow2.step_ms_median },
-    ref ? { glow_step_ms: ref.glow_step_ms as number, glow_step_ms_2threads: ref.glow_step_ms_2threads as number } : null);
-  if (refGlow1Tuned) console.log(`reference under this process's malloc settings (${torch.allocatorPolicy()}): ${refGlow1Tuned.step_ms_median} ms (1 thread), ${refGlow2Tuned?.step_ms_median} ms (2 threads)`);
+    ref ? { glow_step_ms: ref.glow_step_ms as number, glow_step_ms_2threads: ref.glow_step_ms_2threads as number } : null,
+  );
+  if (refGlow1Tuned)
+    console.log(
+      `reference under this process's malloc settings (${torch.allocatorPolicy()}): ${refGlow1Tuned.step_ms_median} ms (1 thread), ${refGlow2Tuned?.step_ms_median} ms (2 threads)`,
+    );
   console.log("memory (cpu Glow preset):", JSON.stringify(memory));
 }

@@ -27,7 +27,8 @@ const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const rssMb = () => mb(process.memoryUsage().rss);
 
 export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {}): Promise<MemoryResult> {
-  const steps = o.steps ?? 2000, calls = o.scoreCalls ?? 1000;
+  const steps = o.steps ?? 2000,
+    calls = o.scoreCalls ?? 1000;
   const train = await loadSplit("fashion-mnist:train");
   const preset = presetFor("glow", "cpu", [1, 28, 28]);
   torch.manualSeed(0);
@@ -36,8 +37,11 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   const opt = optimizerOf(preset.train, params);
   const loader = new BatchLoader(train, { batchSize: 32, seed: 0, dropLast: true, reuseBuffers: true });
   const live0 = torch.memory().liveTensors;
-  let rss100 = 0, rss2000 = 0, maxDelta = 0;
-  const trace: number[] = [], heapTrace: number[] = [];
+  let rss100 = 0,
+    rss2000 = 0,
+    maxDelta = 0;
+  const trace: number[] = [],
+    heapTrace: number[] = [];
   for (let s = 1; s <= steps; s++) {
     const before = torch.memory().liveTensors;
     const b = loader.next();
@@ -56,7 +60,8 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
   model.train(false);
   const batch = loader.next();
   const x = batchTensor(batch.x, batch.shape).keep();
-  let rssScore100 = 0, scoreDelta = 0;
+  let rssScore100 = 0,
+    scoreDelta = 0;
   for (let i = 1; i <= calls; i++) {
     const before = torch.memory().liveTensors;
     const lp = torch.tidy(() => torch.noGrad(() => model.logLikelihood(x).logPx.data()));
@@ -65,10 +70,16 @@ export async function memoryBench(o: { steps?: number; scoreCalls?: number } = {
     if (i === 100) rssScore100 = rssMb();
   }
   const result: MemoryResult = {
-    rss_mb_at_100: rss100, rss_mb_at_2000: rss2000, rss_growth_pct: Math.round(((rss2000 - rss100) / rss100) * 1000) / 10,
-    live_tensors_start: live0, live_tensors_delta_per_step: maxDelta,
-    rss_mb_scoring_at_100: rssScore100, rss_mb_scoring_at_1000: rssMb(), live_tensors_delta_per_score: scoreDelta,
-    rss_mb_every_500: trace, v8_heap_mb_every_500: heapTrace,
+    rss_mb_at_100: rss100,
+    rss_mb_at_2000: rss2000,
+    rss_growth_pct: Math.round(((rss2000 - rss100) / rss100) * 1000) / 10,
+    live_tensors_start: live0,
+    live_tensors_delta_per_step: maxDelta,
+    rss_mb_scoring_at_100: rssScore100,
+    rss_mb_scoring_at_1000: rssMb(),
+    live_tensors_delta_per_score: scoreDelta,
+    rss_mb_every_500: trace,
+    v8_heap_mb_every_500: heapTrace,
   };
   x.dispose();
   model.dispose();

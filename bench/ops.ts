@@ -6,10 +6,14 @@ import { runReference, printComparison } from "./reference.js";
 export function opCases(): Record<string, () => void> {
   torch.manualSeed(0);
   const keep = <T extends torch.Tensor>(t: T) => t.keep();
-  const x4 = keep(torch.ones([4])), y4 = keep(torch.ones([4]));
-  const a8 = keep(torch.randn([8, 8])), b8 = keep(torch.randn([8, 8]));
-  const img = keep(torch.randn([1, 1, 8, 8])), ker = keep(torch.randn([1, 1, 3, 3]));
-  const w16 = keep(torch.randn([16], { requiresGrad: true })), x16 = keep(torch.randn([16]));
+  const x4 = keep(torch.ones([4])),
+    y4 = keep(torch.ones([4]));
+  const a8 = keep(torch.randn([8, 8])),
+    b8 = keep(torch.randn([8, 8]));
+  const img = keep(torch.randn([1, 1, 8, 8])),
+    ker = keep(torch.randn([1, 1, 3, 3]));
+  const w16 = keep(torch.randn([16], { requiresGrad: true })),
+    x16 = keep(torch.randn([16]));
   // Each case frees what it makes, as Python's refcounting does when the result is dropped.
   return {
     add: () => x4.add(y4).dispose(),
@@ -17,12 +21,18 @@ export function opCases(): Record<string, () => void> {
     add_inplace: () => void x4.add_(y4),
     matmul_8x8: () => a8.matmul(b8).dispose(),
     conv2d_8x8: () => torch.conv2d(img, ker, null, { padding: 1 }).dispose(),
-    sum_item: () => { const s = x4.sum(); s.item(); s.dispose(); },
+    sum_item: () => {
+      const s = x4.sum();
+      s.item();
+      s.dispose();
+    },
     autograd_mul_sum_backward: () => {
-      const p = x16.mul(w16), y = p.sum();
+      const p = x16.mul(w16),
+        y = p.sum();
       y.backward();
       w16.grad = null;
-      p.dispose(); y.dispose();
+      p.dispose();
+      y.dispose();
     },
   };
 }
@@ -38,7 +48,10 @@ export function timeCase(fn: () => void, seconds = 0.5): number {
       for (let i = 0; i < 1000; i++) fn();
       n += 1000;
       const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (dt > seconds) { best = Math.min(best, (dt / n) * 1e6); break; }
+      if (dt > seconds) {
+        best = Math.min(best, (dt / n) * 1e6);
+        break;
+      }
     }
   }
   return Math.round(best * 1000) / 1000;

@@ -12,7 +12,9 @@ const dir = requireBenchDir();
 const script = join(import.meta.dirname ?? ".", "..", "..", "bench", "glow_phases.py");
 const fmt = (p: Record<string, number> | undefined) =>
   p ? ["forward", "backward", "update"].map((k) => String(p[k]).padStart(9)).join("") : "   (reference failed)";
-console.log(`allocator policy here: ${torch.allocatorPolicy()}\n${"".padEnd(34)}${["forward", "backward", "update"].map((k) => k.padStart(9)).join("")}  (ms, medians of 30 steps)`);
+console.log(
+  `allocator policy here: ${torch.allocatorPolicy()}\n${"".padEnd(34)}${["forward", "backward", "update"].map((k) => k.padStart(9)).join("")}  (ms, medians of 30 steps)`,
+);
 for (const threads of [1, 2]) {
   torch.setNumThreads(threads);
   const ours = timeGlowStep(join(dir, "glow_small.json"), { steps: 30 });

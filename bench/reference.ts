@@ -22,10 +22,23 @@ export function benchDir(): string | null {
 
 export function runReference(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Record<string, unknown> | null {
   const dir = benchDir();
-  if (!dir) { console.error("reference scripts not found (set TORCHTS_BENCH_DIR to ../shared/bench)"); return null; }
-  const r = spawnSync(process.env.PYTHON ?? "python3", [isAbsolute(script) ? script : join(dir, script), ...args], { encoding: "utf8", env: { ...process.env, ...env } });
-  if (r.status !== 0) { console.error(`reference ${script} failed: ${r.stderr}`); return null; }
-  const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (!dir) {
+    console.error("reference scripts not found (set TORCHTS_BENCH_DIR to ../shared/bench)");
+    return null;
+  }
+  const r = spawnSync(process.env.PYTHON ?? "python3", [isAbsolute(script) ? script : join(dir, script), ...args], {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+  });
+  if (r.status !== 0) {
+    console.error(`reference ${script} failed: ${r.stderr}`);
+    return null;
+  }
+  const line = r.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
   return line ? (JSON.parse(line) as Record<string, unknown>) : null;
 }
 

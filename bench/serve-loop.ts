@@ -13,6 +13,9 @@ const once = () => torch.tidy(() => torch.noGrad(() => r.model.logLikelihood(tor
 once(); // warm
 let done = 0;
 const t0 = performance.now();
-while (performance.now() - t0 < seconds * 1000) { once(); done += n; }
+while (performance.now() - t0 < seconds * 1000) {
+  once();
+  done += n;
+}
 parentPort!.postMessage(done / ((performance.now() - t0) / 1000));
 r.model.dispose();

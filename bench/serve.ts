@@ -12,12 +12,19 @@ import { Worker } from "node:worker_threads";
 import { loadSplit } from "../lib/train/run.js";
 import { oodScores } from "../lib/ood/ood-scores.js";
 
-const arg = (name: string, d: number) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : d; };
+const arg = (name: string, d: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : d;
+};
 const source = process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : "/work/runs/glow-fm";
-const seconds = arg("seconds", 15), totalRequests = arg("requests", 100_000), maxBatch = arg("max-batch", 64);
+const seconds = arg("seconds", 15),
+  totalRequests = arg("requests", 100_000),
+  maxBatch = arg("max-batch", 64);
 const cores = availableParallelism();
-const workers = arg("workers", cores), threads = arg("threads", 1);
-if (!existsSync(join(source, "checkpoint.safetensors"))) throw new Error(`bench:serve: no trained run at ${source}; train one (\`torchts-ood train glow --preset cpu --out DIR\`) and pass DIR`);
+const workers = arg("workers", cores),
+  threads = arg("threads", 1);
+if (!existsSync(join(source, "checkpoint.safetensors")))
+  throw new Error(`bench:serve: no trained run at ${source}; train one (\`torchts-ood train glow --preset cpu --out DIR\`) and pass DIR`);
 
 // A copy, so `ood` writes its thresholds there and not into the source run.
 const run = join(mkdtempSync(join(tmpdir(), "torchts-bench-serve-")), "run");
@@ -34,22 +41,41 @@ const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(test.images.suba
  * threads (on a busy machine, one loop over many threads can be much slower).
  */
 async function loopCeiling(): Promise<{ rate: number; how: string }> {
-  const loops = (count: number, each: number) => Promise.all(Array.from({ length: count }, () => new Promise<number>((resolve, reject) => {
-    const w = new Worker(fileURLToPath(new URL("./serve-loop.js", import.meta.url)), { workerData: { run, images: test.images, threads: each, seconds } });
-    w.once("message", resolve);
-    w.once("error", reject);
-  }))).then((rates) => rates.reduce((a, b) => a + b, 0));
+  const loops = (count: number, each: number) =>
+    Promise.all(
+      Array.from(
+        { length: count },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const w = new Worker(fileURLToPath(new URL("./serve-loop.js", import.meta.url)), {
+              workerData: { run, images: test.images, threads: each, seconds },
+            });
+            w.once("message", resolve);
+            w.once("error", reject);
+          }),
+      ),
+    ).then((rates) => rates.reduce((a, b) => a + b, 0));
   const one = await loops(1, workers * threads);
   const side = workers > 1 ? await loops(workers, threads) : 0;
-  return one >= side ? { rate: one, how: `one loop, ${workers * threads} thread(s)` } : { rate: side, how: `${workers} loops side by side, ${threads} thread(s) each` };
+  return one >= side
+    ? { rate: one, how: `one loop, ${workers * threads} thread(s)` }
+    : { rate: side, how: `${workers} loops side by side, ${threads} thread(s) each` };
 }
 
 async function startServe(): Promise<{ child: ChildProcess; url: string }> {
   const cli = fileURLToPath(new URL("../bin/torchts-ood.js", import.meta.url));
-  const child = spawn(process.execPath, [cli, "serve", run, "--port", "0", "--workers", String(workers), "--threads", String(threads), "--max-batch", String(maxBatch)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [cli, "serve", run, "--port", "0", "--workers", String(workers), "--threads", String(threads), "--max-batch", String(maxBatch)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    child.stdout!.on("data", (b: Buffer) => { out += String(b); const m = /on (http:\/\/[\d.:]+)/.exec(out); if (m) resolve(m[1]!); });
+    child.stdout!.on("data", (b: Buffer) => {
+      out += String(b);
+      const m = /on (http:\/\/[\d.:]+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
     child.once("exit", (code) => reject(new Error(`serve exited with ${code}`)));
   });
   return { child, url };
@@ -65,7 +91,11 @@ async function metric(url: string, name: string): Promise<number> {
 function load(url: string, connections: number, o: { duration?: number; amount?: number }): Promise<autocannon.Result> {
   let i = 0;
   return autocannon({
-    url: `${url}/score`, connections, ...o, method: "POST", headers: { "content-type": "application/octet-stream" },
+    url: `${url}/score`,
+    connections,
+    ...o,
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
     // Each request one of 64 test images, in turn.
     requests: [{ setupRequest: (req) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   } as autocannon.Options);
@@ -82,8 +112,9 @@ for (const c of [1, 8, 64]) {
   const [batchSum0, batchCount0] = [await metric(url, "torchts_serve_batch_size_images_sum"), await metric(url, "torchts_serve_batch_size_images_count")];
   const r = await load(url, c, { duration: seconds });
   const lagP99 = await metric(url, "nodejs_eventloop_lag_p99_seconds");
-  const meanBatch = ((await metric(url, "torchts_serve_batch_size_images_sum")) - batchSum0) / ((await metric(url, "torchts_serve_batch_size_images_count")) - batchCount0);
-  const row = `| ${c} | ${r.requests.average.toFixed(0)} | ${(100 * r.requests.average / ceilingBefore).toFixed(0)}% | ${r.latency.p50} | ${r.latency.p99} | ${meanBatch.toFixed(1)} | ${(lagP99 * 1000).toFixed(1)} | ${r.non2xx + r.errors} |`;
+  const meanBatch =
+    ((await metric(url, "torchts_serve_batch_size_images_sum")) - batchSum0) / ((await metric(url, "torchts_serve_batch_size_images_count")) - batchCount0);
+  const row = `| ${c} | ${r.requests.average.toFixed(0)} | ${((100 * r.requests.average) / ceilingBefore).toFixed(0)}% | ${r.latency.p50} | ${r.latency.p99} | ${meanBatch.toFixed(1)} | ${(lagP99 * 1000).toFixed(1)} | ${r.non2xx + r.errors} |`;
   rows.push(row);
   console.log(row);
 }
@@ -92,21 +123,33 @@ for (const c of [1, 8, 64]) {
 const t0 = performance.now();
 // Every 10,000 requests: RSS (the whole process, workers included) and the main thread's V8 heap.
 const series: { rss: number; heap: number }[] = [];
-for (let done = 0; done + 10_000 <= totalRequests; done += 10_000) { // --requests 0 skips the memory run
+for (let done = 0; done + 10_000 <= totalRequests; done += 10_000) {
+  // --requests 0 skips the memory run
   await load(url, 64, { amount: 10_000 });
   series.push({ rss: await metric(url, "process_resident_memory_bytes"), heap: await metric(url, "nodejs_heap_size_used_bytes") });
-  console.log(`${(done + 10_000).toLocaleString("en")} requests: RSS ${(series.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB, V8 heap used ${(series.at(-1)!.heap / 2 ** 20).toFixed(0)} MiB`);
+  console.log(
+    `${(done + 10_000).toLocaleString("en")} requests: RSS ${(series.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB, V8 heap used ${(series.at(-1)!.heap / 2 ** 20).toFixed(0)} MiB`,
+  );
 }
-const rss10k = series[0]?.rss ?? NaN, rssEnd = series.at(-1)?.rss ?? NaN;
+const rss10k = series[0]?.rss ?? NaN,
+  rssEnd = series.at(-1)?.rss ?? NaN;
 const minutes = (performance.now() - t0) / 60_000;
 child.kill("SIGTERM");
 const after = await loopCeiling();
 
-console.log(`\n${workers} worker(s) x ${threads} thread(s), max batch ${maxBatch}, ${seconds} s per row; ${cores} cores, load average ${loadavg().map((v) => v.toFixed(1)).join(" ")} at the end`);
-console.log(`plain loop: ${ceilingBefore.toFixed(0)} images/s before (${before.how}), ${after.rate.toFixed(0)} after (${after.how}); "of the loop" is against the one before\n`);
+console.log(
+  `\n${workers} worker(s) x ${threads} thread(s), max batch ${maxBatch}, ${seconds} s per row; ${cores} cores, load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(" ")} at the end`,
+);
+console.log(
+  `plain loop: ${ceilingBefore.toFixed(0)} images/s before (${before.how}), ${after.rate.toFixed(0)} after (${after.how}); "of the loop" is against the one before\n`,
+);
 console.log("| connections | requests/s | of the loop | p50 ms | p99 ms | mean batch | event-loop p99 ms | non-2xx |");
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const row of rows) console.log(row);
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-console.log(`\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`);
+console.log(
+  `\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`,
+);
 rmSync(join(run, ".."), { recursive: true, force: true });

@@ -30,7 +30,9 @@ export async function runCli(argv: string[]): Promise<number> {
     .fail((msg, err) => {
       failed = true;
       // One line: what was wrong; usage stays behind --help.
-      console.error(`torchts-ood: ${err ? err.message.split("\n")[0] : msg}${err ? restOf(err.message) + rerunHint(err, argv) : "\n(run with --help for usage)"}`);
+      console.error(
+        `torchts-ood: ${err ? err.message.split("\n")[0] : msg}${err ? restOf(err.message) + rerunHint(err, argv) : "\n(run with --help for usage)"}`,
+      );
       // Throwing stops yargs here: without it, exitProcess(false) would go on to run the command.
       throw new CliFailure();
     });

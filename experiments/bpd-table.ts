@@ -38,15 +38,31 @@ export async function bpdTable(cfg: BpdTableConfig): Promise<Analysis<{ rows: Bp
   a.tables.push({
     title: "Bits/dim (lower is a higher likelihood); n images per split",
     columns: ["run", "model", "step", "train split", "train", "test split", "test", "OOD split", "OOD", "n"],
-    rows: a.results.rows.map((r) => [r.run, r.kind, r.step, r.train.split, round(r.train.bitsPerDim), r.test.split, round(r.test.bitsPerDim), r.ood.split, round(r.ood.bitsPerDim), r.test.n]),
+    rows: a.results.rows.map((r) => [
+      r.run,
+      r.kind,
+      r.step,
+      r.train.split,
+      round(r.train.bitsPerDim),
+      r.test.split,
+      round(r.test.bitsPerDim),
+      r.ood.split,
+      round(r.ood.bitsPerDim),
+      r.test.n,
+    ]),
   });
   a.plots.push({
-    name: "bpd-table", title: "Figure 1: bits/dim per model and split", caption: "Black: training data, blue: test data, red: the other data set's test split.",
-    spec: groupedBarSpec(a.results.rows.flatMap((r) => [
-      { group: r.run, series: "train", value: r.train.bitsPerDim },
-      { group: r.run, series: "test", value: r.test.bitsPerDim },
-      { group: r.run, series: "OOD", value: r.ood.bitsPerDim },
-    ]), { title: "bits/dim", yTitle: "bits/dim", colors: { train: SPLIT_COLORS.train, test: SPLIT_COLORS.test, OOD: SPLIT_COLORS.ood } }),
+    name: "bpd-table",
+    title: "Figure 1: bits/dim per model and split",
+    caption: "Black: training data, blue: test data, red: the other data set's test split.",
+    spec: groupedBarSpec(
+      a.results.rows.flatMap((r) => [
+        { group: r.run, series: "train", value: r.train.bitsPerDim },
+        { group: r.run, series: "test", value: r.test.bitsPerDim },
+        { group: r.run, series: "OOD", value: r.ood.bitsPerDim },
+      ]),
+      { title: "bits/dim", yTitle: "bits/dim", colors: { train: SPLIT_COLORS.train, test: SPLIT_COLORS.test, OOD: SPLIT_COLORS.ood } },
+    ),
   });
   return a;
 }

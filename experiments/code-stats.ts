@@ -12,8 +12,22 @@ import { DEFAULT_FACTORS } from "./graying.js";
 
 export type CodeStatsConfig = AnalysisConfig & { factors?: number[]; bins?: number };
 
-export interface CodeSummary { data: string; n: number; meanOfMeans: number; meanOfStds: number; meanNorm: number; perExampleNorm: number[]; perExampleMean: number[]; perExampleStd: number[] }
-export interface RunCodes { run: string; kind: string; splits: CodeSummary[]; graying: { split: string; factor: number; meanNorm: number; meanStd: number }[] }
+export interface CodeSummary {
+  data: string;
+  n: number;
+  meanOfMeans: number;
+  meanOfStds: number;
+  meanNorm: number;
+  perExampleNorm: number[];
+  perExampleMean: number[];
+  perExampleStd: number[];
+}
+export interface RunCodes {
+  run: string;
+  kind: string;
+  splits: CodeSummary[];
+  graying: { split: string; factor: number; meanNorm: number; meanStd: number }[];
+}
 
 /** Per-example mean, std and norm / sqrt(D) of the concatenated codes of a flow (a Glow in the paper). */
 export function codeStatsOf(run: OpenRun, ds: ImageDataset, limit: number, batchSize = 128): { mean: Float64Array; std: Float64Array; norm: Float64Array } {
@@ -25,15 +39,22 @@ export function codeStatsOf(run: OpenRun, ds: ImageDataset, limit: number, batch
   for (const b of loader) {
     if (at >= n) break;
     const take = Math.min(b.shape[0], n - at);
-    torch.tidy(() => torch.noGrad(() => {
-      let x = batchTensor(b.x, b.shape, run.config.device);
-      if (take < b.shape[0]) x = x.narrow(0, 0, take);
-      const z = torch.cat(model.encode(x).zs.map((t) => t.flatten(1)), 1).double();
-      const d = z.shape[1]!;
-      out.mean.set(z.mean(1).data() as Float64Array, at);
-      out.std.set(z.std(1).data() as Float64Array, at);
-      out.norm.set(z.norm(2, 1).div(Math.sqrt(d)).data() as Float64Array, at);
-    }));
+    torch.tidy(() =>
+      torch.noGrad(() => {
+        let x = batchTensor(b.x, b.shape, run.config.device);
+        if (take < b.shape[0]) x = x.narrow(0, 0, take);
+        const z = torch
+          .cat(
+            model.encode(x).zs.map((t) => t.flatten(1)),
+            1,
+          )
+          .double();
+        const d = z.shape[1]!;
+        out.mean.set(z.mean(1).data() as Float64Array, at);
+        out.std.set(z.std(1).data() as Float64Array, at);
+        out.norm.set(z.norm(2, 1).div(Math.sqrt(d)).data() as Float64Array, at);
+      }),
+    );
     at += take;
   }
   return out;
@@ -55,8 +76,16 @@ export async function codeStats(cfg: CodeStatsConfig): Promise<Analysis<{ runs: 
     for (const split of [sp.train, sp.test, sp.ood]) {
       const ds = await loadSplit(split, cfg.data);
       const s = codeStatsOf(run, ds, limit, cfg.batchSize);
-      splits.push({ data: split, n: s.norm.length, meanOfMeans: mean(s.mean), meanOfStds: mean(s.std), meanNorm: mean(s.norm),
-        perExampleNorm: Array.from(s.norm, (v) => round(v, 4)), perExampleMean: Array.from(s.mean, (v) => round(v, 4)), perExampleStd: Array.from(s.std, (v) => round(v, 4)) });
+      splits.push({
+        data: split,
+        n: s.norm.length,
+        meanOfMeans: mean(s.mean),
+        meanOfStds: mean(s.std),
+        meanNorm: mean(s.norm),
+        perExampleNorm: Array.from(s.norm, (v) => round(v, 4)),
+        perExampleMean: Array.from(s.mean, (v) => round(v, 4)),
+        perExampleStd: Array.from(s.std, (v) => round(v, 4)),
+      });
       if (split === sp.train) continue;
       for (const f of factors) {
         const g = f === 1 ? s : codeStatsOf(run, grayDataset(ds, f), Math.min(limit, 500), cfg.batchSize);
@@ -69,7 +98,8 @@ export async function codeStats(cfg: CodeStatsConfig): Promise<Analysis<{ runs: 
   const a = emptyAnalysis({ runs: runs.map(({ sp: _sp, ...r }) => r) });
   a.notes.push(...notes);
   for (const r of runs) {
-    const test = r.splits[1]!, ood = r.splits[2]!;
+    const test = r.splits[1]!,
+      ood = r.splits[2]!;
     const ok = ood.meanNorm < test.meanNorm;
     a.verdicts.push({
       claim: `${r.run}: the out-of-distribution codes lie closer to the prior's mode (smaller norm / sqrt(D)) than the test codes`,
@@ -78,7 +108,8 @@ export async function codeStats(cfg: CodeStatsConfig): Promise<Analysis<{ runs: 
     });
     for (const split of [r.sp.test, r.sp.ood]) {
       const g = r.graying.filter((x) => x.split === split).sort((p, q) => q.factor - p.factor);
-      const first = g[0]!, last = g[g.length - 1]!;
+      const first = g[0]!,
+        last = g[g.length - 1]!;
       const shrink = last.meanNorm < first.meanNorm;
       a.verdicts.push({
         claim: `${r.run} on ${split}: graying moves the codes toward the prior's mode`,
@@ -87,15 +118,29 @@ export async function codeStats(cfg: CodeStatsConfig): Promise<Analysis<{ runs: 
       });
     }
     const colors = [SPLIT_COLORS.train, SPLIT_COLORS.test, SPLIT_COLORS.ood];
-    for (const [field, label] of [["perExampleNorm", "norm / sqrt(D)"], ["perExampleMean", "mean of z"], ["perExampleStd", "std of z"]] as const) {
+    for (const [field, label] of [
+      ["perExampleNorm", "norm / sqrt(D)"],
+      ["perExampleMean", "mean of z"],
+      ["perExampleStd", "std of z"],
+    ] as const) {
       a.plots.push({
-        name: `code-stats-${field}-${r.run}`, title: `Figure 11: ${label} of ${r.run}'s codes`, caption: "One value per image; train black, test blue, OOD red.",
-        spec: histogramSpec(r.splits.map((s, i) => ({ name: s.data, values: s[field], color: colors[i]! })), { title: `${r.run}: ${label}`, xTitle: label, bins: cfg.bins ?? 50 }),
+        name: `code-stats-${field}-${r.run}`,
+        title: `Figure 11: ${label} of ${r.run}'s codes`,
+        caption: "One value per image; train black, test blue, OOD red.",
+        spec: histogramSpec(
+          r.splits.map((s, i) => ({ name: s.data, values: s[field], color: colors[i]! })),
+          { title: `${r.run}: ${label}`, xTitle: label, bins: cfg.bins ?? 50 },
+        ),
       });
     }
     a.plots.push({
-      name: `code-stats-graying-${r.run}`, title: `Figure 12: graying moves ${r.run}'s codes`, caption: "Mean norm / sqrt(D) of the codes per graying factor.",
-      spec: lineSpec(r.graying.map((g) => ({ series: g.split, x: g.factor, y: g.meanNorm })), { title: `${r.run}: codes while graying`, xTitle: "factor (1: the data, 0: all 128)", yTitle: "mean norm / sqrt(D)", reverseX: true }),
+      name: `code-stats-graying-${r.run}`,
+      title: `Figure 12: graying moves ${r.run}'s codes`,
+      caption: "Mean norm / sqrt(D) of the codes per graying factor.",
+      spec: lineSpec(
+        r.graying.map((g) => ({ series: g.split, x: g.factor, y: g.meanNorm })),
+        { title: `${r.run}: codes while graying`, xTitle: "factor (1: the data, 0: all 128)", yTitle: "mean norm / sqrt(D)", reverseX: true },
+      ),
     });
   }
   a.tables.push({

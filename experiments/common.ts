@@ -96,8 +96,19 @@ export type Scores = PerExample & { n: number };
  * Per-example scores of a run's model on a split (or a data set made in memory, with a unique cache key),
  * from the run folder's score cache (score-cache.ts) when it holds them for this step, limit and noise.
  */
-export async function scores(run: OpenRun, what: string | { key: string; dataset: ImageDataset }, cfg: AnalysisConfig, limit = cfg.limit ?? 2000): Promise<Scores> {
-  const key: ScoreKey = { split: typeof what === "string" ? what : what.key, step: run.step, limit, seed: DEQUANTIZATION_SEED, batchSize: cfg.batchSize ?? SCORE_BATCH_SIZE };
+export async function scores(
+  run: OpenRun,
+  what: string | { key: string; dataset: ImageDataset },
+  cfg: AnalysisConfig,
+  limit = cfg.limit ?? 2000,
+): Promise<Scores> {
+  const key: ScoreKey = {
+    split: typeof what === "string" ? what : what.key,
+    step: run.step,
+    limit,
+    seed: DEQUANTIZATION_SEED,
+    batchSize: cfg.batchSize ?? SCORE_BATCH_SIZE,
+  };
   const id = `${resolve(run.dir)}|${JSON.stringify(key)}`;
   const hit = memoryCache.get(id);
   if (hit) return hit;
@@ -110,7 +121,9 @@ export async function scores(run: OpenRun, what: string | { key: string; dataset
   const ds = typeof what === "string" ? await loadSplit(what, cfg.data) : what.dataset;
   const t0 = Date.now();
   const r = evaluate(run.model, ds, { limit, batchSize: key.batchSize, seed: key.seed, ...(cfg.device ? { device: cfg.device } : {}) });
-  cfg.log?.(`  scored ${basename(run.dir)} on ${key.split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  cfg.log?.(
+    `  scored ${basename(run.dir)} on ${key.split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   const s: Scores = { n: r.n, logPx: r.logPx, bitsPerDim: r.bitsPerDim, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
   memoryCache.set(id, s);
   try {

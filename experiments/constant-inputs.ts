@@ -6,8 +6,16 @@ import { groupedBarSpec } from "../lib/viz/plot.js";
 
 export type ConstantInputsConfig = AnalysisConfig & { values?: number[]; n?: number };
 
-export interface InputScore { input: string; n: number; bitsPerDim: number }
-export interface RunConstant { run: string; kind: string; inputs: InputScore[] }
+export interface InputScore {
+  input: string;
+  n: number;
+  bitsPerDim: number;
+}
+export interface RunConstant {
+  run: string;
+  kind: string;
+  inputs: InputScore[];
+}
 
 export async function constantInputs(cfg: ConstantInputsConfig): Promise<Analysis<{ runs: RunConstant[] }>> {
   const values = cfg.values ?? [0, 128, 255];
@@ -47,8 +55,13 @@ export async function constantInputs(cfg: ConstantInputsConfig): Promise<Analysi
     rows: runs.map((r) => [r.run, r.kind, ...r.inputs.map((i) => round(i.bitsPerDim))]),
   });
   a.plots.push({
-    name: "constant-inputs", title: "Figure 8: constant and noise images", caption: "Bits/dim per input kind (lower: more likely).",
-    spec: groupedBarSpec(runs.flatMap((r) => r.inputs.map((i) => ({ group: r.run, series: i.input, value: i.bitsPerDim }))), { title: "bits/dim", yTitle: "bits/dim", width: 160 }),
+    name: "constant-inputs",
+    title: "Figure 8: constant and noise images",
+    caption: "Bits/dim per input kind (lower: more likely).",
+    spec: groupedBarSpec(
+      runs.flatMap((r) => r.inputs.map((i) => ({ group: r.run, series: i.input, value: i.bitsPerDim }))),
+      { title: "bits/dim", yTitle: "bits/dim", width: 160 },
+    ),
   });
   return a;
 }

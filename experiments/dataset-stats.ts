@@ -16,20 +16,38 @@ export interface DimStats {
 
 /** Per-dimension mean and variance of the first `limit` images, on the scale (pixel + 0.5) / 256. */
 export function perDimStats(ds: ImageDataset, limit = ds.n): DimStats {
-  const n = Math.min(limit, ds.n), d = ds.channels * ds.height * ds.width;
-  const s = new Float64Array(d), s2 = new Float64Array(d);
+  const n = Math.min(limit, ds.n),
+    d = ds.channels * ds.height * ds.width;
+  const s = new Float64Array(d),
+    s2 = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const off = i * d;
-    for (let j = 0; j < d; j++) { const v = (ds.images[off + j]! + 0.5) / 256; s[j]! += v; s2[j]! += v * v; }
+    for (let j = 0; j < d; j++) {
+      const v = (ds.images[off + j]! + 0.5) / 256;
+      s[j]! += v;
+      s2[j]! += v * v;
+    }
   }
-  const m = new Float64Array(d), v = new Float64Array(d);
-  for (let j = 0; j < d; j++) { m[j] = s[j]! / n; v[j] = Math.max(0, s2[j]! / n - m[j]! ** 2); }
+  const m = new Float64Array(d),
+    v = new Float64Array(d);
+  for (let j = 0; j < d; j++) {
+    m[j] = s[j]! / n;
+    v[j] = Math.max(0, s2[j]! / n - m[j]! ** 2);
+  }
   return { mean: m, variance: v, n };
 }
 
 export type DatasetStatsConfig = AnalysisConfig & { splits?: string[]; bins?: number };
 
-export interface SplitStats { split: string; n: number; meanOfMeans: number; meanOfVariances: number; sumOfVariances: number; means: number[]; variances: number[] }
+export interface SplitStats {
+  split: string;
+  n: number;
+  meanOfMeans: number;
+  meanOfVariances: number;
+  sumOfVariances: number;
+  means: number[];
+  variances: number[];
+}
 
 export async function datasetStats(cfg: DatasetStatsConfig): Promise<Analysis<{ splits: SplitStats[] }>> {
   const names = cfg.splits ?? ["fashion-mnist:train", "fashion-mnist:test", "mnist:test"];
@@ -38,8 +56,13 @@ export async function datasetStats(cfg: DatasetStatsConfig): Promise<Analysis<{ 
     const ds = await loadSplit(name, cfg.data);
     const st = perDimStats(ds, cfg.limit ?? ds.n);
     splits.push({
-      split: name, n: st.n, meanOfMeans: mean(st.mean), meanOfVariances: mean(st.variance), sumOfVariances: st.variance.reduce((a, b) => a + b, 0),
-      means: Array.from(st.mean, (v) => round(v, 5)), variances: Array.from(st.variance, (v) => round(v, 6)),
+      split: name,
+      n: st.n,
+      meanOfMeans: mean(st.mean),
+      meanOfVariances: mean(st.variance),
+      sumOfVariances: st.variance.reduce((a, b) => a + b, 0),
+      means: Array.from(st.mean, (v) => round(v, 5)),
+      variances: Array.from(st.variance, (v) => round(v, 6)),
     });
   }
   const a = emptyAnalysis({ splits });
@@ -61,12 +84,22 @@ export async function datasetStats(cfg: DatasetStatsConfig): Promise<Analysis<{ 
     });
   }
   a.plots.push({
-    name: "dataset-stats-means", title: "Figure 5a: per-dimension means", caption: "One value per pixel position, normalised histograms.",
-    spec: histogramSpec(splits.map((s) => ({ name: s.split, values: s.means })), { title: "per-dimension means", xTitle: "mean of x (scale [0, 1])", bins: cfg.bins ?? 40 }),
+    name: "dataset-stats-means",
+    title: "Figure 5a: per-dimension means",
+    caption: "One value per pixel position, normalised histograms.",
+    spec: histogramSpec(
+      splits.map((s) => ({ name: s.split, values: s.means })),
+      { title: "per-dimension means", xTitle: "mean of x (scale [0, 1])", bins: cfg.bins ?? 40 },
+    ),
   });
   a.plots.push({
-    name: "dataset-stats-variances", title: "Figure 10: per-dimension variances", caption: "One value per pixel position, normalised histograms.",
-    spec: histogramSpec(splits.map((s) => ({ name: s.split, values: s.variances })), { title: "per-dimension variances", xTitle: "variance of x (scale [0, 1])", bins: cfg.bins ?? 40 }),
+    name: "dataset-stats-variances",
+    title: "Figure 10: per-dimension variances",
+    caption: "One value per pixel position, normalised histograms.",
+    spec: histogramSpec(
+      splits.map((s) => ({ name: s.split, values: s.variances })),
+      { title: "per-dimension variances", xTitle: "variance of x (scale [0, 1])", bins: cfg.bins ?? 40 },
+    ),
   });
   return a;
 }

@@ -6,7 +6,13 @@ import { histogramSpec, SPLIT_COLORS } from "../lib/viz/plot.js";
 
 export type EnsembleConfig = AnalysisConfig & { bins?: number };
 
-export interface EnsembleMember { run: string; seed: number; step: number; testLogPx: number; oodLogPx: number }
+export interface EnsembleMember {
+  run: string;
+  seed: number;
+  step: number;
+  testLogPx: number;
+  oodLogPx: number;
+}
 export interface EnsembleResult {
   members: EnsembleMember[];
   test: string;
@@ -21,7 +27,8 @@ export interface EnsembleResult {
 
 /** log (1/M) sum_m exp(l_m) per example, stably. */
 export function logMeanExp(perModel: ArrayLike<number>[]): Float64Array {
-  const M = perModel.length, n = perModel[0]!.length;
+  const M = perModel.length,
+    n = perModel[0]!.length;
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let mx = -Infinity;
@@ -37,20 +44,33 @@ export async function ensemble(cfg: EnsembleConfig): Promise<Analysis<EnsembleRe
   const infos = runsOfKind(cfg, ["glow"]);
   if (!infos.length) throw new Error("ensemble needs at least one glow run");
   const sp = splitsFor(infos[0]!.config);
-  const per = await withRuns(infos.filter((i) => i.config.dataset === infos[0]!.config.dataset), cfg, async (run, info) => {
-    const t = await scores(run, sp.test, cfg), o = await scores(run, sp.ood, cfg);
-    return { member: { run: info.name, seed: info.config.seed, step: run.step, testLogPx: mean(t.logPx), oodLogPx: mean(o.logPx) }, t: t.logPx, o: o.logPx };
-  });
+  const per = await withRuns(
+    infos.filter((i) => i.config.dataset === infos[0]!.config.dataset),
+    cfg,
+    async (run, info) => {
+      const t = await scores(run, sp.test, cfg),
+        o = await scores(run, sp.ood, cfg);
+      return { member: { run: info.name, seed: info.config.seed, step: run.step, testLogPx: mean(t.logPx), oodLogPx: mean(o.logPx) }, t: t.logPx, o: o.logPx };
+    },
+  );
   const n = Math.min(...per.map((p) => p.t.length));
-  const et = logMeanExp(per.map((p) => p.t.subarray(0, n))), eo = logMeanExp(per.map((p) => p.o.subarray(0, n)));
+  const et = logMeanExp(per.map((p) => p.t.subarray(0, n))),
+    eo = logMeanExp(per.map((p) => p.o.subarray(0, n)));
   const res: EnsembleResult = {
-    members: per.map((p) => p.member), test: sp.test, ood: sp.ood, n, testLogPx: mean(et), oodLogPx: mean(eo),
-    testPerExample: Array.from(et, (v) => round(v, 2)), oodPerExample: Array.from(eo, (v) => round(v, 2)),
+    members: per.map((p) => p.member),
+    test: sp.test,
+    ood: sp.ood,
+    n,
+    testLogPx: mean(et),
+    oodLogPx: mean(eo),
+    testPerExample: Array.from(et, (v) => round(v, 2)),
+    oodPerExample: Array.from(eo, (v) => round(v, 2)),
   };
   const a = emptyAnalysis(res);
   const M = per.length;
   const seeds = new Set(res.members.map((m) => m.seed));
-  if (M < 2) a.notes.push(`Only one Glow run was given, so this "ensemble" is a single model (M = 1); train more with different --seed values for the paper's M = 5.`);
+  if (M < 2)
+    a.notes.push(`Only one Glow run was given, so this "ensemble" is a single model (M = 1); train more with different --seed values for the paper's M = 5.`);
   if (seeds.size < M) a.notes.push("Some members share a seed.");
   const ok = res.oodLogPx > res.testLogPx;
   a.verdicts.push({
@@ -63,13 +83,22 @@ export async function ensemble(cfg: EnsembleConfig): Promise<Analysis<EnsembleRe
   a.tables.push({
     title: "Mean log p(x) (nats) per member and of the ensemble (log of the mean likelihood)",
     columns: ["model", "seed", "step", sp.test, sp.ood, "OOD - test"],
-    rows: [...res.members.map((m) => [m.run, m.seed, m.step, round(m.testLogPx, 1), round(m.oodLogPx, 1), round(m.oodLogPx - m.testLogPx, 1)]),
-      [`ensemble (M=${M})`, null, null, round(res.testLogPx, 1), round(res.oodLogPx, 1), round(res.oodLogPx - res.testLogPx, 1)]],
+    rows: [
+      ...res.members.map((m) => [m.run, m.seed, m.step, round(m.testLogPx, 1), round(m.oodLogPx, 1), round(m.oodLogPx - m.testLogPx, 1)]),
+      [`ensemble (M=${M})`, null, null, round(res.testLogPx, 1), round(res.oodLogPx, 1), round(res.oodLogPx - res.testLogPx, 1)],
+    ],
   });
   a.plots.push({
-    name: "ensemble", title: `Figure 9: ensemble of ${M} Glow(s)`, caption: "log (1/M) sum_m p_m(x) per image; test blue, OOD red.",
-    spec: histogramSpec([{ name: `${sp.test} (test)`, values: et, color: SPLIT_COLORS.test }, { name: `${sp.ood} (OOD)`, values: eo, color: SPLIT_COLORS.ood }],
-      { title: `ensemble log p(x), M = ${M}`, xTitle: "log p(x) (nats)", bins: cfg.bins ?? 50 }),
+    name: "ensemble",
+    title: `Figure 9: ensemble of ${M} Glow(s)`,
+    caption: "log (1/M) sum_m p_m(x) per image; test blue, OOD red.",
+    spec: histogramSpec(
+      [
+        { name: `${sp.test} (test)`, values: et, color: SPLIT_COLORS.test },
+        { name: `${sp.ood} (OOD)`, values: eo, color: SPLIT_COLORS.ood },
+      ],
+      { title: `ensemble log p(x), M = ${M}`, xTitle: "log p(x) (nats)", bins: cfg.bins ?? 50 },
+    ),
   });
   return a;
 }

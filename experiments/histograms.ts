@@ -53,13 +53,17 @@ export async function histograms(cfg: HistogramsConfig): Promise<Analysis<{ runs
       sentence: `${ok ? "" : "Unlike the paper, "}mean log p(x): ${shortName(r.ood.split)} ${r.ood.meanLogPx.toFixed(1)} ${rel} ${shortName(r.test.split)} ${r.test.meanLogPx.toFixed(1)} nats${ok ? ", as in the paper" : ""}.`,
     });
     a.plots.push({
-      name: `histograms-${r.run}`, title: `log p(x) of ${r.run} (${r.kind}, trained on ${r.train.split})`,
+      name: `histograms-${r.run}`,
+      title: `log p(x) of ${r.run} (${r.kind}, trained on ${r.train.split})`,
       caption: `Train black, test blue, OOD red; ${r.test.n} images per split.`,
-      spec: histogramSpec([
-        { name: `${r.train.split} (train)`, values: r.train.logPx, color: SPLIT_COLORS.train },
-        { name: `${r.test.split} (test)`, values: r.test.logPx, color: SPLIT_COLORS.test },
-        { name: `${r.ood.split} (OOD)`, values: r.ood.logPx, color: SPLIT_COLORS.ood },
-      ], { title: `${r.run}: log p(x)`, xTitle: "log p(x) (nats)", bins: cfg.bins ?? 50 }),
+      spec: histogramSpec(
+        [
+          { name: `${r.train.split} (train)`, values: r.train.logPx, color: SPLIT_COLORS.train },
+          { name: `${r.test.split} (test)`, values: r.test.logPx, color: SPLIT_COLORS.test },
+          { name: `${r.ood.split} (OOD)`, values: r.ood.logPx, color: SPLIT_COLORS.ood },
+        ],
+        { title: `${r.run}: log p(x)`, xTitle: "log p(x) (nats)", bins: cfg.bins ?? 50 },
+      ),
     });
   }
   if (!runs.some((r) => r.train.split.startsWith("mnist"))) {

@@ -39,16 +39,43 @@ const ANY = MODEL_KINDS;
 export const ANALYSES: Record<string, AnalysisEntry> = {
   "bpd-table": { figure: "Figure 1", describe: "bits/dim on train, test and out-of-distribution splits per model", needs: ANY, run: bpdTable },
   histograms: { figure: "Figures 2, 3, 6", describe: "histograms of log p(x) per split (train black, test blue, OOD red)", needs: ANY, run: histograms },
-  "logdet-split": { figure: "Figure 4", describe: "log p(z) and log-det histograms of flows; bits/dim of in/out-of-distribution data over training", needs: FLOW_KINDS, run: logdetSplit },
+  "logdet-split": {
+    figure: "Figure 4",
+    describe: "log p(z) and log-det histograms of flows; bits/dim of in/out-of-distribution data over training",
+    needs: FLOW_KINDS,
+    run: logdetSplit,
+  },
   "dataset-stats": { figure: "Figures 5a, 10", describe: "per-dimension means and variances of each data set", needs: [], run: datasetStats },
   graying: { figure: "Figure 5b", describe: "bits/dim as pixels move toward 128 by a factor from 1 to 0", needs: ANY, defaultLimit: 500, run: graying },
-  "second-order": { figure: "Section 5, Eqs. 5-6", describe: "CV-Glow's alpha_c and Eq. 6 prediction vs the measured difference (needs a cv-glow run); Eq. 5's second-order term by Hutchinson for any flow", needs: FLOW_KINDS, run: secondOrder },
-  "two-moons": { figure: "Figure 7, appendix D", describe: "small flows on two moons replicated to D dims: log p(z) and log-det vs the bounds, exp vs sigmoid scales", needs: [], run: twoMoonsExperiment },
+  "second-order": {
+    figure: "Section 5, Eqs. 5-6",
+    describe: "CV-Glow's alpha_c and Eq. 6 prediction vs the measured difference (needs a cv-glow run); Eq. 5's second-order term by Hutchinson for any flow",
+    needs: FLOW_KINDS,
+    run: secondOrder,
+  },
+  "two-moons": {
+    figure: "Figure 7, appendix D",
+    describe: "small flows on two moons replicated to D dims: log p(z) and log-det vs the bounds, exp vs sigmoid scales",
+    needs: [],
+    run: twoMoonsExperiment,
+  },
   "constant-inputs": { figure: "Figure 8", describe: "bits/dim of constant images (0, 128, 255) and uniform noise", needs: ANY, run: constantInputs },
   ensemble: { figure: "Figure 9", describe: "an ensemble of Glows of different seeds: log of the mean likelihood", needs: ["glow"], run: ensemble },
-  "code-stats": { figure: "Figures 11, 12", describe: "means, stds and norms/sqrt(D) of CV-Glow codes per data set, and under graying", needs: ["cv-glow", "glow"], defaultLimit: 1000, run: codeStats },
+  "code-stats": {
+    figure: "Figures 11, 12",
+    describe: "means, stds and norms/sqrt(D) of CV-Glow codes per data set, and under graying",
+    needs: ["cv-glow", "glow"],
+    defaultLimit: 1000,
+    run: codeStats,
+  },
   samples: { figure: "Figure 13", describe: "sample grids of each model", needs: ANY, run: samples },
-  ood: { figure: "beyond the paper", describe: "OOD scores (likelihood, typicality, input complexity, flow terms, likelihood regret) with AUROC, ROC curves and histograms", needs: ANY, defaultLimit: 1000, run: ood },
+  ood: {
+    figure: "beyond the paper",
+    describe: "OOD scores (likelihood, typicality, input complexity, flow terms, likelihood regret) with AUROC, ROC curves and histograms",
+    needs: ANY,
+    defaultLimit: 1000,
+    run: ood,
+  },
 };
 
 export const ANALYSIS_NAMES = Object.keys(ANALYSES);
@@ -101,12 +128,24 @@ export async function runAnalysis(name: string, cfg: AnalysisConfig & { out: str
     figures.push({ file, title: p.title, caption: p.caption });
   }
   const file: AnalysisFile = {
-    format: "torchts-ood-analysis/1", name, figure: entry.figure, describe: entry.describe,
-    command: cfg.command ?? `runAnalysis(${JSON.stringify(name)}, ...)`, createdAt: new Date().toISOString(), seconds: (Date.now() - t0) / 1000,
-    runs: (cfg.runs ?? []).map((r) => { const i = readRunInfo(r); return { dir: i.dir, kind: i.kind, dataset: i.config.dataset, seed: i.config.seed }; }),
+    format: "torchts-ood-analysis/1",
+    name,
+    figure: entry.figure,
+    describe: entry.describe,
+    command: cfg.command ?? `runAnalysis(${JSON.stringify(name)}, ...)`,
+    createdAt: new Date().toISOString(),
+    seconds: (Date.now() - t0) / 1000,
+    runs: (cfg.runs ?? []).map((r) => {
+      const i = readRunInfo(r);
+      return { dir: i.dir, kind: i.kind, dataset: i.config.dataset, seed: i.config.seed };
+    }),
     limit: limit ?? null,
     matchesPaper: a.verdicts.length ? a.verdicts.every((v) => v.matchesPaper) : null,
-    verdicts: a.verdicts, notes: a.notes, tables: a.tables, figures, results: a.results,
+    verdicts: a.verdicts,
+    notes: a.notes,
+    tables: a.tables,
+    figures,
+    results: a.results,
   };
   writeFileSync(join(out, `${name}.json`), JSON.stringify(file, null, 1) + "\n");
   return file;

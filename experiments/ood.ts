@@ -7,7 +7,11 @@ import { rocCurve } from "../lib/ood/metrics.js";
 import { histogramSpec, lineSpec, SPLIT_COLORS } from "../lib/viz/plot.js";
 import { type Analysis, type AnalysisConfig, emptyAnalysis, round, runsOf, shortName, splitsFor } from "./common.js";
 
-export interface RunOod { run: string; kind: string; report: Omit<OodReport, "perExample"> }
+export interface RunOod {
+  run: string;
+  kind: string;
+  report: Omit<OodReport, "perExample">;
+}
 
 export async function ood(cfg: AnalysisConfig): Promise<Analysis<{ runs: RunOod[] }>> {
   const runs: RunOod[] = [];
@@ -16,15 +20,24 @@ export async function ood(cfg: AnalysisConfig): Promise<Analysis<{ runs: RunOod[
     const sp = splitsFor(info.config);
     cfg.log?.(`ood: ${info.name}: ${sp.test} vs ${sp.ood}`);
     const { perExample, ...report } = await oodScores({
-      run: info.dir, in: sp.test, ood: sp.ood, ...(cfg.limit ? { limit: cfg.limit } : {}), regretLimit: 100,
-      ...(cfg.data ? { data: cfg.data } : {}), ...(cfg.device ? { device: cfg.device } : {}), ...(cfg.batchSize ? { batchSize: cfg.batchSize } : {}),
+      run: info.dir,
+      in: sp.test,
+      ood: sp.ood,
+      ...(cfg.limit ? { limit: cfg.limit } : {}),
+      regretLimit: 100,
+      ...(cfg.data ? { data: cfg.data } : {}),
+      ...(cfg.device ? { device: cfg.device } : {}),
+      ...(cfg.batchSize ? { batchSize: cfg.batchSize } : {}),
     });
     runs.push({ run: info.name, kind: info.kind, report });
     const names = Object.keys(report.scores) as (keyof typeof report.scores)[];
     a.tables.push({
       title: `${info.name} (${info.kind}): ${shortName(sp.test)} (in) vs ${shortName(sp.ood)} (OOD, positive), n ${report.n.in} + ${report.n.ood}`,
       columns: ["score", "AUROC", "AUPR-in", "AUPR-out", "FPR95", "images/s"],
-      rows: names.map((n) => { const m = report.scores[n]!; return [n, round(m.auroc), round(m.auprIn), round(m.auprOut), round(m.fpr95), round(m.imagesPerSecond, 0)]; }),
+      rows: names.map((n) => {
+        const m = report.scores[n]!;
+        return [n, round(m.auroc), round(m.auprIn), round(m.auprOut), round(m.fpr95), round(m.imagesPerSecond, 0)];
+      }),
     });
     const ll = report.scores["log-likelihood"];
     if (ll) {
@@ -42,15 +55,29 @@ export async function ood(cfg: AnalysisConfig): Promise<Analysis<{ runs: RunOod[
       return c.fpr.flatMap((x, i) => (i % step === 0 || i === c.fpr.length - 1 ? [{ series: n, x, y: c.tpr[i]! }] : []));
     });
     a.plots.push({
-      name: `ood-roc-${info.name}`, title: `ROC curves: ${info.name}`,
+      name: `ood-roc-${info.name}`,
+      title: `ROC curves: ${info.name}`,
       caption: `True positive rate (OOD flagged) against false positive rate (${shortName(sp.test)} flagged), every score.`,
-      spec: lineSpec(roc, { title: `${info.name}: ${shortName(sp.test)} vs ${shortName(sp.ood)}`, xTitle: "false positive rate", yTitle: "true positive rate", width: 320, height: 320 }),
+      spec: lineSpec(roc, {
+        title: `${info.name}: ${shortName(sp.test)} vs ${shortName(sp.ood)}`,
+        xTitle: "false positive rate",
+        yTitle: "true positive rate",
+        width: 320,
+        height: 320,
+      }),
     });
     for (const n of names) {
       a.plots.push({
-        name: `ood-hist-${info.name}-${n}`, title: `${n}: ${info.name}`, caption: `The ${n} score of ${shortName(sp.test)} (blue) and ${shortName(sp.ood)} (red); larger means more OOD.`,
-        spec: histogramSpec([{ name: shortName(sp.test), values: perExample[n]!.in, color: SPLIT_COLORS.test }, { name: shortName(sp.ood), values: perExample[n]!.ood, color: SPLIT_COLORS.ood }],
-          { title: `${info.name}: ${n}`, xTitle: `${n} score`, width: 320, height: 200 }),
+        name: `ood-hist-${info.name}-${n}`,
+        title: `${n}: ${info.name}`,
+        caption: `The ${n} score of ${shortName(sp.test)} (blue) and ${shortName(sp.ood)} (red); larger means more OOD.`,
+        spec: histogramSpec(
+          [
+            { name: shortName(sp.test), values: perExample[n]!.in, color: SPLIT_COLORS.test },
+            { name: shortName(sp.ood), values: perExample[n]!.ood, color: SPLIT_COLORS.ood },
+          ],
+          { title: `${info.name}: ${n}`, xTitle: `${n} score`, width: 320, height: 200 },
+        ),
       });
     }
   }

@@ -57,19 +57,21 @@ export function eq6Prediction(alpha: number[], varianceDiffPerChannel: number[],
 export function squeezedChannelSums(map: ArrayLike<number>, shape: readonly [number, number, number]): number[] {
   const [C, H, W] = shape;
   const out = new Array<number>(4 * C).fill(0);
-  for (let c = 0; c < C; c++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++) out[c * 4 + (h % 2) * 2 + (w % 2)]! += map[(c * H + h) * W + w]!;
+  for (let c = 0; c < C; c++) for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) out[c * 4 + (h % 2) * 2 + (w % 2)]! += map[(c * H + h) * W + w]!;
   return out;
 }
 
 /** The effective 1x1 kernels u_k of a Glow level (ActNorm's scale folded into the columns), as C x C arrays. */
 export function glowKernels(model: Glow, level = 0): number[][][] {
-  return torch.tidy(() => torch.noGrad(() => model.steps(level).map(({ actnorm, invconv }) => {
-    let w = invconv.weight().double();
-    if (actnorm) w = w.mul(actnorm.logs.double().mul(actnorm.logScaleFactor).exp().view(1, -1));
-    return Array.from({ length: w.shape[0]! }, (_, row) => w.select(0, row).toFlatArray());
-  })));
+  return torch.tidy(() =>
+    torch.noGrad(() =>
+      model.steps(level).map(({ actnorm, invconv }) => {
+        let w = invconv.weight().double();
+        if (actnorm) w = w.mul(actnorm.logs.double().mul(actnorm.logScaleFactor).exp().view(1, -1));
+        return Array.from({ length: w.shape[0]! }, (_, row) => w.select(0, row).toFlatArray());
+      }),
+    ),
+  );
 }
 
 export interface HutchinsonResult {
@@ -83,15 +85,29 @@ export interface HutchinsonResult {
  * Hutchinson's estimate of Tr(H diag(w)) (w = 1 when not given) from a batched product u -> H u
  * ([P, D] -> [P, D]): mean over Rademacher probes v of v^T H (w * v).
  */
-export function hutchinsonTrace(hvp: (u: Tensor) => Tensor, dims: number, o: { probes?: number; batch?: number; seed?: number; weight?: ArrayLike<number> } = {}): HutchinsonResult {
-  const probes = o.probes ?? 64, batch = Math.min(o.batch ?? 16, probes);
+export function hutchinsonTrace(
+  hvp: (u: Tensor) => Tensor,
+  dims: number,
+  o: { probes?: number; batch?: number; seed?: number; weight?: ArrayLike<number> } = {},
+): HutchinsonResult {
+  const probes = o.probes ?? 64,
+    batch = Math.min(o.batch ?? 16, probes);
   const rng = Rng.seeded(o.seed ?? 0);
   const samples: number[] = [];
   for (let done = 0; done < probes; done += batch) {
     const p = Math.min(batch, probes - done);
-    const v = new Float64Array(p * dims), u = new Float64Array(p * dims);
-    for (let i = 0; i < v.length; i++) { v[i] = rng.float() < 0.5 ? -1 : 1; u[i] = v[i]! * (o.weight ? o.weight[i % dims]! : 1); }
-    const hu = torch.tidy(() => hvp(torch.tensor(u, { shape: [p, dims] })).double().data() as Float64Array);
+    const v = new Float64Array(p * dims),
+      u = new Float64Array(p * dims);
+    for (let i = 0; i < v.length; i++) {
+      v[i] = rng.float() < 0.5 ? -1 : 1;
+      u[i] = v[i]! * (o.weight ? o.weight[i % dims]! : 1);
+    }
+    const hu = torch.tidy(
+      () =>
+        hvp(torch.tensor(u, { shape: [p, dims] }))
+          .double()
+          .data() as Float64Array,
+    );
     for (let i = 0; i < p; i++) {
       let s = 0;
       for (let j = 0; j < dims; j++) s += v[i * dims + j]! * hu[i * dims + j]!;
@@ -105,25 +121,30 @@ export function hutchinsonTrace(hvp: (u: Tensor) => Tensor, dims: number, o: { p
 
 /** u -> H u for H the Hessian of a model's log p(x) w.r.t. x at x0 ([C, H, W] tensor), by double backward. */
 export function logDensityHvp(model: DensityModel, x0: Tensor): (u: Tensor) => Tensor {
-  return (u) => torch.tidy(() => torch.enableGrad(() => {
-    const p = u.shape[0]!;
-    const dt = x0.dtype;
-    const x = x0.unsqueeze(0).repeat(p, 1, 1, 1).detach().requiresGrad_(true);
-    const logp = model.logLikelihood(x).logPx.sum();
-    const [g] = torch.autograd.grad(logp, x, { createGraph: true });
-    const gu = g!.flatten(1).mul(u.to(dt)).sum();
-    const [hu] = torch.autograd.grad(gu, x);
-    return hu!.flatten(1).detach();
-  }));
+  return (u) =>
+    torch.tidy(() =>
+      torch.enableGrad(() => {
+        const p = u.shape[0]!;
+        const dt = x0.dtype;
+        const x = x0.unsqueeze(0).repeat(p, 1, 1, 1).detach().requiresGrad_(true);
+        const logp = model.logLikelihood(x).logPx.sum();
+        const [g] = torch.autograd.grad(logp, x, { createGraph: true });
+        const gu = g!.flatten(1).mul(u.to(dt)).sum();
+        const [hu] = torch.autograd.grad(gu, x);
+        return hu!.flatten(1).detach();
+      }),
+    );
 }
 
 /** grad log p(x0) as a flat array. */
 export function logDensityGrad(model: DensityModel, x0: Tensor): Float64Array {
-  return torch.tidy(() => torch.enableGrad(() => {
-    const x = x0.unsqueeze(0).detach().requiresGrad_(true);
-    const [g] = torch.autograd.grad(model.logLikelihood(x).logPx.sum(), x);
-    return g!.double().flatten().data() as Float64Array;
-  }));
+  return torch.tidy(() =>
+    torch.enableGrad(() => {
+      const x = x0.unsqueeze(0).detach().requiresGrad_(true);
+      const [g] = torch.autograd.grad(model.logLikelihood(x).logPx.sum(), x);
+      return g!.double().flatten().data() as Float64Array;
+    }),
+  );
 }
 
 export type SecondOrderConfig = AnalysisConfig & { probes?: number; probeBatch?: number };
@@ -159,14 +180,20 @@ export async function secondOrder(cfg: SecondOrderConfig): Promise<Analysis<{ ru
     const sp = splitsFor(info.config);
     const limit = cfg.limit ?? 2000;
     const [pDs, qDs] = [await loadSplit(sp.test, cfg.data), await loadSplit(sp.ood, cfg.data)];
-    const pSt = perDimStats(pDs, limit), qSt = perDimStats(qDs, limit);
+    const pSt = perDimStats(pDs, limit),
+      qSt = perDimStats(qDs, limit);
     const shape = run.model.imageShape;
     const dims = pSt.mean.length;
-    const varDiff = new Float64Array(dims), meanDiff = new Float64Array(dims);
-    for (let j = 0; j < dims; j++) { varDiff[j] = qSt.variance[j]! - pSt.variance[j]!; meanDiff[j] = qSt.mean[j]! - pSt.mean[j]!; }
+    const varDiff = new Float64Array(dims),
+      meanDiff = new Float64Array(dims);
+    for (let j = 0; j < dims; j++) {
+      varDiff[j] = qSt.variance[j]! - pSt.variance[j]!;
+      meanDiff[j] = qSt.mean[j]! - pSt.mean[j]!;
+    }
     const measured = mean((await scores(run, sp.ood, cfg)).logPx) - mean((await scores(run, sp.test, cfg)).logPx);
     const x0 = torch.tensor(Float32Array.from(pSt.mean), { shape: [...shape] }).keep();
-    let firstOrder = 0, h: HutchinsonResult;
+    let firstOrder = 0,
+      h: HutchinsonResult;
     try {
       const t0 = Date.now();
       const g = logDensityGrad(run.model, x0);
@@ -177,8 +204,16 @@ export async function secondOrder(cfg: SecondOrderConfig): Promise<Analysis<{ ru
       x0.dispose();
     }
     const r: FlowSecondOrder = {
-      run: info.name, kind: info.kind, pStar: sp.test, q: sp.ood, n: Math.min(limit, pDs.n, qDs.n), measured,
-      firstOrder, secondOrder: 0.5 * h.estimate, secondOrderStderr: 0.5 * h.stderr, probes: h.probes,
+      run: info.name,
+      kind: info.kind,
+      pStar: sp.test,
+      q: sp.ood,
+      n: Math.min(limit, pDs.n, qDs.n),
+      measured,
+      firstOrder,
+      secondOrder: 0.5 * h.estimate,
+      secondOrderStderr: 0.5 * h.stderr,
+      probes: h.probes,
     };
     if (info.kind === "cv-glow") {
       const alpha = alphaFromKernels(glowKernels(glowOf(run.model), 0));
@@ -188,8 +223,12 @@ export async function secondOrder(cfg: SecondOrderConfig): Promise<Analysis<{ ru
     return r;
   });
   const a = emptyAnalysis({ runs });
-  a.notes.push("p* is the model's test split (its training distribution), q the other data set; variances and means from the same images as the measured difference; x0 = the mean of p*.");
-  a.notes.push("Equation 6 here: the K steps of the first level, its C = 4 squeezed channels, ActNorm's scales folded into the kernels' columns (see experiments/second-order.ts).");
+  a.notes.push(
+    "p* is the model's test split (its training distribution), q the other data set; variances and means from the same images as the measured difference; x0 = the mean of p*.",
+  );
+  a.notes.push(
+    "Equation 6 here: the K steps of the first level, its C = 4 squeezed channels, ActNorm's scales folded into the kernels' columns (see experiments/second-order.ts).",
+  );
   if (!runs.some((r) => r.eq6)) a.notes.push("Equation 6 needs a CV-Glow run and none was given: only Equation 5 (Hutchinson) was computed.");
   for (const r of runs) {
     if (r.eq6) {
@@ -216,24 +255,50 @@ export async function secondOrder(cfg: SecondOrderConfig): Promise<Analysis<{ ru
   a.tables.push({
     title: "Predicted and measured E_q[log p(x)] - E_p*[log p(x)], nats",
     columns: ["run", "model", "p*", "q", "measured", "Eq. 5 first order", "Eq. 5 second order (Hutchinson)", "± s.e.", "probes", "Eq. 6"],
-    rows: runs.map((r) => [r.run, r.kind, r.pStar, r.q, round(r.measured, 1), round(r.firstOrder, 1), round(r.secondOrder, 1), round(r.secondOrderStderr, 1), r.probes, r.eq6 ? Number(r.eq6.prediction.toPrecision(4)) : null]),
+    rows: runs.map((r) => [
+      r.run,
+      r.kind,
+      r.pStar,
+      r.q,
+      round(r.measured, 1),
+      round(r.firstOrder, 1),
+      round(r.secondOrder, 1),
+      round(r.secondOrderStderr, 1),
+      r.probes,
+      r.eq6 ? Number(r.eq6.prediction.toPrecision(4)) : null,
+    ]),
   });
   const eq6 = runs.filter((r) => r.eq6);
   if (eq6.length) {
     a.tables.push({
       title: "Equation 6 per squeezed channel: alpha_c and sum over positions of (var_q - var_p*)",
       columns: ["run", "channel", "alpha_c", "alpha_c^2", "sum var_q - var_p*", "term -alpha_c^2 S_c / 2"],
-      rows: eq6.flatMap((r) => r.eq6!.alpha.map((al, c) => [r.run, c, Number(al.toPrecision(4)), Number((al * al).toPrecision(4)), round(r.eq6!.varianceDiff[c]!, 3), Number((-0.5 * al * al * r.eq6!.varianceDiff[c]!).toPrecision(4))])),
+      rows: eq6.flatMap((r) =>
+        r.eq6!.alpha.map((al, c) => [
+          r.run,
+          c,
+          Number(al.toPrecision(4)),
+          Number((al * al).toPrecision(4)),
+          round(r.eq6!.varianceDiff[c]!, 3),
+          Number((-0.5 * al * al * r.eq6!.varianceDiff[c]!).toPrecision(4)),
+        ]),
+      ),
     });
   }
   a.plots.push({
-    name: "second-order", title: "Section 5: predicted vs measured likelihood difference", caption: "E_q[log p] - E_p*[log p] in nats: measured, Eq. 5's two terms, and Eq. 6 (CV-Glow); symmetric-log axis, as the terms differ by orders of magnitude.",
-    spec: groupedBarSpec(runs.flatMap((r) => [
-      { group: r.run, series: "measured", value: r.measured },
-      { group: r.run, series: "Eq.5 1st order", value: r.firstOrder },
-      { group: r.run, series: "Eq.5 2nd order", value: r.secondOrder },
-      ...(r.eq6 ? [{ group: r.run, series: "Eq.6", value: r.eq6.prediction }] : []),
-    ]), { title: "E_q[log p] - E_p*[log p]", yTitle: "nats (symlog scale)", yScale: "symlog", width: 200 }),
+    name: "second-order",
+    title: "Section 5: predicted vs measured likelihood difference",
+    caption:
+      "E_q[log p] - E_p*[log p] in nats: measured, Eq. 5's two terms, and Eq. 6 (CV-Glow); symmetric-log axis, as the terms differ by orders of magnitude.",
+    spec: groupedBarSpec(
+      runs.flatMap((r) => [
+        { group: r.run, series: "measured", value: r.measured },
+        { group: r.run, series: "Eq.5 1st order", value: r.firstOrder },
+        { group: r.run, series: "Eq.5 2nd order", value: r.secondOrder },
+        ...(r.eq6 ? [{ group: r.run, series: "Eq.6", value: r.eq6.prediction }] : []),
+      ]),
+      { title: "E_q[log p] - E_p*[log p]", yTitle: "nats (symlog scale)", yScale: "symlog", width: 200 },
+    ),
   });
   return a;
 }

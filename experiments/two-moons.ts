@@ -10,7 +10,15 @@
 import * as torch from "../lib/tensor/index.js";
 import type { Tensor } from "../lib/tensor/index.js";
 import { Module } from "../lib/nn/index.js";
-import { ActNorm, FlowLayerList, InvertibleConv1x1, VectorCoupling, changeOfVariables, standardNormalLogProb, type CouplingScale } from "../lib/models/flows/index.js";
+import {
+  ActNorm,
+  FlowLayerList,
+  InvertibleConv1x1,
+  VectorCoupling,
+  changeOfVariables,
+  standardNormalLogProb,
+  type CouplingScale,
+} from "../lib/models/flows/index.js";
 import { Adam } from "../lib/optim/index.js";
 import { trainStep } from "../lib/train/step.js";
 import { twoMoons } from "../lib/data/index.js";
@@ -26,7 +34,10 @@ export type MoonStyle = "realnvp" | "glow";
  */
 export class MoonFlow extends Module {
   readonly layers: FlowLayerList;
-  constructor(readonly dims: number, o: { steps: number; hidden: number; scale: MoonScale; style: MoonStyle }) {
+  constructor(
+    readonly dims: number,
+    o: { steps: number; hidden: number; scale: MoonScale; style: MoonStyle },
+  ) {
     super();
     this.layers = this.module("layers", new FlowLayerList());
     for (let k = 0; k < o.steps; k++) {
@@ -56,7 +67,11 @@ export interface TwoMoonsConfig extends AnalysisConfig {
   every?: number;
 }
 
-export interface MoonTrace { step: number; logPz: number; logDet: number }
+export interface MoonTrace {
+  step: number;
+  logPz: number;
+  logDet: number;
+}
 export interface MoonRun {
   dims: number;
   scale: MoonScale;
@@ -75,19 +90,24 @@ export interface MoonRun {
 const LOG2PI = Math.log(2 * Math.PI);
 
 export function trainMoonFlow(dims: number, scale: MoonScale, style: MoonStyle, c: TwoMoonsConfig = {}): MoonRun {
-  const steps = c.trainSteps ?? 200, every = c.every ?? 25, batch = c.batch ?? 128;
+  const steps = c.trainSteps ?? 200,
+    every = c.every ?? 25,
+    batch = c.batch ?? 128;
   torch.manualSeed(c.seed ?? 0);
   const flow = new MoonFlow(dims, { steps: c.flowSteps ?? 4, hidden: c.hidden ?? 32, scale, style });
   const opt = new Adam(flow.parameters(), { lr: c.lr ?? 1e-3 });
   const data = twoMoons({ n: steps * batch, dims, seed: (c.seed ?? 0) + dims });
   const test = torch.tensor(twoMoons({ n: 1000, dims, seed: 10_000 + dims }), { shape: [1000, dims] }).keep();
   const trace: MoonTrace[] = [];
-  const measure = (): { logPz: number; logDet: number } => torch.tidy(() => torch.noGrad(() => {
-    flow.train(false);
-    const t = flow.terms(test);
-    flow.train(true);
-    return { logPz: t.logPz.mean().item(), logDet: t.logDet.mean().item() };
-  }));
+  const measure = (): { logPz: number; logDet: number } =>
+    torch.tidy(() =>
+      torch.noGrad(() => {
+        flow.train(false);
+        const t = flow.terms(test);
+        flow.train(true);
+        return { logPz: t.logPz.mean().item(), logDet: t.logDet.mean().item() };
+      }),
+    );
   try {
     for (let s = 1; s <= steps; s++) {
       torch.tidy(() => {
@@ -99,8 +119,16 @@ export function trainMoonFlow(dims: number, scale: MoonScale, style: MoonStyle, 
     }
     const last = trace[trace.length - 1]!;
     return {
-      dims, scale, style, logPz: last.logPz, logDet: last.logDet, logPx: last.logPz + last.logDet,
-      logPzBound: -(dims / 2) * LOG2PI, logPzAtPrior: -(dims / 2) * (LOG2PI + 1), trace, finite: Number.isFinite(last.logPz + last.logDet),
+      dims,
+      scale,
+      style,
+      logPz: last.logPz,
+      logDet: last.logDet,
+      logPx: last.logPz + last.logDet,
+      logPzBound: -(dims / 2) * LOG2PI,
+      logPzAtPrior: -(dims / 2) * (LOG2PI + 1),
+      trace,
+      finite: Number.isFinite(last.logPz + last.logDet),
     };
   } finally {
     test.dispose();
@@ -118,7 +146,9 @@ export async function twoMoonsExperiment(cfg: TwoMoonsConfig): Promise<Analysis<
         const t0 = Date.now();
         runs.push(trainMoonFlow(d, scale, style, cfg));
         const r = runs[runs.length - 1]!;
-        cfg.log?.(`  two moons D=${d} ${style} ${scale}: log p(z) ${r.logPz.toFixed(1)}, log-det ${r.logDet.toFixed(1)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+        cfg.log?.(
+          `  two moons D=${d} ${style} ${scale}: log p(z) ${r.logPz.toFixed(1)}, log-det ${r.logDet.toFixed(1)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+        );
       }
   const a = emptyAnalysis({ runs });
   const label = (r: MoonRun) => `${r.style}, ${r.scale}`;
@@ -130,11 +160,12 @@ export async function twoMoonsExperiment(cfg: TwoMoonsConfig): Promise<Analysis<
   });
   const sig = runs.filter((r) => r.scale === "sigmoid" && r.style === "realnvp");
   const bound9 = sig.every((r) => r.logDet <= 1e-4);
-  if (sig.length) a.verdicts.push({
-    claim: "Equation 9: with sigmoid scales the couplings' log-det is <= 0",
-    matchesPaper: bound9,
-    sentence: `RealNVP-style sigmoid flows: log-det ${sig.map((r) => `${r.logDet.toFixed(1)} (D=${r.dims})`).join(", ")}${bound9 ? "" : " - unlike the bound"}.`,
-  });
+  if (sig.length)
+    a.verdicts.push({
+      claim: "Equation 9: with sigmoid scales the couplings' log-det is <= 0",
+      matchesPaper: bound9,
+      sentence: `RealNVP-style sigmoid flows: log-det ${sig.map((r) => `${r.logDet.toFixed(1)} (D=${r.dims})`).join(", ")}${bound9 ? "" : " - unlike the bound"}.`,
+    });
   const exp = runs.filter((r) => r.scale === "exp" && r.style === "realnvp").sort((p, q) => p.dims - q.dims);
   if (exp.length > 1) {
     const grows = exp[exp.length - 1]!.logDet > exp[0]!.logDet;
@@ -147,28 +178,59 @@ export async function twoMoonsExperiment(cfg: TwoMoonsConfig): Promise<Analysis<
   a.tables.push({
     title: "Two moons replicated to D dims: held-out means after training (nats)",
     columns: ["style", "scale", "D", "log p(z)", "bound (7)", "prior value (8)", "log-det", "log p(x)"],
-    rows: runs.map((r) => [r.style, r.scale, r.dims, round(r.logPz, 2), round(r.logPzBound, 2), round(r.logPzAtPrior, 2), round(r.logDet, 2), round(r.logPx, 2)]),
+    rows: runs.map((r) => [
+      r.style,
+      r.scale,
+      r.dims,
+      round(r.logPz, 2),
+      round(r.logPzBound, 2),
+      round(r.logPzAtPrior, 2),
+      round(r.logDet, 2),
+      round(r.logPx, 2),
+    ]),
   });
   const pts = (f: (r: MoonRun) => number) => runs.map((r) => ({ series: label(r), x: r.dims, y: f(r) }));
   const dimsSorted = [...new Set(runs.map((r) => r.dims))].sort((p, q) => p - q);
   a.plots.push({
-    name: "two-moons-logpz", title: "Figure 7: log p(z) per dimension vs D", caption: "Held-out mean log p(z)/D; the bounds of Eqs. 7 and 8 as lines.",
-    spec: lineSpec([...pts((r) => r.logPz / r.dims),
-      ...dimsSorted.map((d) => ({ series: "bound (7): -log(2pi)/2", x: d, y: -LOG2PI / 2 })),
-      ...dimsSorted.map((d) => ({ series: "prior value (8): -log(2pi e)/2", x: d, y: -(LOG2PI + 1) / 2 }))],
-    { title: "log p(z) / D", xTitle: "D", yTitle: "nats per dimension", xScale: "log" }),
+    name: "two-moons-logpz",
+    title: "Figure 7: log p(z) per dimension vs D",
+    caption: "Held-out mean log p(z)/D; the bounds of Eqs. 7 and 8 as lines.",
+    spec: lineSpec(
+      [
+        ...pts((r) => r.logPz / r.dims),
+        ...dimsSorted.map((d) => ({ series: "bound (7): -log(2pi)/2", x: d, y: -LOG2PI / 2 })),
+        ...dimsSorted.map((d) => ({ series: "prior value (8): -log(2pi e)/2", x: d, y: -(LOG2PI + 1) / 2 })),
+      ],
+      { title: "log p(z) / D", xTitle: "D", yTitle: "nats per dimension", xScale: "log" },
+    ),
   });
   a.plots.push({
-    name: "two-moons-logdet", title: "Figure 7: log-det per dimension vs D", caption: "Held-out mean log|det|/D; sigmoid scales keep the couplings' share <= 0 (Eq. 9).",
-    spec: lineSpec([...pts((r) => r.logDet / r.dims), ...dimsSorted.map((d) => ({ series: "bound (9), sigmoid couplings: 0", x: d, y: 0 }))],
-      { title: "log-det / D", xTitle: "D", yTitle: "nats per dimension", xScale: "log" }),
+    name: "two-moons-logdet",
+    title: "Figure 7: log-det per dimension vs D",
+    caption: "Held-out mean log|det|/D; sigmoid scales keep the couplings' share <= 0 (Eq. 9).",
+    spec: lineSpec([...pts((r) => r.logDet / r.dims), ...dimsSorted.map((d) => ({ series: "bound (9), sigmoid couplings: 0", x: d, y: 0 }))], {
+      title: "log-det / D",
+      xTitle: "D",
+      yTitle: "nats per dimension",
+      xScale: "log",
+    }),
   });
   const maxD = dimsSorted[dimsSorted.length - 1]!;
   a.plots.push({
-    name: "two-moons-trace", title: `log p(z) and log-det during training, D = ${maxD}`, caption: "Held-out means every few steps.",
-    spec: lineSpec(runs.filter((r) => r.dims === maxD).flatMap((r) => r.trace.flatMap((t) => [
-      { series: `${label(r)}: log p(z)`, x: t.step, y: t.logPz }, { series: `${label(r)}: log-det`, x: t.step, y: t.logDet }])),
-    { title: `D = ${maxD}`, xTitle: "training step", yTitle: "nats" }),
+    name: "two-moons-trace",
+    title: `log p(z) and log-det during training, D = ${maxD}`,
+    caption: "Held-out means every few steps.",
+    spec: lineSpec(
+      runs
+        .filter((r) => r.dims === maxD)
+        .flatMap((r) =>
+          r.trace.flatMap((t) => [
+            { series: `${label(r)}: log p(z)`, x: t.step, y: t.logPz },
+            { series: `${label(r)}: log-det`, x: t.step, y: t.logDet },
+          ]),
+        ),
+      { title: `D = ${maxD}`, xTitle: "training step", yTitle: "nats" },
+    ),
   });
   return a;
 }

@@ -7,7 +7,17 @@ export * as data from "./data/index.js";
 export * as distributed from "./distributed/index.js";
 export { Glow, type GlowConfig } from "./models/glow/glow.js";
 export { RealNVP, type RealNVPConfig } from "./models/realnvp/realnvp.js";
-export { createModel, presetFor, modelDescriptor, MODELS, MODEL_KINDS, FLOW_KINDS, type ModelConfig, type AnyModel, type ModelDescriptor } from "./models/registry.js";
+export {
+  createModel,
+  presetFor,
+  modelDescriptor,
+  MODELS,
+  MODEL_KINDS,
+  FLOW_KINDS,
+  type ModelConfig,
+  type AnyModel,
+  type ModelDescriptor,
+} from "./models/registry.js";
 export { type DensityModel, type LogLikelihood, type ModelKind, bitsPerDim } from "./models/density.js";
 export { PRESETS, type PresetName, type TrainHyper } from "./presets.js";
 export { trainRun, openRun, loadSplit, type RunConfig, type TrainRunOptions } from "./train/run.js";

@@ -39,6 +39,17 @@ export const isSmall = (s: Shape) => s[1] <= 28;
 
 /** The training of every tiny preset: seconds, for tests. */
 export const tinyTrain: TrainHyper = {
-  steps: 20, batchSize: 16, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 0, boundaries: [], factors: [],
-  clipNorm: 50, logEvery: 5, evalEvery: 10, evalLimit: 64, checkpointEvery: 10,
+  steps: 20,
+  batchSize: 16,
+  optimizer: "adam",
+  lr: 1e-3,
+  weightDecay: 0,
+  warmup: 0,
+  boundaries: [],
+  factors: [],
+  clipNorm: 50,
+  logEvery: 5,
+  evalEvery: 10,
+  evalLimit: 64,
+  checkpointEvery: 10,
 };

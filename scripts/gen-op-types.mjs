@@ -21,7 +21,10 @@ export function schemasInSources() {
       if (statSync(p).isDirectory()) walk(p);
       else if (p.endsWith(".ts") && !p.endsWith(".generated.ts")) {
         // Comment lines name example ops ("aten::x"), not ops the code calls.
-        const code = readFileSync(p, "utf8").split("\n").filter((l) => !/^\s*(\/\/|\*)/.test(l)).join("\n");
+        const code = readFileSync(p, "utf8")
+          .split("\n")
+          .filter((l) => !/^\s*(\/\/|\*)/.test(l))
+          .join("\n");
         for (const m of code.matchAll(/(?:tensorOp|tensorsOp|valueOp(?:<[^>]*>)?|tensorOpAsync|callAsync)\(\s*"(aten::[A-Za-z0-9_.]+)"/g)) found.add(m[1]);
       }
     }
@@ -35,10 +38,24 @@ function tsType(type) {
   const opt = type.endsWith("?");
   const t = opt ? type.slice(0, -1) : type;
   const base = {
-    Tensor: "Tensor", int: "number", SymInt: "number", float: "number", bool: "boolean", Scalar: "number | boolean", str: "string",
-    ScalarType: "number", MemoryFormat: "number", Layout: "null", Generator: "null", Device: "string",
-    "int[]": "number | readonly number[]", "SymInt[]": "number | readonly number[]", "float[]": "readonly number[]", "bool[]": "readonly boolean[]",
-    "Tensor[]": "readonly Tensor[]", "Tensor?[]": "readonly (Tensor | null)[]",
+    Tensor: "Tensor",
+    int: "number",
+    SymInt: "number",
+    float: "number",
+    bool: "boolean",
+    Scalar: "number | boolean",
+    str: "string",
+    ScalarType: "number",
+    MemoryFormat: "number",
+    Layout: "null",
+    Generator: "null",
+    Device: "string",
+    "int[]": "number | readonly number[]",
+    "SymInt[]": "number | readonly number[]",
+    "float[]": "readonly number[]",
+    "bool[]": "readonly boolean[]",
+    "Tensor[]": "readonly Tensor[]",
+    "Tensor?[]": "readonly (Tensor | null)[]",
   }[t.replace(/\[\d+\]$/, "[]")];
   if (!base) return null;
   return opt ? `${base} | null` : base;

@@ -3,7 +3,18 @@
 import type { CommandModule } from "yargs";
 import { dataOptions, deviceOption, positiveInt } from "./options.js";
 
-interface AnalyzeArgs { name?: string; list: boolean; runs?: string[]; out: string; limit?: number; probes?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean }
+interface AnalyzeArgs {
+  name?: string;
+  list: boolean;
+  runs?: string[];
+  out: string;
+  limit?: number;
+  probes?: number;
+  "batch-size"?: number;
+  device?: string;
+  "data-dir"?: string;
+  download: boolean;
+}
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`);
 
@@ -38,7 +49,10 @@ export const analyzeCommand: CommandModule<object, AnalyzeArgs> = {
     const command = ["torchts-ood", ...process.argv.slice(2)].map(shellQuote).join(" ");
     const t0 = Date.now();
     const r = await runAnalysis(a.name, {
-      runs, out: a.out, command, data: dataOptions(a["data-dir"], a.download),
+      runs,
+      out: a.out,
+      command,
+      data: dataOptions(a["data-dir"], a.download),
       ...(a.limit !== undefined ? { limit: positiveInt("limit", a.limit)! } : {}),
       ...(a.probes !== undefined ? { probes: positiveInt("probes", a.probes)! } : {}),
       ...(a["batch-size"] !== undefined ? { batchSize: positiveInt("batch-size", a["batch-size"])! } : {}),

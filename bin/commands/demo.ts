@@ -8,11 +8,14 @@ export const demoCommand: CommandModule = {
   handler: () => {
     torch.manualSeed(0);
     torch.tidy(() => {
-      console.log(`LibTorch ${torch.libtorchVersion()}, ${torch.getNumThreads()} threads, CUDA: ${torch.cuda.isAvailable() ? torch.cuda.deviceCount() + " device(s)" : "none"}`);
+      console.log(
+        `LibTorch ${torch.libtorchVersion()}, ${torch.getNumThreads()} threads, CUDA: ${torch.cuda.isAvailable() ? torch.cuda.deviceCount() + " device(s)" : "none"}`,
+      );
       // Fit y = 3x - 1 by gradient descent.
       const x = torch.randn([256, 1]);
       const y = x.mul(3).sub(1);
-      const w = torch.zeros([1, 1], { requiresGrad: true }), b = torch.zeros([1], { requiresGrad: true });
+      const w = torch.zeros([1, 1], { requiresGrad: true }),
+        b = torch.zeros([1], { requiresGrad: true });
       for (let step = 0; step <= 100; step++) {
         torch.tidy(() => {
           const loss = torch.linear(x, w, b).sub(y).pow(2).mean();

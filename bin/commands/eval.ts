@@ -3,7 +3,17 @@ import type { CommandModule } from "yargs";
 import { existsSync } from "node:fs";
 import { applyThreads, dataOptions, deviceOption, positiveInt } from "./options.js";
 
-interface EvalArgs { dir: string; splits?: string; json: boolean; limit?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean; threads?: number }
+interface EvalArgs {
+  dir: string;
+  splits?: string;
+  json: boolean;
+  limit?: number;
+  "batch-size"?: number;
+  device?: string;
+  "data-dir"?: string;
+  download: boolean;
+  threads?: number;
+}
 
 export const evalCommand: CommandModule<object, EvalArgs> = {
   command: "eval <dir>",
@@ -26,9 +36,18 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     // Imported here, not at the top: --help must not load the scoring stack.
     const { scoreRun, formatScores } = await import("../../lib/train/score.js");
     const scores = await scoreRun(a.dir, {
-      ...(a.splits ? { splits: a.splits.split(",").map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(a.splits
+        ? {
+            splits: a.splits
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(a.limit !== undefined ? { limit: positiveInt("limit", a.limit)! } : {}),
-      batchSize: positiveInt("batch-size", a["batch-size"]) ?? 256, ...(device ? { device } : {}), data: dataOptions(a["data-dir"], a.download),
+      batchSize: positiveInt("batch-size", a["batch-size"]) ?? 256,
+      ...(device ? { device } : {}),
+      data: dataOptions(a["data-dir"], a.download),
     });
     console.log(a.json ? JSON.stringify(scores) : formatScores(scores));
   },

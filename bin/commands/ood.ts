@@ -4,8 +4,21 @@ import { existsSync } from "node:fs";
 import { applyThreads, dataOptions, deviceOption, positiveInt } from "./options.js";
 
 interface OodArgs {
-  run: string; in: string; ood: string; "held-out"?: string; background?: string; ensemble?: string[]; scores: string; json: boolean;
-  limit?: number; "regret-limit"?: number; "batch-size"?: number; device?: string; "data-dir"?: string; download: boolean; threads?: number;
+  run: string;
+  in: string;
+  ood: string;
+  "held-out"?: string;
+  background?: string;
+  ensemble?: string[];
+  scores: string;
+  json: boolean;
+  limit?: number;
+  "regret-limit"?: number;
+  "batch-size"?: number;
+  device?: string;
+  "data-dir"?: string;
+  download: boolean;
+  threads?: number;
 }
 
 export const oodCommand: CommandModule<object, OodArgs> = {
@@ -16,13 +29,19 @@ export const oodCommand: CommandModule<object, OodArgs> = {
       .positional("run", { type: "string", demandOption: true, describe: "run folder written by `train`" })
       .option("in", { type: "string", demandOption: true, describe: "in-distribution test data, DATASET:SPLIT (e.g. fashion-mnist:test)" })
       .option("ood", { type: "string", demandOption: true, describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F]" })
-      .option("held-out", { type: "string", describe: "held-out in-distribution data for the entropy and thresholds (default: the run's training split, first 5,000)" })
+      .option("held-out", {
+        type: "string",
+        describe: "held-out in-distribution data for the entropy and thresholds (default: the run's training split, first 5,000)",
+      })
       .option("background", { type: "string", describe: "run folder of a background model (train <model> --background) for the likelihood ratio" })
       .option("ensemble", { type: "string", array: true, describe: "more run folders of the same model, other seeds (train --seeds), for WAIC" })
       .option("scores", { type: "string", default: "all", describe: "all, or a comma-separated list of score names" })
       .option("json", { type: "boolean", default: false, describe: "print one JSON object on stdout" })
       .option("limit", { type: "number", describe: "at most N images of each set" })
-      .option("regret-limit", { type: "number", describe: "likelihood regret (VAE): at most N images of each set (default 200; it re-fits the encoder per image)" })
+      .option("regret-limit", {
+        type: "number",
+        describe: "likelihood regret (VAE): at most N images of each set (default 200; it re-fits the encoder per image)",
+      })
       .option("batch-size", { type: "number", default: 256 })
       .option("device", { type: "string" })
       .option("data-dir", { type: "string" })
@@ -30,30 +49,59 @@ export const oodCommand: CommandModule<object, OodArgs> = {
       .option("download", { type: "boolean", default: false }) as never,
   handler: async (a) => {
     applyThreads(a.threads);
-    for (const [flag, dir] of [["RUN", a.run], ["--background", a.background], ...(a.ensemble ?? []).map((d) => ["--ensemble", d])] as [string, string | undefined][]) {
+    for (const [flag, dir] of [["RUN", a.run], ["--background", a.background], ...(a.ensemble ?? []).map((d) => ["--ensemble", d])] as [
+      string,
+      string | undefined,
+    ][]) {
       if (dir !== undefined && !existsSync(dir)) throw new Error(`${flag}: no run folder at ${dir}`);
     }
     const device = deviceOption(a.device);
     // Imported here, not at the top: --help must not load the model stack.
     const [{ oodScores }, { parseScoreNames }, { formatOodReport }] = await Promise.all([
-      import("../../lib/ood/ood-scores.js"), import("../../lib/ood/scores.js"), import("../../lib/ood/format.js")]);
+      import("../../lib/ood/ood-scores.js"),
+      import("../../lib/ood/scores.js"),
+      import("../../lib/ood/format.js"),
+    ]);
     const report = await oodScores({
-      run: a.run, in: a.in, ood: a.ood, scores: parseScoreNames(a.scores),
-      ...(a["held-out"] ? { heldOut: a["held-out"] } : {}), ...(a.background ? { background: a.background } : {}),
+      run: a.run,
+      in: a.in,
+      ood: a.ood,
+      scores: parseScoreNames(a.scores),
+      ...(a["held-out"] ? { heldOut: a["held-out"] } : {}),
+      ...(a.background ? { background: a.background } : {}),
       ...(a.ensemble ? { ensemble: a.ensemble } : {}),
       ...(a.limit !== undefined ? { limit: positiveInt("limit", a.limit)! } : {}),
       ...(a["regret-limit"] !== undefined ? { regretLimit: positiveInt("regret-limit", a["regret-limit"])! } : {}),
-      batchSize: positiveInt("batch-size", a["batch-size"]) ?? 256, ...(device ? { device } : {}), data: dataOptions(a["data-dir"], a.download),
+      batchSize: positiveInt("batch-size", a["batch-size"]) ?? 256,
+      ...(device ? { device } : {}),
+      data: dataOptions(a["data-dir"], a.download),
     });
     if (a.json) {
       const { in: inSpec, ood, scores, batchScores } = report;
-      const pick = ({ auroc, auprIn, auprOut, fpr95, imagesPerSecond }: { auroc: number; auprIn: number; auprOut: number; fpr95: number; imagesPerSecond?: number }) =>
-        ({ auroc, auprIn, auprOut, fpr95, ...(imagesPerSecond !== undefined ? { imagesPerSecond } : {}) });
-      console.log(JSON.stringify({
-        in: inSpec, ood, scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, { ...pick(v), threshold: v.threshold }])),
-        batchScores: Object.fromEntries(Object.entries(batchScores).map(([k, v]) => [k, { ...pick(v), batchSize: v.batchSize, epsilon: v.epsilon }])),
-        skipped: report.skipped, n: report.n, heldOut: report.heldOut,
-      }));
+      const pick = ({
+        auroc,
+        auprIn,
+        auprOut,
+        fpr95,
+        imagesPerSecond,
+      }: {
+        auroc: number;
+        auprIn: number;
+        auprOut: number;
+        fpr95: number;
+        imagesPerSecond?: number;
+      }) => ({ auroc, auprIn, auprOut, fpr95, ...(imagesPerSecond !== undefined ? { imagesPerSecond } : {}) });
+      console.log(
+        JSON.stringify({
+          in: inSpec,
+          ood,
+          scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, { ...pick(v), threshold: v.threshold }])),
+          batchScores: Object.fromEntries(Object.entries(batchScores).map(([k, v]) => [k, { ...pick(v), batchSize: v.batchSize, epsilon: v.epsilon }])),
+          skipped: report.skipped,
+          n: report.n,
+          heldOut: report.heldOut,
+        }),
+      );
     } else {
       console.log(formatOodReport(report));
     }

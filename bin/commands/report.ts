@@ -1,7 +1,10 @@
 // `torchts-ood report DIR`: one self-contained HTML page from the analyses written to DIR.
 import type { CommandModule } from "yargs";
 
-interface ReportArgs { dir: string; out?: string }
+interface ReportArgs {
+  dir: string;
+  out?: string;
+}
 
 export const reportCommand: CommandModule<object, ReportArgs> = {
   command: "report <dir>",

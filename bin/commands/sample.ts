@@ -3,7 +3,14 @@ import type { CommandModule } from "yargs";
 import { writeFileSync } from "node:fs";
 import { applyThreads, positiveInt, positiveNumber } from "./options.js";
 
-interface SampleArgs { dir: string; n: number; out: string; temperature: number; seed: number; threads?: number }
+interface SampleArgs {
+  dir: string;
+  n: number;
+  out: string;
+  temperature: number;
+  seed: number;
+  threads?: number;
+}
 
 export const sampleCommand: CommandModule<object, SampleArgs> = {
   command: "sample <dir>",
@@ -20,7 +27,10 @@ export const sampleCommand: CommandModule<object, SampleArgs> = {
     applyThreads(a.threads);
     // Imported here, not at the top: --help must not load the model stack.
     const [torch, { openRun }, { imageGridPng }] = await Promise.all([
-      import("../../lib/tensor/index.js"), import("../../lib/train/run.js"), import("../../lib/viz/grid.js")]);
+      import("../../lib/tensor/index.js"),
+      import("../../lib/train/run.js"),
+      import("../../lib/viz/grid.js"),
+    ]);
     const n = positiveInt("n", a.n)!;
     const temperature = positiveNumber("temperature", a.temperature)!;
     const run = openRun(a.dir);

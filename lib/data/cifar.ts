@@ -3,12 +3,12 @@
  * bytes: 1024 red, 1024 green, 1024 blue, each 32x32 row-major, so images are already CHW.
  * CIFAR-10: 1 label byte, 10000 records per batch file. CIFAR-100: coarse then fine label byte.
  */
-import { basename } from 'node:path';
-import { DataFileError, REDOWNLOAD } from './errors.js';
-import { readDataFile } from './read-file.js';
-import { readTarMembers } from './tar.js';
+import { basename } from "node:path";
+import { DataFileError, REDOWNLOAD } from "./errors.js";
+import { readDataFile } from "./read-file.js";
+import { readTarMembers } from "./tar.js";
 
-export type CifarVariant = 'cifar10' | 'cifar100';
+export type CifarVariant = "cifar10" | "cifar100";
 
 export interface CifarImages {
   images: Uint8Array; // NCHW, 3x32x32
@@ -25,19 +25,27 @@ export function parseCifarBatch(bytes: Uint8Array, file: string, variant: CifarV
   const labelBytes = LABEL_BYTES[variant];
   const record = labelBytes + PIXELS;
   if (bytes.length === 0 || bytes.length % record !== 0) {
-    const other = variant === 'cifar10' ? 'CIFAR-100 (3074-byte records)' : 'CIFAR-10 (3073-byte records)';
-    throw new DataFileError(file, `wrong size for a ${variant} binary batch: ${bytes.length} bytes is not a whole number of ${record}-byte records (truncated, or a ${other} or python-pickle file)`, REDOWNLOAD);
+    const other = variant === "cifar10" ? "CIFAR-100 (3074-byte records)" : "CIFAR-10 (3073-byte records)";
+    throw new DataFileError(
+      file,
+      `wrong size for a ${variant} binary batch: ${bytes.length} bytes is not a whole number of ${record}-byte records (truncated, or a ${other} or python-pickle file)`,
+      REDOWNLOAD,
+    );
   }
   const n = bytes.length / record;
   const images = new Uint8Array(n * PIXELS);
   const labels = new Uint8Array(n);
-  const coarse = variant === 'cifar100' ? new Uint8Array(n) : undefined;
-  const maxLabel = variant === 'cifar10' ? 9 : 99;
+  const coarse = variant === "cifar100" ? new Uint8Array(n) : undefined;
+  const maxLabel = variant === "cifar10" ? 9 : 99;
   for (let i = 0; i < n; i++) {
     const r = i * record;
     const fine = bytes[r + labelBytes - 1];
     if (fine > maxLabel || (coarse && bytes[r] > 19)) {
-      throw new DataFileError(file, `record ${i} has label ${fine}${coarse ? ` (coarse ${bytes[r]})` : ''}, out of range for ${variant}`, `${REDOWNLOAD}; check that the file belongs to ${variant}`);
+      throw new DataFileError(
+        file,
+        `record ${i} has label ${fine}${coarse ? ` (coarse ${bytes[r]})` : ""}, out of range for ${variant}`,
+        `${REDOWNLOAD}; check that the file belongs to ${variant}`,
+      );
     }
     labels[i] = fine;
     if (coarse) coarse[i] = bytes[r];
@@ -76,10 +84,16 @@ export function readCifarFromTarGz(archive: string, members: string[], variant: 
   const byBase = new Map([...found].map(([p, data]) => [basename(p), { p, data }]));
   const missing = members.filter((m) => !byBase.has(m));
   if (missing.length > 0) {
-    throw new DataFileError(archive, `the archive has no member named ${missing.join(', ')}`, `Is it the ${variant === 'cifar10' ? 'cifar-10-binary.tar.gz' : 'cifar-100-binary.tar.gz'} (binary version, not the python or matlab one)? ${REDOWNLOAD}`);
+    throw new DataFileError(
+      archive,
+      `the archive has no member named ${missing.join(", ")}`,
+      `Is it the ${variant === "cifar10" ? "cifar-10-binary.tar.gz" : "cifar-100-binary.tar.gz"} (binary version, not the python or matlab one)? ${REDOWNLOAD}`,
+    );
   }
-  return concatCifar(members.map((m) => {
-    const { p, data } = byBase.get(m)!;
-    return parseCifarBatch(data, `${archive}:${p}`, variant);
-  }));
+  return concatCifar(
+    members.map((m) => {
+      const { p, data } = byBase.get(m)!;
+      return parseCifarBatch(data, `${archive}:${p}`, variant);
+    }),
+  );
 }

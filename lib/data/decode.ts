@@ -2,24 +2,24 @@
  * Turns a located split (format + files) into an ImageDataset and checks it against the catalog:
  * image size, official count, and the md5 of decompressed contents where the catalog knows it.
  */
-import { createHash } from 'node:crypto';
-import { basename } from 'node:path';
-import { type CatalogEntry, getCatalogEntry } from './catalog.js';
-import { readCifarBatches, readCifarFromTarGz } from './cifar.js';
-import { DataFileError, REDOWNLOAD } from './errors.js';
-import { readImageFolder } from './folder.js';
-import { idxImagesFromBytes, idxLabelsFromBytes, readIdxBytes } from './idx.js';
-import type { LocatedSplit } from './locate.js';
-import { readNpzImages } from './npz.js';
-import { readSvhnMat } from './svhn.js';
-import type { ImageDataset } from './types.js';
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { type CatalogEntry, getCatalogEntry } from "./catalog.js";
+import { readCifarBatches, readCifarFromTarGz } from "./cifar.js";
+import { DataFileError, REDOWNLOAD } from "./errors.js";
+import { readImageFolder } from "./folder.js";
+import { idxImagesFromBytes, idxLabelsFromBytes, readIdxBytes } from "./idx.js";
+import type { LocatedSplit } from "./locate.js";
+import { readNpzImages } from "./npz.js";
+import { readSvhnMat } from "./svhn.js";
+import type { ImageDataset } from "./types.js";
 
-type Decoded = Omit<ImageDataset, 'name' | 'split'>;
+type Decoded = Omit<ImageDataset, "name" | "split">;
 
 function checkContentMd5(entry: CatalogEntry, loc: LocatedSplit, file: string, bytes: Uint8Array): void {
-  const expected = entry.splits[loc.split].contentMd5?.[basename(file).replace(/\.gz$/, '')];
+  const expected = entry.splits[loc.split].contentMd5?.[basename(file).replace(/\.gz$/, "")];
   if (!expected) return;
-  const got = createHash('md5').update(bytes).digest('hex');
+  const got = createHash("md5").update(bytes).digest("hex");
   if (got !== expected) {
     throw new DataFileError(file, `decompressed content has md5 ${got}, the official ${entry.title} file has ${expected}`, REDOWNLOAD);
   }
@@ -36,7 +36,11 @@ function decodeIdx(entry: CatalogEntry, loc: LocatedSplit, verify: boolean): Dec
   const img = idxImagesFromBytes(imageBytes, imagesFile);
   const labels = idxLabelsFromBytes(labelBytes, labelsFile);
   if (labels.length !== img.n) {
-    throw new DataFileError(labelsFile, `has ${labels.length} labels but ${imagesFile} has ${img.n} images`, 'Use the images and labels files of the same split');
+    throw new DataFileError(
+      labelsFile,
+      `has ${labels.length} labels but ${imagesFile} has ${img.n} images`,
+      "Use the images and labels files of the same split",
+    );
   }
   return { images: img.images, labels, n: img.n, channels: 1, height: img.height, width: img.width };
 }
@@ -45,17 +49,17 @@ export function decodeLocatedSplit(loc: LocatedSplit, verify = true): Decoded {
   const entry = getCatalogEntry(loc.name);
   const f = loc.source.format;
   let d: Decoded;
-  if (f === 'idx') {
+  if (f === "idx") {
     d = decodeIdx(entry, loc, verify);
-  } else if (f === 'cifar10-bin' || f === 'cifar100-bin') {
-    const c = readCifarBatches(loc.paths, f === 'cifar10-bin' ? 'cifar10' : 'cifar100');
+  } else if (f === "cifar10-bin" || f === "cifar100-bin") {
+    const c = readCifarBatches(loc.paths, f === "cifar10-bin" ? "cifar10" : "cifar100");
     d = { images: c.images, labels: c.labels, n: c.n, channels: 3, height: 32, width: 32 };
-  } else if (f === 'cifar10-tar' || f === 'cifar100-tar') {
-    const c = readCifarFromTarGz(loc.paths[0], loc.paths.slice(1), f === 'cifar10-tar' ? 'cifar10' : 'cifar100');
+  } else if (f === "cifar10-tar" || f === "cifar100-tar") {
+    const c = readCifarFromTarGz(loc.paths[0], loc.paths.slice(1), f === "cifar10-tar" ? "cifar10" : "cifar100");
     d = { images: c.images, labels: c.labels, n: c.n, channels: 3, height: 32, width: 32 };
-  } else if (f === 'svhn-mat') {
+  } else if (f === "svhn-mat") {
     d = readSvhnMat(loc.paths[0]);
-  } else if (f === 'npz') {
+  } else if (f === "npz") {
     d = readNpzImages(loc.paths);
   } else {
     // the catalog fixes the channel count: an all-gray folder of a colour data set is still RGB
@@ -64,11 +68,19 @@ export function decodeLocatedSplit(loc: LocatedSplit, verify = true): Decoded {
   }
   const where = loc.paths[0];
   if (d.channels !== entry.channels || d.height !== entry.height || d.width !== entry.width) {
-    throw new DataFileError(where, `images are ${d.channels}x${d.height}x${d.width} (CxHxW), ${entry.name} images are ${entry.channels}x${entry.height}x${entry.width}`, entry.instructions ?? REDOWNLOAD);
+    throw new DataFileError(
+      where,
+      `images are ${d.channels}x${d.height}x${d.width} (CxHxW), ${entry.name} images are ${entry.channels}x${entry.height}x${entry.width}`,
+      entry.instructions ?? REDOWNLOAD,
+    );
   }
   const count = entry.splits[loc.split].count;
   if (verify && count !== undefined && d.n !== count) {
-    throw new DataFileError(where, `holds ${d.n} images, the official ${entry.name} ${loc.split} split has ${count}; the copy is incomplete or not the official one`, REDOWNLOAD);
+    throw new DataFileError(
+      where,
+      `holds ${d.n} images, the official ${entry.name} ${loc.split} split has ${count}; the copy is incomplete or not the official one`,
+      REDOWNLOAD,
+    );
   }
   return d;
 }

@@ -3,14 +3,14 @@
  * statistics the likelihoods are sensitive to). Files are taken in sorted name order, so the
  * data set order is reproducible. Decoders: pngjs and jpeg-js, pure JS, no native build.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
 // pngjs / jpeg-js: well-kept pure-JS decoders (PNG needs inflate + filters + interlace + bit depths,
 // baseline/progressive JPEG needs a full DCT decoder); not worth hand-writing.
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
-import { DataFileError } from './errors.js';
-import { readDataFile } from './read-file.js';
+import jpeg from "jpeg-js";
+import { PNG } from "pngjs";
+import { DataFileError } from "./errors.js";
+import { readDataFile } from "./read-file.js";
 
 export interface FolderOptions {
   /** Force 1 (gray; colour images become BT.601 luma) or 3 (RGB) channels; default 1 when every image is gray (R = G = B everywhere), else 3. */
@@ -44,9 +44,9 @@ export function decodeImageFile(file: string): { width: number; height: number; 
       return { width: img.width, height: img.height, rgba: img.data };
     }
   } catch (e) {
-    throw new DataFileError(file, `cannot decode the image (${(e as Error).message}); it is damaged or truncated`, 'Replace or remove the file');
+    throw new DataFileError(file, `cannot decode the image (${(e as Error).message}); it is damaged or truncated`, "Replace or remove the file");
   }
-  throw new DataFileError(file, 'is neither a PNG nor a JPEG (by its first bytes) despite its name', 'Convert it to PNG or remove it');
+  throw new DataFileError(file, "is neither a PNG nor a JPEG (by its first bytes) despite its name", "Convert it to PNG or remove it");
 }
 
 export function listImageFiles(dir: string): string[] {
@@ -54,7 +54,7 @@ export function listImageFiles(dir: string): string[] {
   try {
     names = readdirSync(dir);
   } catch (e) {
-    throw new DataFileError(dir, `cannot list the folder (${(e as Error).message})`, 'Check the path');
+    throw new DataFileError(dir, `cannot list the folder (${(e as Error).message})`, "Check the path");
   }
   return names
     .filter((f) => IMAGE_EXT.test(f) && statSync(join(dir, f)).isFile())
@@ -64,12 +64,16 @@ export function listImageFiles(dir: string): string[] {
 
 export function readImageFolder(dir: string, opts: FolderOptions = {}): FolderImages {
   const files = listImageFiles(dir);
-  if (files.length === 0) throw new DataFileError(dir, 'holds no .png/.jpg/.jpeg files', 'Put the images of the split in this folder');
+  if (files.length === 0) throw new DataFileError(dir, "holds no .png/.jpg/.jpeg files", "Put the images of the split in this folder");
   const decoded = files.map((f) => decodeImageFile(f));
   const { width, height } = decoded[0];
   decoded.forEach((d, i) => {
     if (d.width !== width || d.height !== height) {
-      throw new DataFileError(files[i], `is ${d.width}x${d.height}, but ${files[0]} is ${width}x${height}; all images must have the same size`, 'Resize/crop the images beforehand (e.g. CelebA to 32x32)');
+      throw new DataFileError(
+        files[i],
+        `is ${d.width}x${d.height}, but ${files[0]} is ${width}x${height}; all images must have the same size`,
+        "Resize/crop the images beforehand (e.g. CelebA to 32x32)",
+      );
     }
   });
   const gray = decoded.every(({ rgba }) => {

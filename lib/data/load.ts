@@ -4,12 +4,12 @@
  * process, because an evaluation run reads the same split several times (e.g. test[:5000] and
  * test[5000:]); slices are zero-copy views of the cached split.
  */
-import { type BaseSplit, getCatalogEntry } from './catalog.js';
-import { decodeLocatedSplit } from './decode.js';
-import { type DownloadSplitOptions, downloadSplit } from './download.js';
-import { type LocatedSplit, findSplit, locateSplit } from './locate.js';
-import { formatSplit, parseSplit, resolveRange } from './split.js';
-import type { ImageDataset } from './types.js';
+import { type BaseSplit, getCatalogEntry } from "./catalog.js";
+import { decodeLocatedSplit } from "./decode.js";
+import { type DownloadSplitOptions, downloadSplit } from "./download.js";
+import { type LocatedSplit, findSplit, locateSplit } from "./locate.js";
+import { formatSplit, parseSplit, resolveRange } from "./split.js";
+import type { ImageDataset } from "./types.js";
 
 export interface LoadOptions extends DownloadSplitOptions {
   /** Fetch the official files into the cache when the split is found nowhere. */

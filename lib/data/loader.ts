@@ -9,9 +9,9 @@
  * is busy with batch k on the accelerator) invisible in the results. Pixel mutations (background
  * models) are drawn the same way, from a generator seeded by (seed, e, k) on a stream of their own.
  */
-import { Rng, type RngState } from './rng.js';
-import { mutatePixels } from './transforms.js';
-import type { ImageDataset } from './types.js';
+import { Rng, type RngState } from "./rng.js";
+import { mutatePixels } from "./transforms.js";
+import type { ImageDataset } from "./types.js";
 
 export interface BatchLoaderOptions {
   batchSize: number;
@@ -23,7 +23,7 @@ export interface BatchLoaderOptions {
   /** true (default): (x + u)/256, u ~ U[0,1); false: bin centres (x + 0.5)/256. */
   dequantize?: boolean;
   /** 'unit' (default): values in [0,1]; 'centered': minus 0.5, values in [-0.5,0.5]. */
-  range?: 'unit' | 'centered';
+  range?: "unit" | "centered";
   /** Build the next batch ahead of time (default true). */
   prefetch?: boolean;
   /**
@@ -93,8 +93,21 @@ export class BatchLoader implements Iterable<Batch> {
   private pending: { epoch: number; position: number; batch: Batch } | undefined;
   private timer: NodeJS.Immediate | undefined;
 
-  constructor(readonly dataset: ImageDataset, opts: BatchLoaderOptions) {
-    const { batchSize, shuffle = true, seed = 0, dropLast = false, dequantize = true, range = 'unit', prefetch = true, reuseBuffers = false, mutationRate = 0 } = opts;
+  constructor(
+    readonly dataset: ImageDataset,
+    opts: BatchLoaderOptions,
+  ) {
+    const {
+      batchSize,
+      shuffle = true,
+      seed = 0,
+      dropLast = false,
+      dequantize = true,
+      range = "unit",
+      prefetch = true,
+      reuseBuffers = false,
+      mutationRate = 0,
+    } = opts;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
     if (!Number.isSafeInteger(seed)) throw new Error(`BatchLoader: seed must be an integer, got ${seed}`);
     if (!(mutationRate >= 0 && mutationRate <= 1)) throw new Error(`BatchLoader: mutationRate must be in [0, 1], got ${mutationRate}`);
@@ -107,7 +120,7 @@ export class BatchLoader implements Iterable<Batch> {
     this.seed = seed;
     this.dropLast = dropLast;
     this.dequantize = dequantize;
-    this.centered = range === 'centered';
+    this.centered = range === "centered";
     this.prefetch = prefetch;
     this.buffers = reuseBuffers ? [0, 1].map(() => new Float32Array(batchSize * dataset.channels * dataset.height * dataset.width)) : null;
     this.mutationRate = mutationRate;
@@ -213,8 +226,15 @@ export class BatchLoader implements Iterable<Batch> {
   state(): LoaderState {
     const ds = this.dataset;
     return {
-      version: 1, seed: this.seed, n: ds.n, batchSize: this.batchSize, shuffle: this.shuffle, dropLast: this.dropLast,
-      epoch: this.epochIndex, position: this.position, epochRng: { ...this.epochRng, s: [...this.epochRng.s] },
+      version: 1,
+      seed: this.seed,
+      n: ds.n,
+      batchSize: this.batchSize,
+      shuffle: this.shuffle,
+      dropLast: this.dropLast,
+      epoch: this.epochIndex,
+      position: this.position,
+      epochRng: { ...this.epochRng, s: [...this.epochRng.s] },
       ...(this.mutationRate > 0 ? { mutationRate: this.mutationRate } : {}),
     };
   }
@@ -223,10 +243,20 @@ export class BatchLoader implements Iterable<Batch> {
   restore(state: LoaderState): void {
     const mine = this.state();
     if (state?.version !== 1) throw new Error(`BatchLoader.restore: unknown state version ${JSON.stringify(state?.version)}`);
-    for (const k of ['seed', 'n', 'batchSize', 'shuffle', 'dropLast', 'mutationRate'] as const) {
-      if ((state[k] ?? 0) !== (mine[k] ?? 0)) throw new Error(`BatchLoader.restore: the saved state has ${k} = ${state[k] ?? 0}, this loader has ${mine[k] ?? 0}; resume with the same data set and options`);
+    for (const k of ["seed", "n", "batchSize", "shuffle", "dropLast", "mutationRate"] as const) {
+      if ((state[k] ?? 0) !== (mine[k] ?? 0))
+        throw new Error(
+          `BatchLoader.restore: the saved state has ${k} = ${state[k] ?? 0}, this loader has ${mine[k] ?? 0}; resume with the same data set and options`,
+        );
     }
-    if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Number.isInteger(state.position) || state.position < 0 || state.position > this.limit || (state.position % this.batchSize !== 0 && state.position !== this.limit)) {
+    if (
+      !Number.isInteger(state.epoch) ||
+      state.epoch < 0 ||
+      !Number.isInteger(state.position) ||
+      state.position < 0 ||
+      state.position > this.limit ||
+      (state.position % this.batchSize !== 0 && state.position !== this.limit)
+    ) {
       throw new Error(`BatchLoader.restore: bad epoch/position ${state.epoch}/${state.position}`);
     }
     const rng = Rng.fromState(state.epochRng); // validates

@@ -9,12 +9,12 @@
  * Roots are never taken as a data set folder themselves: MNIST and FashionMNIST use the same file
  * names, so a root with the files directly in it would be ambiguous.
  */
-import { statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
-import { type BaseSplit, type DatasetName, type SplitSource, getCatalogEntry } from './catalog.js';
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join, resolve } from "node:path";
+import { type BaseSplit, type DatasetName, type SplitSource, getCatalogEntry } from "./catalog.js";
 
-export const DATA_ENV_VAR = 'TORCHTS_OOD_DATA';
+export const DATA_ENV_VAR = "TORCHTS_OOD_DATA";
 
 export interface LocateOptions {
   /** A data root given explicitly (CLI --data-dir); searched first. */
@@ -46,7 +46,7 @@ export interface LocatedSplit {
 
 export function defaultCacheRoot(env: Record<string, string | undefined> = process.env): string {
   const xdg = env.XDG_CACHE_HOME;
-  return resolve(xdg && xdg !== '' ? xdg : join(homedir(), '.cache'), 'torchts-ood');
+  return resolve(xdg && xdg !== "" ? xdg : join(homedir(), ".cache"), "torchts-ood");
 }
 
 export function cacheRoot(opts: LocateOptions = {}): string {
@@ -58,19 +58,19 @@ export function searchPlaces(name: string, opts: LocateOptions = {}): SearchPlac
   const entry = getCatalogEntry(name);
   const env = opts.env ?? process.env;
   const places: SearchPlace[] = [];
-  if (opts.dataDir) places.push({ dir: resolve(opts.dataDir, entry.name), origin: 'dataDir option (--data-dir)' });
-  for (const root of (env[DATA_ENV_VAR] ?? '').split(delimiter).filter((r) => r !== '')) {
+  if (opts.dataDir) places.push({ dir: resolve(opts.dataDir, entry.name), origin: "dataDir option (--data-dir)" });
+  for (const root of (env[DATA_ENV_VAR] ?? "").split(delimiter).filter((r) => r !== "")) {
     places.push({ dir: resolve(root, entry.name), origin: `$${DATA_ENV_VAR}` });
   }
-  places.push({ dir: join(cacheRoot(opts), entry.name), origin: 'download cache' });
-  for (const dir of opts.systemDirs ?? entry.systemDirs) places.push({ dir, origin: 'system data folder' });
+  places.push({ dir: join(cacheRoot(opts), entry.name), origin: "download cache" });
+  for (const dir of opts.systemDirs ?? entry.systemDirs) places.push({ dir, origin: "system data folder" });
   return places;
 }
 
-function exists(path: string, kind: 'file' | 'dir'): boolean {
+function exists(path: string, kind: "file" | "dir"): boolean {
   try {
     const s = statSync(path);
-    return kind === 'file' ? s.isFile() : s.isDirectory();
+    return kind === "file" ? s.isFile() : s.isDirectory();
   } catch {
     return false;
   }
@@ -78,11 +78,11 @@ function exists(path: string, kind: 'file' | 'dir'): boolean {
 
 /** The files on disk of a source in `dir`, or undefined when any is missing. */
 function sourcePaths(dir: string, source: SplitSource): string[] | undefined {
-  if (source.format.endsWith('-tar')) {
+  if (source.format.endsWith("-tar")) {
     const archive = join(dir, source.files[0]);
-    return exists(archive, 'file') ? [archive, ...source.files.slice(1)] : undefined;
+    return exists(archive, "file") ? [archive, ...source.files.slice(1)] : undefined;
   }
-  const kind = source.format === 'image-folder' ? 'dir' : 'file';
+  const kind = source.format === "image-folder" ? "dir" : "file";
   const paths = source.files.map((f) => join(dir, f));
   return paths.every((p) => exists(p, kind)) ? paths : undefined;
 }
@@ -104,7 +104,7 @@ export class DatasetNotFoundError extends Error {
   readonly downloadable: boolean;
   constructor(message: string, downloadable = false) {
     super(message);
-    this.name = 'DatasetNotFoundError';
+    this.name = "DatasetNotFoundError";
     this.downloadable = downloadable;
   }
 }
@@ -115,15 +115,16 @@ export function notFoundMessage(name: string, split: BaseSplit, opts: LocateOpti
   const info = entry.splits[split];
   const lines = [`Data set "${name}" (${entry.title}), split "${split}", was not found. Looked in:`];
   for (const p of searchPlaces(name, opts)) lines.push(`  ${p.dir}  (${p.origin})`);
-  lines.push('expecting one of these file sets in that folder:');
-  for (const s of info.sources) lines.push(`  ${s.format.endsWith('-tar') ? s.files[0] : s.files.join(', ')}${s.format === 'image-folder' ? '/ (folder of images)' : ''}`);
+  lines.push("expecting one of these file sets in that folder:");
+  for (const s of info.sources)
+    lines.push(`  ${s.format.endsWith("-tar") ? s.files[0] : s.files.join(", ")}${s.format === "image-folder" ? "/ (folder of images)" : ""}`);
   if (!opts.dataDir && !(opts.env ?? process.env)[DATA_ENV_VAR]) lines.push(`(no --data-dir given and $${DATA_ENV_VAR} is not set)`);
   if (info.downloads.length > 0) {
     lines.push(`Fetch it with download: true (CLI: --download), which saves into ${join(cacheRoot(opts), entry.name)}, or by hand from:`);
     for (const d of info.downloads) lines.push(`  ${d.url}  (md5 ${d.md5})`);
   }
   if (entry.instructions) lines.push(entry.instructions);
-  return lines.join('\n');
+  return lines.join("\n");
 }
 
 export function locateSplit(name: string, split: BaseSplit, opts: LocateOptions = {}): LocatedSplit {

@@ -4,14 +4,41 @@
  * real part) and miCOMPRESSED (a zlib stream holding one more element). Both byte orders.
  * Reference: MathWorks, "MAT-File Format" (matfile_format.pdf), chapter 1.
  */
-import { inflateSync } from 'node:zlib';
-import { DataFileError, REDOWNLOAD, describeStart } from './errors.js';
+import { inflateSync } from "node:zlib";
+import { DataFileError, REDOWNLOAD, describeStart } from "./errors.js";
 
-export const MI = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15, UTF8: 16 } as const;
+export const MI = {
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  INT64: 12,
+  UINT64: 13,
+  MATRIX: 14,
+  COMPRESSED: 15,
+  UTF8: 16,
+} as const;
 
 const CLASS_NAMES: Record<number, string> = {
-  1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double', 7: 'single',
-  8: 'int8', 9: 'uint8', 10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64',
+  1: "cell",
+  2: "struct",
+  3: "object",
+  4: "char",
+  5: "sparse",
+  6: "double",
+  7: "single",
+  8: "int8",
+  9: "uint8",
+  10: "int16",
+  11: "uint16",
+  12: "int32",
+  13: "uint32",
+  14: "int64",
+  15: "uint64",
 };
 const NUMERIC_CLASSES = new Set([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
 const ELEMENT_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8 };
@@ -36,7 +63,11 @@ interface Tag {
 
 class MatReader {
   readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly le: boolean, readonly file: string) {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly le: boolean,
+    readonly file: string,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -74,15 +105,33 @@ class MatReader {
     const le = this.le;
     for (let i = 0, o = t.dataOff; i < n; i++, o += size) {
       switch (t.type) {
-        case MI.INT8: out[i] = v.getInt8(o); break;
-        case MI.INT16: out[i] = v.getInt16(o, le); break;
-        case MI.UINT16: out[i] = v.getUint16(o, le); break;
-        case MI.INT32: out[i] = v.getInt32(o, le); break;
-        case MI.UINT32: out[i] = v.getUint32(o, le); break;
-        case MI.SINGLE: out[i] = v.getFloat32(o, le); break;
-        case MI.DOUBLE: out[i] = v.getFloat64(o, le); break;
-        case MI.INT64: out[i] = Number(v.getBigInt64(o, le)); break;
-        case MI.UINT64: out[i] = Number(v.getBigUint64(o, le)); break;
+        case MI.INT8:
+          out[i] = v.getInt8(o);
+          break;
+        case MI.INT16:
+          out[i] = v.getInt16(o, le);
+          break;
+        case MI.UINT16:
+          out[i] = v.getUint16(o, le);
+          break;
+        case MI.INT32:
+          out[i] = v.getInt32(o, le);
+          break;
+        case MI.UINT32:
+          out[i] = v.getUint32(o, le);
+          break;
+        case MI.SINGLE:
+          out[i] = v.getFloat32(o, le);
+          break;
+        case MI.DOUBLE:
+          out[i] = v.getFloat64(o, le);
+          break;
+        case MI.INT64:
+          out[i] = Number(v.getBigInt64(o, le));
+          break;
+        case MI.UINT64:
+          out[i] = Number(v.getBigUint64(o, le));
+          break;
       }
     }
     return out;
@@ -91,22 +140,23 @@ class MatReader {
   matrix(t: Tag): MatVariable | undefined {
     const end = t.dataOff + t.nbytes;
     if (t.nbytes === 0) return undefined; // empty placeholder element
-    const flags = this.tag(t.dataOff, end, 'array flags');
-    if (flags.type !== MI.UINT32 || flags.nbytes !== 8) this.fail(`array flags at byte ${t.dataOff} have type ${flags.type}/size ${flags.nbytes}, expected miUINT32/8`);
+    const flags = this.tag(t.dataOff, end, "array flags");
+    if (flags.type !== MI.UINT32 || flags.nbytes !== 8)
+      this.fail(`array flags at byte ${t.dataOff} have type ${flags.type}/size ${flags.nbytes}, expected miUINT32/8`);
     const word = this.view.getUint32(flags.dataOff, this.le);
     const classId = word & 0xff;
     const complex = ((word >>> 8) & 0x08) !== 0;
     const className = CLASS_NAMES[classId] ?? `class${classId}`;
-    const dimsTag = this.tag(flags.next, end, 'dimensions');
+    const dimsTag = this.tag(flags.next, end, "dimensions");
     if (dimsTag.type !== MI.INT32) this.fail(`dimensions have type ${dimsTag.type}, expected miINT32`);
-    const dims = Array.from(this.numbers(dimsTag, 'dimensions'));
-    const nameTag = this.tag(dimsTag.next, end, 'array name');
-    const name = Buffer.from(this.bytes.subarray(nameTag.dataOff, nameTag.dataOff + nameTag.nbytes)).toString('latin1');
+    const dims = Array.from(this.numbers(dimsTag, "dimensions"));
+    const nameTag = this.tag(dimsTag.next, end, "array name");
+    const name = Buffer.from(this.bytes.subarray(nameTag.dataOff, nameTag.dataOff + nameTag.nbytes)).toString("latin1");
     if (!NUMERIC_CLASSES.has(classId)) return { name, className, dims, complex };
     const realTag = this.tag(nameTag.next, end, `real part of "${name}"`);
     const real = this.numbers(realTag, `real part of "${name}"`);
     const count = dims.reduce((a, b) => a * b, 1);
-    if (real.length !== count) this.fail(`variable "${name}" has dimensions ${dims.join('x')} (${count} values) but ${real.length} stored values`);
+    if (real.length !== count) this.fail(`variable "${name}" has dimensions ${dims.join("x")} (${count} values) but ${real.length} stored values`);
     return { name, className, dims, real, complex };
   }
 
@@ -114,7 +164,7 @@ class MatReader {
   elements(off: number, end: number, out: Map<string, MatVariable>): void {
     while (off < end) {
       if (end - off < 8 && this.bytes.subarray(off, end).every((b) => b === 0)) return; // trailing padding
-      const t = this.tag(off, end, 'data element');
+      const t = this.tag(off, end, "data element");
       if (t.type === MI.COMPRESSED) {
         let inner: Uint8Array;
         try {
@@ -122,7 +172,11 @@ class MatReader {
         } catch (e) {
           this.fail(`compressed variable at byte ${off} is damaged or truncated (zlib: ${(e as Error).message})`);
         }
-        const sub = new MatReader(new Uint8Array(inner.buffer, inner.byteOffset, inner.byteLength), this.le, `${this.file} (inside the compressed element at byte ${off})`);
+        const sub = new MatReader(
+          new Uint8Array(inner.buffer, inner.byteOffset, inner.byteLength),
+          this.le,
+          `${this.file} (inside the compressed element at byte ${off})`,
+        );
         sub.elements(0, inner.length, out);
       } else if (t.type === MI.MATRIX) {
         const v = this.matrix(t);
@@ -139,15 +193,23 @@ export function parseMatV5(bytes: Uint8Array, file: string): Map<string, MatVari
   if (bytes.length < 128) {
     throw new DataFileError(file, `truncated or not a .mat file: ${bytes.length} bytes, the MAT header alone is 128 (${describeStart(bytes)})`, REDOWNLOAD);
   }
-  const text = Buffer.from(bytes.subarray(0, 116)).toString('latin1');
-  const endian = Buffer.from(bytes.subarray(126, 128)).toString('latin1');
-  if (text.startsWith('MATLAB 7.3') || (bytes.length > 516 && Buffer.from(bytes.subarray(512, 516)).toString('latin1') === '\x89HDF')) {
-    throw new DataFileError(file, 'this is a MATLAB v7.3 (HDF5) file, only level-5 (v6/v7) .mat files are supported', 'Use the official SVHN file, or re-save it in MATLAB with save(..., \'-v7\')');
+  const text = Buffer.from(bytes.subarray(0, 116)).toString("latin1");
+  const endian = Buffer.from(bytes.subarray(126, 128)).toString("latin1");
+  if (text.startsWith("MATLAB 7.3") || (bytes.length > 516 && Buffer.from(bytes.subarray(512, 516)).toString("latin1") === "\x89HDF")) {
+    throw new DataFileError(
+      file,
+      "this is a MATLAB v7.3 (HDF5) file, only level-5 (v6/v7) .mat files are supported",
+      "Use the official SVHN file, or re-save it in MATLAB with save(..., '-v7')",
+    );
   }
-  if (endian !== 'IM' && endian !== 'MI') {
-    throw new DataFileError(file, `not a MATLAB level-5 .mat file: no "IM"/"MI" endian indicator at byte 126 (${describeStart(bytes)})`, `${REDOWNLOAD}; MATLAB v4 files are not supported`);
+  if (endian !== "IM" && endian !== "MI") {
+    throw new DataFileError(
+      file,
+      `not a MATLAB level-5 .mat file: no "IM"/"MI" endian indicator at byte 126 (${describeStart(bytes)})`,
+      `${REDOWNLOAD}; MATLAB v4 files are not supported`,
+    );
   }
-  const reader = new MatReader(bytes, endian === 'IM', file);
+  const reader = new MatReader(bytes, endian === "IM", file);
   const vars = new Map<string, MatVariable>();
   reader.elements(128, bytes.length, vars);
   return vars;

@@ -3,7 +3,7 @@
  * then a Python dict literal {'descr': '|u1', 'fortran_order': False, 'shape': (N, 32, 32, 3), }.
  * Reference: numpy.lib.format.
  */
-import { DataFileError, REDOWNLOAD, describeStart } from './errors.js';
+import { DataFileError, REDOWNLOAD, describeStart } from "./errors.js";
 
 export interface NpyArray {
   /** dtype string, e.g. '|u1', '<i8' */
@@ -27,26 +27,34 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
     headerStart = 10;
     headerLen = view.getUint16(8, true);
   } else if (major === 2 || major === 3) {
-    if (bytes.length < 12) throw new DataFileError(where, 'truncated .npy header', REDOWNLOAD);
+    if (bytes.length < 12) throw new DataFileError(where, "truncated .npy header", REDOWNLOAD);
     headerStart = 12;
     headerLen = view.getUint32(8, true);
   } else {
-    throw new DataFileError(where, `unsupported .npy format version ${major}.${bytes[7]}`, 'Re-save it with a current numpy (format 1.0, 2.0 or 3.0)');
+    throw new DataFileError(where, `unsupported .npy format version ${major}.${bytes[7]}`, "Re-save it with a current numpy (format 1.0, 2.0 or 3.0)");
   }
   if (headerStart + headerLen > bytes.length) {
     throw new DataFileError(where, `truncated: the .npy header needs ${headerStart + headerLen} bytes, there are ${bytes.length}`, REDOWNLOAD);
   }
-  const header = Buffer.from(bytes.subarray(headerStart, headerStart + headerLen)).toString('latin1');
+  const header = Buffer.from(bytes.subarray(headerStart, headerStart + headerLen)).toString("latin1");
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new DataFileError(where, `unreadable .npy header ${JSON.stringify(header.trim())} (structured dtypes are not supported)`, 'Save a plain uint8 array with numpy.save / numpy.savez');
+    throw new DataFileError(
+      where,
+      `unreadable .npy header ${JSON.stringify(header.trim())} (structured dtypes are not supported)`,
+      "Save a plain uint8 array with numpy.save / numpy.savez",
+    );
   }
-  if (fortran === 'True') {
-    throw new DataFileError(where, 'the array is in Fortran (column-major) order', 'Re-save it with numpy.ascontiguousarray(x)');
+  if (fortran === "True") {
+    throw new DataFileError(where, "the array is in Fortran (column-major) order", "Re-save it with numpy.ascontiguousarray(x)");
   }
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new DataFileError(where, `bad shape (${shapeText}) in the .npy header`, REDOWNLOAD);
   }
@@ -55,27 +63,35 @@ export function parseNpy(bytes: Uint8Array, where: string): NpyArray {
   const dataStart = headerStart + headerLen;
   const need = count * itemSize;
   if (!Number.isFinite(need)) {
-    throw new DataFileError(where, `unsupported dtype '${descr}'`, 'Save a numeric array (uint8 images)');
+    throw new DataFileError(where, `unsupported dtype '${descr}'`, "Save a numeric array (uint8 images)");
   }
   if (bytes.length - dataStart < need) {
-    throw new DataFileError(where, `truncated: shape (${shape.join(', ')}) of '${descr}' needs ${need} data bytes, there are ${bytes.length - dataStart}`, REDOWNLOAD);
+    throw new DataFileError(
+      where,
+      `truncated: shape (${shape.join(", ")}) of '${descr}' needs ${need} data bytes, there are ${bytes.length - dataStart}`,
+      REDOWNLOAD,
+    );
   }
   if (bytes.length - dataStart > need) {
-    throw new DataFileError(where, `wrong size: shape (${shape.join(', ')}) of '${descr}' needs ${need} data bytes, there are ${bytes.length - dataStart}`, REDOWNLOAD);
+    throw new DataFileError(
+      where,
+      `wrong size: shape (${shape.join(", ")}) of '${descr}' needs ${need} data bytes, there are ${bytes.length - dataStart}`,
+      REDOWNLOAD,
+    );
   }
   return { descr, shape, data: bytes.subarray(dataStart) };
 }
 
 export function isUint8(a: NpyArray): boolean {
-  return a.descr === '|u1' || a.descr === '<u1' || a.descr === '>u1' || a.descr === 'u1';
+  return a.descr === "|u1" || a.descr === "<u1" || a.descr === ">u1" || a.descr === "u1";
 }
 
 /** Integer label arrays of any integer dtype, as Int32Array. */
 export function npyToInt32(a: NpyArray, where: string): Int32Array {
   const m = /^([<>|=]?)([iu])(\d)$/.exec(a.descr);
-  if (!m) throw new DataFileError(where, `labels have dtype '${a.descr}', expected an integer dtype`, 'Save the labels as integers');
-  const le = m[1] !== '>';
-  const signed = m[2] === 'i';
+  if (!m) throw new DataFileError(where, `labels have dtype '${a.descr}', expected an integer dtype`, "Save the labels as integers");
+  const le = m[1] !== ">";
+  const signed = m[2] === "i";
   const size = Number(m[3]);
   const n = a.data.length / size;
   const v = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
@@ -84,13 +100,22 @@ export function npyToInt32(a: NpyArray, where: string): Int32Array {
     const o = i * size;
     let x: number;
     switch (size) {
-      case 1: x = signed ? v.getInt8(o) : v.getUint8(o); break;
-      case 2: x = signed ? v.getInt16(o, le) : v.getUint16(o, le); break;
-      case 4: x = signed ? v.getInt32(o, le) : v.getUint32(o, le); break;
-      case 8: x = Number(signed ? v.getBigInt64(o, le) : v.getBigUint64(o, le)); break;
-      default: throw new DataFileError(where, `labels have dtype '${a.descr}'`, 'Save the labels as integers');
+      case 1:
+        x = signed ? v.getInt8(o) : v.getUint8(o);
+        break;
+      case 2:
+        x = signed ? v.getInt16(o, le) : v.getUint16(o, le);
+        break;
+      case 4:
+        x = signed ? v.getInt32(o, le) : v.getUint32(o, le);
+        break;
+      case 8:
+        x = Number(signed ? v.getBigInt64(o, le) : v.getBigUint64(o, le));
+        break;
+      default:
+        throw new DataFileError(where, `labels have dtype '${a.descr}'`, "Save the labels as integers");
     }
-    if (x < -0x80000000 || x > 0x7fffffff) throw new DataFileError(where, `label ${x} does not fit in int32`, 'Save class indices as labels');
+    if (x < -0x80000000 || x > 0x7fffffff) throw new DataFileError(where, `label ${x} does not fit in int32`, "Save class indices as labels");
     out[i] = x;
   }
   return out;

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
-import { DataFileError, REDOWNLOAD, asPlainBytes } from './errors.js';
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { DataFileError, REDOWNLOAD, asPlainBytes } from "./errors.js";
 
 /** Reads a whole file, turning "no such file" into a message that names the file and the fix. */
 export function readDataFile(file: string): Uint8Array {
@@ -8,9 +8,11 @@ export function readDataFile(file: string): Uint8Array {
     return asPlainBytes(readFileSync(file));
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new DataFileError(file, 'the file does not exist', 'Check the path, or fetch the data set with download: true (CLI --download)');
-    if (err.code === 'ERR_FS_FILE_TOO_LARGE') throw new DataFileError(file, `the file is too large to read in one piece (${err.message})`, 'Split it into smaller files');
-    throw new DataFileError(file, `could not be read (${err.message})`, 'Check its permissions');
+    if (err.code === "ENOENT")
+      throw new DataFileError(file, "the file does not exist", "Check the path, or fetch the data set with download: true (CLI --download)");
+    if (err.code === "ERR_FS_FILE_TOO_LARGE")
+      throw new DataFileError(file, `the file is too large to read in one piece (${err.message})`, "Split it into smaller files");
+    throw new DataFileError(file, `could not be read (${err.message})`, "Check its permissions");
   }
 }
 

@@ -6,7 +6,7 @@
 
 /** JSON-serialisable generator state. */
 export interface RngState {
-  algorithm: 'xoshiro128**';
+  algorithm: "xoshiro128**";
   s: [number, number, number, number];
 }
 
@@ -60,7 +60,7 @@ export class Rng {
 
   static fromState(state: RngState): Rng {
     const ok =
-      state?.algorithm === 'xoshiro128**' &&
+      state?.algorithm === "xoshiro128**" &&
       Array.isArray(state.s) &&
       state.s.length === 4 &&
       state.s.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff) &&
@@ -70,7 +70,7 @@ export class Rng {
   }
 
   state(): RngState {
-    return { algorithm: 'xoshiro128**', s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0] };
+    return { algorithm: "xoshiro128**", s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0] };
   }
 
   clone(): Rng {

@@ -8,7 +8,7 @@
  * Unlike Python, a bound beyond the split's size is an error rather than silently clamped, and an
  * empty range is an error: both are almost always mistakes in an experiment's configuration.
  */
-import type { BaseSplit } from './catalog.js';
+import type { BaseSplit } from "./catalog.js";
 
 export interface SplitSpec {
   base: BaseSplit;
@@ -38,12 +38,12 @@ export function resolveRange(spec: SplitSpec, n: number, label: string = spec.ba
   };
   const start = fix(spec.start, 0);
   const end = fix(spec.end, n);
-  if (end <= start) throw new Error(`Split range [${spec.start ?? ''}:${spec.end ?? ''}] of "${label}" (${n} images) selects no images.`);
+  if (end <= start) throw new Error(`Split range [${spec.start ?? ""}:${spec.end ?? ""}] of "${label}" (${n} images) selects no images.`);
   return [start, end];
 }
 
 export function formatSplit(spec: SplitSpec): string {
-  return spec.start === undefined && spec.end === undefined ? spec.base : `${spec.base}[${spec.start ?? ''}:${spec.end ?? ''}]`;
+  return spec.start === undefined && spec.end === undefined ? spec.base : `${spec.base}[${spec.start ?? ""}:${spec.end ?? ""}]`;
 }
 
 /**
@@ -57,7 +57,7 @@ export interface DatasetSplit {
 }
 
 export function parseDatasetSplit(spec: string): DatasetSplit {
-  const i = spec.indexOf(':');
+  const i = spec.indexOf(":");
   if (i < 1) throw new Error(`bad split '${spec}': expected DATASET:SPLIT, e.g. mnist:test or fashion-mnist:train`);
   return { dataset: spec.slice(0, i), split: spec.slice(i + 1) };
 }

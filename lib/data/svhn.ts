@@ -3,9 +3,9 @@
  * [N,1] with labels 1..10 where 10 stands for the digit 0. MATLAB stores arrays column-major, so
  * X(h,w,c,i) is at h + 32*w + 1024*c + 3072*i; we reorder to NCHW row-major.
  */
-import { DataFileError, REDOWNLOAD } from './errors.js';
-import { parseMatV5 } from './matv5.js';
-import { readDataFile } from './read-file.js';
+import { DataFileError, REDOWNLOAD } from "./errors.js";
+import { parseMatV5 } from "./matv5.js";
+import { readDataFile } from "./read-file.js";
 
 export interface SvhnImages {
   images: Uint8Array; // NCHW
@@ -18,18 +18,22 @@ export interface SvhnImages {
 
 export function svhnFromMatBytes(bytes: Uint8Array, file: string): SvhnImages {
   const vars = parseMatV5(bytes, file);
-  const X = vars.get('X');
-  const y = vars.get('y');
-  const names = [...vars.keys()].join(', ') || 'none';
+  const X = vars.get("X");
+  const y = vars.get("y");
+  const names = [...vars.keys()].join(", ") || "none";
   if (!X?.real || !y?.real) {
-    throw new DataFileError(file, `expected numeric variables X and y, found ${names}`, 'Use the official SVHN "cropped digits" files train_32x32.mat / test_32x32.mat (not the full-numbers digitStruct.mat)');
+    throw new DataFileError(
+      file,
+      `expected numeric variables X and y, found ${names}`,
+      'Use the official SVHN "cropped digits" files train_32x32.mat / test_32x32.mat (not the full-numbers digitStruct.mat)',
+    );
   }
   if (X.dims.length !== 4 || (X.dims[2] !== 3 && X.dims[2] !== 1)) {
-    throw new DataFileError(file, `X has dimensions ${X.dims.join('x')}, expected H x W x 3 x N (e.g. 32x32x3xN)`, REDOWNLOAD);
+    throw new DataFileError(file, `X has dimensions ${X.dims.join("x")}, expected H x W x 3 x N (e.g. 32x32x3xN)`, REDOWNLOAD);
   }
   const [H, W, C, N] = X.dims;
   if (y.real.length !== N) {
-    throw new DataFileError(file, `y has ${y.real.length} labels (dims ${y.dims.join('x')}) but X has ${N} images`, REDOWNLOAD);
+    throw new DataFileError(file, `y has ${y.real.length} labels (dims ${y.dims.join("x")}) but X has ${N} images`, REDOWNLOAD);
   }
   const labels = new Uint8Array(N);
   for (let i = 0; i < N; i++) {
@@ -42,7 +46,8 @@ export function svhnFromMatBytes(bytes: Uint8Array, file: string): SvhnImages {
     // X saved as another class (e.g. double): accept exact byte values only
     for (let i = 0; i < src.length; i++) {
       const v = src[i];
-      if (!Number.isInteger(v) || v < 0 || v > 255) throw new DataFileError(file, `X holds the value ${v} (class ${X.className}), expected integers 0..255`, REDOWNLOAD);
+      if (!Number.isInteger(v) || v < 0 || v > 255)
+        throw new DataFileError(file, `X holds the value ${v} (class ${X.className}), expected integers 0..255`, REDOWNLOAD);
     }
   }
   const plane = H * W;

@@ -3,8 +3,8 @@
  * likelihood models can score very highly), uniform noise images, and two moons replicated to D
  * dimensions (a toy density where dimension and structure can be varied independently).
  */
-import { Rng } from './rng.js';
-import type { ImageDataset } from './types.js';
+import { Rng } from "./rng.js";
+import type { ImageDataset } from "./types.js";
 
 export interface ImageShape {
   n: number;
@@ -14,7 +14,7 @@ export interface ImageShape {
 }
 
 function checkShape(s: ImageShape): void {
-  for (const k of ['n', 'channels', 'height', 'width'] as const) {
+  for (const k of ["n", "channels", "height", "width"] as const) {
     if (!Number.isInteger(s[k]) || s[k] < 1) throw new Error(`synthetic images: ${k} must be a positive integer, got ${s[k]}`);
   }
 }
@@ -24,7 +24,7 @@ export function constantImages(opts: ImageShape & { value: number }): ImageDatas
   checkShape(opts);
   const { n, channels, height, width, value } = opts;
   if (!Number.isInteger(value) || value < 0 || value > 255) throw new Error(`constantImages: value must be an integer 0..255, got ${value}`);
-  return { name: `constant-${value}`, split: 'synthetic', images: new Uint8Array(n * channels * height * width).fill(value), n, channels, height, width };
+  return { name: `constant-${value}`, split: "synthetic", images: new Uint8Array(n * channels * height * width).fill(value), n, channels, height, width };
 }
 
 /** n images of i.i.d. uniform pixels 0..255, reproducible from `seed`. */
@@ -34,7 +34,7 @@ export function uniformImages(opts: ImageShape & { seed: number }): ImageDataset
   const rng = Rng.seeded(seed);
   const images = new Uint8Array(n * channels * height * width);
   for (let i = 0; i < images.length; i++) images[i] = rng.uint32() >>> 24;
-  return { name: 'uniform', split: 'synthetic', images, n, channels, height, width };
+  return { name: "uniform", split: "synthetic", images, n, channels, height, width };
 }
 
 export interface TwoMoonsOptions {

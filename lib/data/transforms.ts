@@ -6,8 +6,8 @@
  * i.e. a uniform sample of the k-th of 256 bins of [0,1): continuous densities on [0,1)^D are then
  * comparable across models, and bits/dim = -(log p(x) - D log 256)/(D log 2) on the raw scale.
  */
-import type { Rng } from './rng.js';
-import type { ImageDataset } from './types.js';
+import type { Rng } from "./rng.js";
+import type { ImageDataset } from "./types.js";
 
 type Pixels = Uint8Array | Float32Array;
 

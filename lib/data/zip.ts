@@ -3,9 +3,9 @@
  * one member at a time, so archives larger than one Buffer can still be read. Stored (0) and
  * deflated (8) members, zip64 sizes/offsets, CRC-32 checked. Reference: PKWARE APPNOTE.TXT.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { crc32, inflateRawSync } from 'node:zlib';
-import { DataFileError, REDOWNLOAD, describeStart } from './errors.js';
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { crc32, inflateRawSync } from "node:zlib";
+import { DataFileError, REDOWNLOAD, describeStart } from "./errors.js";
 
 export interface ZipMember {
   name: string;
@@ -24,16 +24,20 @@ const SIG_LOCAL = 0x04034b50;
 
 export class ZipReader {
   readonly members: ZipMember[];
-  private constructor(private readonly fd: number, readonly file: string, private readonly fileSize: number) {
+  private constructor(
+    private readonly fd: number,
+    readonly file: string,
+    private readonly fileSize: number,
+  ) {
     this.members = this.readCentralDirectory();
   }
 
   static open(file: string): ZipReader {
     let fd: number;
     try {
-      fd = openSync(file, 'r');
+      fd = openSync(file, "r");
     } catch (e) {
-      throw new DataFileError(file, `cannot open (${(e as Error).message})`, 'Check the path and permissions');
+      throw new DataFileError(file, `cannot open (${(e as Error).message})`, "Check the path and permissions");
     }
     try {
       return new ZipReader(fd, file, fstatSync(fd).size);
@@ -68,28 +72,33 @@ export class ZipReader {
   private readCentralDirectory(): ZipMember[] {
     // The end-of-central-directory record is in the last 22 + 65535 (max comment) bytes.
     const tailLen = Math.min(this.fileSize, 22 + 0xffff);
-    const tail = this.read(this.fileSize - tailLen, tailLen, 'end of file');
+    const tail = this.read(this.fileSize - tailLen, tailLen, "end of file");
     let eocd = -1;
     for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === SIG_EOCD) { eocd = i; break; }
+      if (tail.readUInt32LE(i) === SIG_EOCD) {
+        eocd = i;
+        break;
+      }
     }
     if (eocd < 0) {
-      this.fail(`not a zip/.npz archive, or truncated: no end-of-central-directory record (${describeStart(this.read(0, Math.min(8, this.fileSize), 'start'))})`);
+      this.fail(
+        `not a zip/.npz archive, or truncated: no end-of-central-directory record (${describeStart(this.read(0, Math.min(8, this.fileSize), "start"))})`,
+      );
     }
     let count = tail.readUInt16LE(eocd + 10);
     let cdSize = tail.readUInt32LE(eocd + 12);
     let cdOffset = tail.readUInt32LE(eocd + 16);
     const eocdPos = this.fileSize - tailLen + eocd;
     if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      const loc = this.read(eocdPos - 20, 20, 'zip64 locator');
-      if (loc.readUInt32LE(0) !== SIG_ZIP64_LOCATOR) this.fail('zip64 archive without a zip64 end-of-central-directory locator');
-      const rec = this.read(Number(loc.readBigUInt64LE(8)), 56, 'zip64 end of central directory');
-      if (rec.readUInt32LE(0) !== SIG_ZIP64_EOCD) this.fail('bad zip64 end-of-central-directory record');
+      const loc = this.read(eocdPos - 20, 20, "zip64 locator");
+      if (loc.readUInt32LE(0) !== SIG_ZIP64_LOCATOR) this.fail("zip64 archive without a zip64 end-of-central-directory locator");
+      const rec = this.read(Number(loc.readBigUInt64LE(8)), 56, "zip64 end of central directory");
+      if (rec.readUInt32LE(0) !== SIG_ZIP64_EOCD) this.fail("bad zip64 end-of-central-directory record");
       count = Number(rec.readBigUInt64LE(32));
       cdSize = Number(rec.readBigUInt64LE(40));
       cdOffset = Number(rec.readBigUInt64LE(48));
     }
-    const cd = this.read(cdOffset, cdSize, 'central directory');
+    const cd = this.read(cdOffset, cdSize, "central directory");
     const members: ZipMember[] = [];
     let p = 0;
     for (let i = 0; i < count; i++) {
@@ -100,12 +109,12 @@ export class ZipReader {
         compressedSize: cd.readUInt32LE(p + 20),
         size: cd.readUInt32LE(p + 24),
         localHeaderOffset: cd.readUInt32LE(p + 42),
-        name: '',
+        name: "",
       };
       const nameLen = cd.readUInt16LE(p + 28);
       const extraLen = cd.readUInt16LE(p + 30);
       const commentLen = cd.readUInt16LE(p + 32);
-      m.name = cd.toString('utf8', p + 46, p + 46 + nameLen);
+      m.name = cd.toString("utf8", p + 46, p + 46 + nameLen);
       // zip64 extra field (id 1): the 64-bit values, in this order, for the fields saturated above
       let e = p + 46 + nameLen;
       const extraEnd = e + extraLen;
@@ -114,7 +123,11 @@ export class ZipReader {
         const len = cd.readUInt16LE(e + 2);
         if (id === 1) {
           let q = e + 4;
-          const next = (): number => { const v = Number(cd.readBigUInt64LE(q)); q += 8; return v; };
+          const next = (): number => {
+            const v = Number(cd.readBigUInt64LE(q));
+            q += 8;
+            return v;
+          };
           if (m.size === 0xffffffff) m.size = next();
           if (m.compressedSize === 0xffffffff) m.compressedSize = next();
           if (m.localHeaderOffset === 0xffffffff) m.localHeaderOffset = next();
@@ -144,10 +157,14 @@ export class ZipReader {
         this.fail(`${what} is damaged (zlib: ${(e as Error).message})`);
       }
     } else {
-      throw new DataFileError(this.file, `${what} uses compression method ${m.method}; only stored (0) and deflate (8) are supported`, 'Re-save it with numpy.savez or numpy.savez_compressed');
+      throw new DataFileError(
+        this.file,
+        `${what} uses compression method ${m.method}; only stored (0) and deflate (8) are supported`,
+        "Re-save it with numpy.savez or numpy.savez_compressed",
+      );
     }
     if (data.length !== m.size) this.fail(`${what} decompressed to ${data.length} bytes, the directory says ${m.size}`);
-    if ((crc32(data) >>> 0) !== m.crc32) this.fail(`${what} fails its CRC-32 check`);
+    if (crc32(data) >>> 0 !== m.crc32) this.fail(`${what} fails its CRC-32 check`);
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
 }

@@ -52,7 +52,10 @@ export class DataParallel implements DataParallelStep {
   private buckets: Bucket[] = [];
   private bucketsFor: torch.Tensor[] | null = null;
 
-  constructor(readonly group: ProcessGroup, o: DataParallelOptions = {}) {
+  constructor(
+    readonly group: ProcessGroup,
+    o: DataParallelOptions = {},
+  ) {
     this.bucketBytes = o.bucketBytes ?? 25 * 2 ** 20;
   }
 
@@ -74,15 +77,19 @@ export class DataParallel implements DataParallelStep {
   async begin(model: ReplicatedModel, globalBatch: BatchView, device: Device): Promise<void> {
     const b = globalBatch.shape[0]!;
     if (b % this.size !== 0) {
-      throw new Error(`the batch size ${b} is not divisible by the ${this.size} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${this.size})`);
+      throw new Error(
+        `the batch size ${b} is not divisible by the ${this.size} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${this.size})`,
+      );
     }
     if (needsDataInit(model)) {
       const rng = torch.getRngState();
       try {
-        torch.tidy(() => torch.noGrad(() => {
-          const x = torch.tensor(globalBatch.x, { shape: [...globalBatch.shape] });
-          model.objective(device === "cpu" ? x : x.to(device));
-        }));
+        torch.tidy(() =>
+          torch.noGrad(() => {
+            const x = torch.tensor(globalBatch.x, { shape: [...globalBatch.shape] });
+            model.objective(device === "cpu" ? x : x.to(device));
+          }),
+        );
       } finally {
         torch.setRngState(rng);
         rng.dispose();
@@ -101,10 +108,16 @@ export class DataParallel implements DataParallelStep {
   async averageGradients(params: torch.Tensor[], loss: torch.Tensor): Promise<torch.Tensor> {
     const buckets = this.bucketsOf(params);
     // A parameter without a gradient adds zeros and stays without one (it must be unused on every rank).
-    const flats = torch.tidy(() => buckets.map((b) => torch.cat(b.params.map((p) => {
-      const g = p.grad;
-      return g ? g.reshape([-1]) : torch.zeros([p.numel], { dtype: p.dtype, device: p.device });
-    }))));
+    const flats = torch.tidy(() =>
+      buckets.map((b) =>
+        torch.cat(
+          b.params.map((p) => {
+            const g = p.grad;
+            return g ? g.reshape([-1]) : torch.zeros([p.numel], { dtype: p.dtype, device: p.device });
+          }),
+        ),
+      ),
+    );
     const meanLoss = torch.tidy(() => loss.detach().reshape([1]).clone());
     try {
       await this.group.allreduce([...flats, meanLoss], "sum");
@@ -113,7 +126,8 @@ export class DataParallel implements DataParallelStep {
           const flat = flats[i]!.mul_(1 / this.size);
           let offset = 0;
           for (const p of b.params) {
-            const n = p.numel, g = p.grad;
+            const n = p.numel,
+              g = p.grad;
             if (g) g.copy_(flat.narrow(0, offset, n).view(p.shape));
             offset += n;
           }
@@ -130,9 +144,12 @@ export class DataParallel implements DataParallelStep {
   private bucketsOf(params: torch.Tensor[]): Bucket[] {
     if (this.bucketsFor === params) return this.buckets;
     const buckets: Bucket[] = [];
-    let cur: Bucket | null = null, bytes = 0, kind = "";
+    let cur: Bucket | null = null,
+      bytes = 0,
+      kind = "";
     for (const p of params) {
-      const k = `${p.dtype}@${p.device}`, pb = p.numel * bytesOf(p.dtype);
+      const k = `${p.dtype}@${p.device}`,
+        pb = p.numel * bytesOf(p.dtype);
       if (!cur || k !== kind || (bytes + pb > this.bucketBytes && cur.params.length)) {
         cur = { params: [], numel: 0 };
         buckets.push(cur);

@@ -18,8 +18,11 @@ export const DEFAULT_MASTER_PORT = 29500;
 /** The variables as a worker gets them (launch.ts sets them; torchrun does too). */
 export function distEnvVars(e: DistEnv): Record<string, string> {
   return {
-    RANK: String(e.rank), WORLD_SIZE: String(e.worldSize), LOCAL_RANK: String(e.localRank),
-    MASTER_ADDR: e.masterAddr, MASTER_PORT: String(e.masterPort),
+    RANK: String(e.rank),
+    WORLD_SIZE: String(e.worldSize),
+    LOCAL_RANK: String(e.localRank),
+    MASTER_ADDR: e.masterAddr,
+    MASTER_PORT: String(e.masterPort),
   };
 }
 
@@ -41,7 +44,8 @@ export function distEnvFrom(env: NodeJS.ProcessEnv = process.env): DistEnv | nul
   const worldSize = intIn("WORLD_SIZE", env.WORLD_SIZE, 1, 1 << 20);
   const rank = intIn("RANK", env.RANK, 0, worldSize - 1);
   return {
-    rank, worldSize,
+    rank,
+    worldSize,
     localRank: env.LOCAL_RANK === undefined ? rank : intIn("LOCAL_RANK", env.LOCAL_RANK, 0, worldSize - 1),
     masterAddr: env.MASTER_ADDR?.trim() || "127.0.0.1",
     masterPort: env.MASTER_PORT === undefined ? DEFAULT_MASTER_PORT : intIn("MASTER_PORT", env.MASTER_PORT, 1, 65535),

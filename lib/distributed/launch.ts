@@ -38,7 +38,11 @@ export interface WorkerReport {
 }
 
 export class LaunchError extends Error {
-  constructor(message: string, readonly exitCode: number, readonly interrupted: boolean) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly interrupted: boolean,
+  ) {
     super(message);
     this.name = "LaunchError";
   }
@@ -83,7 +87,8 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
   const worldSize = o.nproc * o.nnodes;
   const [exe, ...args] = o.command;
   const workers: Worker[] = [];
-  let failedAt = 0, interrupted: NodeJS.Signals | null = null;
+  let failedAt = 0,
+    interrupted: NodeJS.Signals | null = null;
   let settle!: () => void;
   const allExited = new Promise<void>((r) => (settle = r));
   const check = () => {
@@ -96,7 +101,7 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
     // A short wait first, so that the ranks that failed together (all at one non-finite loss) report
     // their own errors before they are stopped.
     stopping = setTimeout(() => {
-      for (const w of workers) if (!w.exited) (w.stopped = true), w.child.kill("SIGTERM");
+      for (const w of workers) if (!w.exited) ((w.stopped = true), w.child.kill("SIGTERM"));
       killing = setTimeout(() => {
         for (const w of workers) if (!w.exited) w.child.kill("SIGKILL");
       }, grace);
@@ -158,8 +163,11 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
 
   const after = o.afterStop ? o.afterStop() : "";
   if (interrupted) {
-    throw new LaunchError(`interrupted (${interrupted}): all ${o.nproc} ranks on this machine stopped${after ? `; ${after}` : ""}`,
-      interrupted === "SIGINT" ? 130 : 143, true);
+    throw new LaunchError(
+      `interrupted (${interrupted}): all ${o.nproc} ranks on this machine stopped${after ? `; ${after}` : ""}`,
+      interrupted === "SIGINT" ? 130 : 143,
+      true,
+    );
   }
   if (!failedAt) return;
   throw new LaunchError(`${causeOf(workers)}\nEvery rank on this machine was stopped${after ? `; ${after}` : "."}`, 1, false);

@@ -22,7 +22,12 @@ export type DistributedFault =
   | "other";
 
 export class DistributedError extends Error {
-  constructor(message: string, readonly fault: DistributedFault, readonly rank: number, readonly detail: string) {
+  constructor(
+    message: string,
+    readonly fault: DistributedFault,
+    readonly rank: number,
+    readonly detail: string,
+  ) {
     super(message);
     this.name = "DistributedError";
   }
@@ -71,12 +76,21 @@ export async function init(o: InitOptions = {}): Promise<ProcessGroup> {
   const backend = o.backend ?? "gloo";
   const bind = o.bind ?? (isLoopback(host) ? "127.0.0.1" : env.GLOO_SOCKET_IFNAME ? `iface:${env.GLOO_SOCKET_IFNAME.split(",")[0]}` : "");
   const have = backends();
-  if (!have.gloo) throw new Error(`distributed training is not in this build of the native addon: ${have.missing}. ` +
-    "Install gloo's headers (apt-get install libgloo-dev, or bash scripts/setup.sh) and rebuild: npm run build:native");
+  if (!have.gloo)
+    throw new Error(
+      `distributed training is not in this build of the native addon: ${have.missing}. ` +
+        "Install gloo's headers (apt-get install libgloo-dev, or bash scripts/setup.sh) and rebuild: npm run build:native",
+    );
   const who = `rank ${rank} of ${worldSize}`;
   try {
     const g = await native.distInit({
-      host, port, rank, size: worldSize, timeoutMs, backend, bind,
+      host,
+      port,
+      rank,
+      size: worldSize,
+      timeoutMs,
+      backend,
+      bind,
       ...(backend === "nccl" ? { device: o.localRank ?? fromEnv?.localRank ?? rank } : {}),
     });
     return new ProcessGroup(g, timeoutMs);
@@ -91,37 +105,69 @@ function initError(e: Error, who: string, rank: number, host: string, port: numb
   const detail = e.message;
   const at = `${host}:${port}`;
   if (/EADDRINUSE|address already in use/i.test(detail)) {
-    return new DistributedError(`${who}: cannot serve the rendezvous store on port ${port}: the port is already in use ` +
-      `(choose another with --master-port or MASTER_PORT)`, "port-in-use", rank, detail);
+    return new DistributedError(
+      `${who}: cannot serve the rendezvous store on port ${port}: the port is already in use ` + `(choose another with --master-port or MASTER_PORT)`,
+      "port-in-use",
+      rank,
+      detail,
+    );
   }
   const joined = /(\d+)\/(\d+) clients joined/.exec(detail);
   if (joined) {
-    return new DistributedError(`${who}: only ${joined[1]} of ${joined[2]} ranks joined within ${seconds(timeoutMs)}: ` +
-      "a rank never started, failed before joining, or cannot reach " + at, "join", rank, detail);
+    return new DistributedError(
+      `${who}: only ${joined[1]} of ${joined[2]} ranks joined within ${seconds(timeoutMs)}: ` +
+        "a rank never started, failed before joining, or cannot reach " +
+        at,
+      "join",
+      rank,
+      detail,
+    );
   }
   if (/no rendezvous store answered/.test(detail)) {
-    return new DistributedError(`${who}: nothing answered as rank 0's store at ${at} within ${seconds(timeoutMs)}: ` +
-      "another program holds that port (rank 0 could not serve it), or the address is wrong", "port-in-use", rank, detail);
+    return new DistributedError(
+      `${who}: nothing answered as rank 0's store at ${at} within ${seconds(timeoutMs)}: ` +
+        "another program holds that port (rank 0 could not serve it), or the address is wrong",
+      "port-in-use",
+      rank,
+      detail,
+    );
   }
   if (/^store: .*(timed out|Timed out|connect)/s.test(detail)) {
-    return new DistributedError(`${who}: could not reach rank 0's store at ${at} within ${seconds(timeoutMs)}: ` +
-      "rank 0 never started or failed (see its error), or the address or port is wrong", "join", rank, detail);
+    return new DistributedError(
+      `${who}: could not reach rank 0's store at ${at} within ${seconds(timeoutMs)}: ` +
+        "rank 0 never started or failed (see its error), or the address or port is wrong",
+      "join",
+      rank,
+      detail,
+    );
   }
   const fault = faultOf(detail);
-  return new DistributedError(`${who}: joining the process group at ${at} failed: ${fault === "peer-lost" ? "another rank left during the rendezvous" : fault === "timeout" ? `not every rank joined within ${seconds(timeoutMs)}` : shortDetail(detail)}`,
-    fault === "other" ? "join" : fault, rank, detail);
+  return new DistributedError(
+    `${who}: joining the process group at ${at} failed: ${fault === "peer-lost" ? "another rank left during the rendezvous" : fault === "timeout" ? `not every rank joined within ${seconds(timeoutMs)}` : shortDetail(detail)}`,
+    fault === "other" ? "join" : fault,
+    rank,
+    detail,
+  );
 }
 
 function faultOf(detail: string): DistributedFault {
   // gloo's words for a connection that went away (pair.cc): the other end closed it or died.
-  if (/closed by peer|reset by peer|Broken pipe|Connection refused|got 0 bytes|Connection was likely closed|Socket (unexpectedly )?closed|Read error|Write error|EOF/i.test(detail)) return "peer-lost";
+  if (
+    /closed by peer|reset by peer|Broken pipe|Connection refused|got 0 bytes|Connection was likely closed|Socket (unexpectedly )?closed|Read error|Write error|EOF/i.test(
+      detail,
+    )
+  )
+    return "peer-lost";
   if (/timed out|timeout/i.test(detail)) return "timeout";
   return "other";
 }
 
 /** c10d/gloo's message without the source position and the closing boilerplate. */
 const shortDetail = (d: string) =>
-  d.replace(/\[[^\]]*\.(cc|cpp|h|hpp):\d+\]\s*/g, "").replace(/\s*This is typically caused by.*$/s, "").trim();
+  d
+    .replace(/\[[^\]]*\.(cc|cpp|h|hpp):\d+\]\s*/g, "")
+    .replace(/\s*This is typically caused by.*$/s, "")
+    .trim();
 
 /** A joined process group: this process is `rank` of `size`. */
 export class ProcessGroup {
@@ -130,7 +176,10 @@ export class ProcessGroup {
   readonly backend: Backend;
   private closed: Promise<void> | null = null;
 
-  constructor(private readonly g: NativeProcessGroup, readonly timeoutMs: number) {
+  constructor(
+    private readonly g: NativeProcessGroup,
+    readonly timeoutMs: number,
+  ) {
     this.rank = g.rank;
     this.size = g.size;
     this.backend = g.backend;
@@ -138,12 +187,22 @@ export class ProcessGroup {
 
   /** Reduces each tensor in place over every rank (sum by default). Tensors must not be used until it settles. */
   allreduce(tensors: Tensor[], op: ReduceOp = "sum"): Promise<void> {
-    return this.call("allreduce", () => this.g.allreduce(tensors.map((t) => t.handle), op));
+    return this.call("allreduce", () =>
+      this.g.allreduce(
+        tensors.map((t) => t.handle),
+        op,
+      ),
+    );
   }
 
   /** Each tensor takes rank `root`'s values, in place. */
   broadcast(tensors: Tensor[], root = 0): Promise<void> {
-    return this.call("broadcast", () => this.g.broadcast(tensors.map((t) => t.handle), root));
+    return this.call("broadcast", () =>
+      this.g.broadcast(
+        tensors.map((t) => t.handle),
+        root,
+      ),
+    );
   }
 
   /** Settles when every rank has reached it. */
@@ -164,10 +223,12 @@ export class ProcessGroup {
       const detail = (e as Error).message;
       const fault = faultOf(detail);
       const who = `rank ${this.rank} of ${this.size}`;
-      const said = fault === "peer-lost"
-        ? `another rank left the run during ${what} (it was stopped, killed or failed: its own error says why)`
-        : fault === "timeout" ? `${what} timed out after ${seconds(this.timeoutMs)}: another rank stopped responding`
-        : `${what} failed`;
+      const said =
+        fault === "peer-lost"
+          ? `another rank left the run during ${what} (it was stopped, killed or failed: its own error says why)`
+          : fault === "timeout"
+            ? `${what} timed out after ${seconds(this.timeoutMs)}: another rank stopped responding`
+            : `${what} failed`;
       throw new DistributedError(`${who}: ${said} [${this.backend}: ${shortDetail(detail)}]`, fault, this.rank, detail);
     }
   }

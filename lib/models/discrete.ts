@@ -6,7 +6,11 @@ import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 
 /** [B, C, H, W] in [0, 1] -> the pixel values 0..L-1, as floats. */
-export const pixelValues = (x: Tensor, levels: number): Tensor => x.mul(levels).floor().clamp(0, levels - 1);
+export const pixelValues = (x: Tensor, levels: number): Tensor =>
+  x
+    .mul(levels)
+    .floor()
+    .clamp(0, levels - 1);
 
 /** Pixel values 0..L-1 -> a network input in [-1, 1]. */
 export const centredInput = (v: Tensor, levels: number): Tensor => v.mul(2 / (levels - 1)).sub(1);

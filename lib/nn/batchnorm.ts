@@ -21,7 +21,10 @@ export class BatchNorm2d extends Module {
   readonly momentum: number;
   readonly trackRunningStats: boolean;
 
-  constructor(readonly numFeatures: number, o: BatchNorm2dOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    o: BatchNorm2dOptions = {},
+  ) {
     super();
     this.eps = o.eps ?? 1e-5;
     this.momentum = o.momentum ?? 0.1;
@@ -38,15 +41,23 @@ export class BatchNorm2d extends Module {
       this.buffer("num_batches_tracked", scalar(0, { dtype: "int64", device: o.device }));
     }
   }
-  get weight(): Tensor | null { return this.findParameter("weight"); }
-  get bias(): Tensor | null { return this.findParameter("bias"); }
+  get weight(): Tensor | null {
+    return this.findParameter("weight");
+  }
+  get bias(): Tensor | null {
+    return this.findParameter("bias");
+  }
 
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4) throw new Error(`BatchNorm2d: expected a 4-d input (N, C, H, W), got shape [${x.shape}]`);
     const stats = this.trackRunningStats;
     if (stats && this.training) noGrad(() => this.getBuffer("num_batches_tracked").add_(1));
     return batchNorm(x, stats ? this.getBuffer("running_mean") : null, stats ? this.getBuffer("running_var") : null, {
-      weight: this.weight, bias: this.bias, training: this.training || !stats, momentum: this.momentum, eps: this.eps,
+      weight: this.weight,
+      bias: this.bias,
+      training: this.training || !stats,
+      momentum: this.momentum,
+      eps: this.eps,
     });
   }
 }

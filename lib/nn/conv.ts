@@ -28,7 +28,10 @@ export function samePadding(kernel: Pair, dilation: Pair = 1): [number, number] 
 /** kaiming_uniform(a=√5) weights and U(±1/√fan_in) bias: what torch.nn.Conv2d starts from. */
 function defaultInit(w: Tensor, b: Tensor | null): void {
   kaimingUniform_(w);
-  if (b) { const bound = 1 / Math.sqrt(fanIn(w)); uniform_(b, -bound, bound); }
+  if (b) {
+    const bound = 1 / Math.sqrt(fanIn(w));
+    uniform_(b, -bound, bound);
+  }
 }
 
 export class Conv2d extends Module {
@@ -38,7 +41,12 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, o: Conv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    o: Conv2dOptions = {},
+  ) {
     super();
     this.kernelSize = two(kernelSize);
     this.stride = two(o.stride ?? 1);
@@ -52,11 +60,15 @@ export class Conv2d extends Module {
       throw new Error(`Conv2d: channels ${inChannels}->${outChannels} do not divide into ${this.groups} groups`);
     const f = { dtype: o.dtype, device: o.device };
     const w = this.param("weight", empty([outChannels, inChannels / this.groups, ...this.kernelSize], f));
-    const b = o.bias ?? true ? this.param("bias", empty([outChannels], f)) : null;
+    const b = (o.bias ?? true) ? this.param("bias", empty([outChannels], f)) : null;
     defaultInit(w, b);
   }
-  get weight(): Tensor { return this.getParameter("weight"); }
-  get bias(): Tensor | null { return this.findParameter("bias"); }
+  get weight(): Tensor {
+    return this.getParameter("weight");
+  }
+  get bias(): Tensor | null {
+    return this.findParameter("bias");
+  }
 
   forward(x: Tensor): Tensor {
     return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
@@ -81,7 +93,12 @@ export class ConvTranspose2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, o: ConvTranspose2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    o: ConvTranspose2dOptions = {},
+  ) {
     super();
     this.kernelSize = two(kernelSize);
     this.stride = two(o.stride ?? 1);
@@ -93,15 +110,23 @@ export class ConvTranspose2d extends Module {
       throw new Error(`ConvTranspose2d: channels ${inChannels}->${outChannels} do not divide into ${this.groups} groups`);
     const f = { dtype: o.dtype, device: o.device };
     const w = this.param("weight", empty([inChannels, outChannels / this.groups, ...this.kernelSize], f));
-    const b = o.bias ?? true ? this.param("bias", empty([outChannels], f)) : null;
+    const b = (o.bias ?? true) ? this.param("bias", empty([outChannels], f)) : null;
     defaultInit(w, b);
   }
-  get weight(): Tensor { return this.getParameter("weight"); }
-  get bias(): Tensor | null { return this.findParameter("bias"); }
+  get weight(): Tensor {
+    return this.getParameter("weight");
+  }
+  get bias(): Tensor | null {
+    return this.findParameter("bias");
+  }
 
   forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, dilation: this.dilation, groups: this.groups,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.outputPadding,
+      dilation: this.dilation,
+      groups: this.groups,
     });
   }
 }

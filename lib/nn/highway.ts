@@ -31,7 +31,10 @@ function fanInInit(conv: Conv2d): Conv2d {
 export class HighwayLayer extends Module {
   readonly conv: Conv2d;
   readonly gate: Conv2d;
-  constructor(readonly channels: number, o: Omit<HighwayOptions, "hidden" | "layers"> = {}) {
+  constructor(
+    readonly channels: number,
+    o: Omit<HighwayOptions, "hidden" | "layers"> = {},
+  ) {
     super();
     const c = { padding: "same" as const, dtype: o.dtype, device: o.device };
     this.conv = this.module("conv", fanInInit(new Conv2d(channels, channels, o.kernelSize ?? 3, c)));
@@ -52,7 +55,11 @@ export class HighwayNetwork extends Module {
   readonly input: Conv2d;
   readonly layers: ModuleList<HighwayLayer>;
   readonly output: Conv2d;
-  constructor(readonly inChannels: number, readonly outChannels: number, o: HighwayOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    o: HighwayOptions = {},
+  ) {
     super();
     const hidden = o.hidden ?? HIGHWAY_WIDTH.cifar;
     const k = o.kernelSize ?? 3;

@@ -40,13 +40,14 @@ const ERF_SQRT2 = 0.9544997361036416; // erf(2/√2) = P(|z| < 2) for a standard
 export function truncatedNormal_(t: Tensor, std: number, mean = 0): Tensor {
   return fill(t, () => {
     erfinv_(t.uniform_(-ERF_SQRT2, ERF_SQRT2));
-    t.mul_(std * Math.SQRT2).add_(mean).clamp_(mean - 2 * std, mean + 2 * std);
+    t.mul_(std * Math.SQRT2)
+      .add_(mean)
+      .clamp_(mean - 2 * std, mean + 2 * std);
   });
 }
 
 export type FanMode = "fan_in" | "fan_out" | "fan_avg";
-const fan = (t: Tensor, mode: FanMode) =>
-  mode === "fan_in" ? fanIn(t) : mode === "fan_out" ? fanOut(t) : (fanIn(t) + fanOut(t)) / 2;
+const fan = (t: Tensor, mode: FanMode) => (mode === "fan_in" ? fanIn(t) : mode === "fan_out" ? fanOut(t) : (fanIn(t) + fanOut(t)) / 2);
 
 /** Uniform(-l, l) with variance scale/fan, i.e. l = sqrt(3*scale/fan) (TensorFlow's variance_scaling, uniform). */
 export function varianceScalingUniform_(t: Tensor, scale = 1, mode: FanMode = "fan_in"): Tensor {

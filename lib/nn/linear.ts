@@ -10,15 +10,23 @@ export interface LinearOptions extends Pick<TensorOptions, "dtype" | "device"> {
 }
 
 export class Linear extends Module {
-  constructor(readonly inFeatures: number, readonly outFeatures: number, o: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    o: LinearOptions = {},
+  ) {
     super();
     const f = { dtype: o.dtype, device: o.device };
     this.param("weight", kaimingUniform_(empty([outFeatures, inFeatures], f)));
     const bound = 1 / Math.sqrt(inFeatures);
     if (o.bias ?? true) this.param("bias", uniform_(empty([outFeatures], f), -bound, bound));
   }
-  get weight(): Tensor { return this.getParameter("weight"); }
-  get bias(): Tensor | null { return this.findParameter("bias"); }
+  get weight(): Tensor {
+    return this.getParameter("weight");
+  }
+  get bias(): Tensor | null {
+    return this.findParameter("bias");
+  }
 
   forward(x: Tensor): Tensor {
     return linear(x, this.weight, this.bias);

@@ -31,7 +31,8 @@ export interface MaskedConv2dOptions extends Pick<TensorOptions, "dtype" | "devi
 export function pixelCnnMask(outC: number, inC: number, kh: number, kw: number, type: MaskType, groups = 1, stack: MaskStack = "full"): Float32Array {
   if (kh % 2 === 0 || kw % 2 === 0) throw new Error(`MaskedConv2d: needs an odd kernel, got ${kh}x${kw}`);
   if (inC % groups || outC % groups) throw new Error(`MaskedConv2d: channels ${inC}->${outC} must divide into ${groups} groups`);
-  const ch = kh >> 1, cw = kw >> 1;
+  const ch = kh >> 1,
+    cw = kw >> 1;
   const groupOf = (c: number, n: number) => Math.floor(c / (n / groups));
   const m = new Float32Array(outC * inC * kh * kw);
   for (let o = 0; o < outC; o++)
@@ -53,7 +54,12 @@ export class MaskedConv2d extends Module {
   readonly kernelSize: [number, number];
   readonly padding: [number, number];
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, readonly options: MaskedConv2dOptions) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    readonly options: MaskedConv2dOptions,
+  ) {
     super();
     const [kh, kw] = (this.kernelSize = typeof kernelSize === "number" ? [kernelSize, kernelSize] : kernelSize);
     this.padding = [kh >> 1, kw >> 1];
@@ -69,9 +75,15 @@ export class MaskedConv2d extends Module {
       this.param("bias", uniform_(empty([outChannels], f), -bound, bound));
     }
   }
-  get weight(): Tensor { return this.getParameter("weight"); }
-  get bias(): Tensor | null { return this.findParameter("bias"); }
-  get mask(): Tensor { return this.getBuffer("mask"); }
+  get weight(): Tensor {
+    return this.getParameter("weight");
+  }
+  get bias(): Tensor | null {
+    return this.findParameter("bias");
+  }
+  get mask(): Tensor {
+    return this.getBuffer("mask");
+  }
 
   forward(x: Tensor): Tensor {
     return tidy(() => conv2d(x, this.weight.mul(this.mask), this.bias, { padding: this.padding }));

@@ -25,7 +25,10 @@ export interface LoadStateDictResult {
 
 /** Thrown by loadStateDict; `problems` lists every mismatch found, one line each. */
 export class StateDictError extends Error {
-  constructor(readonly moduleName: string, readonly problems: string[]) {
+  constructor(
+    readonly moduleName: string,
+    readonly problems: string[],
+  ) {
     super(`Error(s) in loading state dict for ${moduleName}:\n  ${problems.join("\n  ")}`);
     this.name = "StateDictError";
   }
@@ -144,7 +147,11 @@ export abstract class Module {
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules())
-      for (const [n, t] of m._params) if (!seen.has(t)) { seen.add(t); out.push([prefix ? `${prefix}.${n}` : n, t]); }
+      for (const [n, t] of m._params)
+        if (!seen.has(t)) {
+          seen.add(t);
+          out.push([prefix ? `${prefix}.${n}` : n, t]);
+        }
     return out;
   }
   parameters(): Tensor[] {
@@ -192,13 +199,16 @@ export abstract class Module {
       const src = dict[k];
       if (src === undefined) continue;
       if (src.shape.join() !== dst.shape.join())
-        problems.push(`size mismatch for ${k}: copying a tensor with shape ${fmtShape(src.shape)} from the checkpoint, the shape in the current model is ${fmtShape(dst.shape)}.`);
-      else if (src.dtype !== dst.dtype)
-        problems.push(`dtype mismatch for ${k}: the checkpoint has ${src.dtype}, the current model has ${dst.dtype}.`);
+        problems.push(
+          `size mismatch for ${k}: copying a tensor with shape ${fmtShape(src.shape)} from the checkpoint, the shape in the current model is ${fmtShape(dst.shape)}.`,
+        );
+      else if (src.dtype !== dst.dtype) problems.push(`dtype mismatch for ${k}: the checkpoint has ${src.dtype}, the current model has ${dst.dtype}.`);
       else pairs.push([dst, src]);
     }
     if (problems.length) throw new StateDictError(this.constructor.name, problems);
-    noGrad(() => { for (const [dst, src] of pairs) dst.copy_(src); });
+    noGrad(() => {
+      for (const [dst, src] of pairs) dst.copy_(src);
+    });
     for (const m of this.modules()) m.onStateLoaded();
     return { missingKeys, unexpectedKeys };
   }
@@ -240,24 +250,26 @@ export abstract class Module {
   to(target: Device | DType): this {
     const dev = isDevice(target);
     // tidy frees the intermediate detach() handles; the moved tensors are kept.
-    tidy(() => noGrad(() => {
-      for (const m of this.modules()) {
-        for (const [n, t] of [...m._params]) {
-          if (!dev && !isFloating(t.dtype)) continue;
-          const moved = t.detach().to(target).keep();
-          moved.requiresGrad_(t.requiresGrad);
-          t.dispose();
-          m._params.set(n, moved.keep());
+    tidy(() =>
+      noGrad(() => {
+        for (const m of this.modules()) {
+          for (const [n, t] of [...m._params]) {
+            if (!dev && !isFloating(t.dtype)) continue;
+            const moved = t.detach().to(target).keep();
+            moved.requiresGrad_(t.requiresGrad);
+            t.dispose();
+            m._params.set(n, moved.keep());
+          }
+          for (const [n, t] of [...m._buffers]) {
+            if (!dev && !isFloating(t.dtype)) continue;
+            const moved = t.to(target).keep();
+            if (moved === t) continue;
+            t.dispose();
+            m._buffers.set(n, moved);
+          }
         }
-        for (const [n, t] of [...m._buffers]) {
-          if (!dev && !isFloating(t.dtype)) continue;
-          const moved = t.to(target).keep();
-          if (moved === t) continue;
-          t.dispose();
-          m._buffers.set(n, moved);
-        }
-      }
-    }));
+      }),
+    );
     return this;
   }
 

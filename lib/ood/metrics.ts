@@ -35,30 +35,50 @@ export function checkScores(name: string, scores: ArrayLike<number>): void {
 }
 
 /** One point per distinct threshold, from the highest score down: counts of OOD and in-distribution at or above it. */
-interface Curve { tp: Float64Array; fp: Float64Array; nPos: number; nNeg: number }
+interface Curve {
+  tp: Float64Array;
+  fp: Float64Array;
+  nPos: number;
+  nNeg: number;
+}
 
 function curve(inScores: ArrayLike<number>, oodScores: ArrayLike<number>, sign: 1 | -1, positive: "in" | "ood"): Curve {
   const n = inScores.length + oodScores.length;
-  const v = new Float64Array(n), isPos = new Uint8Array(n);
-  for (let i = 0; i < inScores.length; i++) { v[i] = sign * inScores[i]!; isPos[i] = positive === "in" ? 1 : 0; }
-  for (let j = 0; j < oodScores.length; j++) { v[inScores.length + j] = sign * oodScores[j]!; isPos[inScores.length + j] = positive === "ood" ? 1 : 0; }
+  const v = new Float64Array(n),
+    isPos = new Uint8Array(n);
+  for (let i = 0; i < inScores.length; i++) {
+    v[i] = sign * inScores[i]!;
+    isPos[i] = positive === "in" ? 1 : 0;
+  }
+  for (let j = 0; j < oodScores.length; j++) {
+    v[inScores.length + j] = sign * oodScores[j]!;
+    isPos[inScores.length + j] = positive === "ood" ? 1 : 0;
+  }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (v[a] === v[b] ? 0 : v[b]! > v[a]! ? 1 : -1));
-  const tp: number[] = [], fp: number[] = [];
-  let t = 0, f = 0;
+  const tp: number[] = [],
+    fp: number[] = [];
+  let t = 0,
+    f = 0;
   for (let k = 0; k < n; k++) {
     const i = order[k]!;
-    if (isPos[i]) t++; else f++;
+    if (isPos[i]) t++;
+    else f++;
     // A threshold ends only where the next score differs: tied scores are one step.
-    if (k === n - 1 || v[order[k + 1]!] !== v[i]) { tp.push(t); fp.push(f); }
+    if (k === n - 1 || v[order[k + 1]!] !== v[i]) {
+      tp.push(t);
+      fp.push(f);
+    }
   }
   const nPos = positive === "ood" ? oodScores.length : inScores.length;
   return { tp: Float64Array.from(tp), fp: Float64Array.from(fp), nPos, nNeg: n - nPos };
 }
 
 function averagePrecision(c: Curve): number {
-  let ap = 0, prevRecall = 0;
+  let ap = 0,
+    prevRecall = 0;
   for (let k = 0; k < c.tp.length; k++) {
-    const recall = c.tp[k]! / c.nPos, precision = c.tp[k]! / (c.tp[k]! + c.fp[k]!);
+    const recall = c.tp[k]! / c.nPos,
+      precision = c.tp[k]! / (c.tp[k]! + c.fp[k]!);
     ap += (recall - prevRecall) * precision;
     prevRecall = recall;
   }
@@ -67,11 +87,15 @@ function averagePrecision(c: Curve): number {
 
 function areaUnderRoc(c: Curve): number {
   // Trapezoids between consecutive thresholds: exactly the Mann-Whitney U with ties as one half.
-  let area = 0, x0 = 0, y0 = 0;
+  let area = 0,
+    x0 = 0,
+    y0 = 0;
   for (let k = 0; k < c.tp.length; k++) {
-    const x = c.fp[k]! / c.nNeg, y = c.tp[k]! / c.nPos;
-    area += (x - x0) * (y + y0) / 2;
-    x0 = x; y0 = y;
+    const x = c.fp[k]! / c.nNeg,
+      y = c.tp[k]! / c.nPos;
+    area += ((x - x0) * (y + y0)) / 2;
+    x0 = x;
+    y0 = y;
   }
   return area;
 }

@@ -92,7 +92,11 @@ function evaluateRun(run: OpenRun, data: PerSet<ImageDataset>, o: OodOptions): {
   let images = 0;
   for (const set of SET_NAMES) {
     const limit = set === "heldOut" ? (o.limit ?? HELD_OUT_DEFAULT) : o.limit;
-    const r = evaluate(run.model, data[set], { ...(limit !== undefined ? { limit } : {}), batchSize: o.batchSize ?? 256, ...(o.device ? { device: o.device } : {}) });
+    const r = evaluate(run.model, data[set], {
+      ...(limit !== undefined ? { limit } : {}),
+      batchSize: o.batchSize ?? 256,
+      ...(o.device ? { device: o.device } : {}),
+    });
     evals[set] = { logPx: r.logPx, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
     images += r.n;
   }
@@ -101,15 +105,24 @@ function evaluateRun(run: OpenRun, data: PerSet<ImageDataset>, o: OodOptions): {
 
 function withRun<T>(dir: string, device: torch.Device | undefined, f: (run: OpenRun) => T): T {
   const run = openRun(dir, device);
-  try { return f(run); } finally { run.model.dispose(); }
+  try {
+    return f(run);
+  } finally {
+    run.model.dispose();
+  }
 }
 
 /** A background or ensemble run must model the same images as the main one. */
 function checkCompatible(main: OpenRun, other: OpenRun, role: string): void {
-  const a = main.model.imageShape, b = other.model.imageShape;
-  if (a.join() !== b.join()) throw new Error(`${role} ${other.dir} models images of shape [${b}], the run ${main.dir} [${a}]: give a ${role} trained on the same data set`);
+  const a = main.model.imageShape,
+    b = other.model.imageShape;
+  if (a.join() !== b.join())
+    throw new Error(`${role} ${other.dir} models images of shape [${b}], the run ${main.dir} [${a}]: give a ${role} trained on the same data set`);
   const ds = (r: OpenRun) => r.config.dataset.split(":")[0];
-  if (ds(main) !== ds(other)) throw new Error(`${role} ${other.dir} was trained on ${other.config.dataset}, the run on ${main.config.dataset}: give a ${role} trained on the same data set`);
+  if (ds(main) !== ds(other))
+    throw new Error(
+      `${role} ${other.dir} was trained on ${other.config.dataset}, the run on ${main.config.dataset}: give a ${role} trained on the same data set`,
+    );
 }
 
 function imagesTensor(data: ImageDataset, n: number, device: torch.Device | undefined): torch.Tensor {
@@ -125,7 +138,8 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
   if (o.limit !== undefined && !(Number.isInteger(o.limit) && o.limit >= 1)) throw new RangeError(`limit must be a positive integer, got ${o.limit}`);
   if (o.ensemble) {
     // WAIC's variance needs two members at least: RUN and one more (5 or more recommended).
-    if (o.ensemble.length === 0) throw new Error("--ensemble: an ensemble of one (RUN alone) has no variance: give at least one more run, 4 or more for M >= 5");
+    if (o.ensemble.length === 0)
+      throw new Error("--ensemble: an ensemble of one (RUN alone) has no variance: give at least one more run, 4 or more for M >= 5");
     const all = [o.run, ...o.ensemble].map((d) => resolve(d));
     const twice = all.find((d, i) => all.indexOf(d) !== i);
     if (twice) throw new Error(`--ensemble: ${twice} is listed twice (RUN is the first member already)`);
@@ -141,9 +155,12 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
       ood: await loadSet(o.ood, inData, { data: o.data, ...(o.limit ? { n: o.limit } : {}) }),
     };
     for (const set of SET_NAMES) {
-      const d = data[set], shape = main.model.imageShape;
+      const d = data[set],
+        shape = main.model.imageShape;
       if (d.channels !== shape[0] || d.height !== shape[1] || d.width !== shape[2]) {
-        throw new Error(`${set === "heldOut" ? "--held-out" : `--${set}`} ${set === "heldOut" ? heldOutSpec : o[set]} has images of ${d.channels}x${d.height}x${d.width}, the model ${shape.join("x")}`);
+        throw new Error(
+          `${set === "heldOut" ? "--held-out" : `--${set}`} ${set === "heldOut" ? heldOutSpec : o[set]} has images of ${d.channels}x${d.height}x${d.width}, the model ${shape.join("x")}`,
+        );
       }
     }
     const dims = dimsOf(main.model.imageShape);
@@ -161,7 +178,8 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
       passSeconds.background = bg.seconds / bg.images;
     }
     if (o.ensemble && wanted.includes("waic")) {
-      let seconds = mainEval.seconds, images = mainEval.images;
+      let seconds = mainEval.seconds,
+        images = mainEval.images;
       inputs.ensemble = [mainEval.evals];
       for (const dir of o.ensemble) {
         const member = withRun(dir, o.device, (run) => {
@@ -170,7 +188,8 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
           return evaluateRun(run, data, o);
         });
         inputs.ensemble.push(member.evals);
-        seconds += member.seconds; images += member.images;
+        seconds += member.seconds;
+        images += member.images;
       }
       passSeconds.ensemble = seconds / (images / inputs.ensemble.length);
     }
@@ -182,7 +201,11 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
       for (const set of SET_NAMES) {
         const n = Math.min(mainEval.evals[set].logPx.length, o.regretLimit ?? 200);
         const x = imagesTensor(data[set], n, o.device);
-        try { regret[set] = likelihoodRegret(vae, x, o.regret); } finally { x.dispose(); }
+        try {
+          regret[set] = likelihoodRegret(vae, x, o.regret);
+        } finally {
+          x.dispose();
+        }
         count += n;
       }
       inputs.regret = regret;
@@ -190,13 +213,27 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     }
 
     const report: OodReport = {
-      in: o.in, ood: o.ood, heldOut: heldOutSpec, run: o.run, model: main.config.kind, step: main.step,
+      in: o.in,
+      ood: o.ood,
+      heldOut: heldOutSpec,
+      run: o.run,
+      model: main.config.kind,
+      step: main.step,
       n: { heldOut: mainEval.evals.heldOut.logPx.length, in: mainEval.evals.in.logPx.length, ood: mainEval.evals.ood.logPx.length },
-      scores: {}, skipped: {}, batchScores: {}, perExample: {},
+      scores: {},
+      skipped: {},
+      batchScores: {},
+      perExample: {},
       heldOutModel: Object.fromEntries(Object.entries(mainEval.evals.heldOut).map(([k, v]) => [k, Array.from(v as Float64Array)])) as OodReport["heldOutModel"],
     };
-    const cost = (name: ScoreName) => name === "likelihood-ratio" ? passSeconds.model! + passSeconds.background!
-      : name === "waic" ? passSeconds.ensemble! : name === "likelihood-regret" ? passSeconds.regret! : passSeconds.model!;
+    const cost = (name: ScoreName) =>
+      name === "likelihood-ratio"
+        ? passSeconds.model! + passSeconds.background!
+        : name === "waic"
+          ? passSeconds.ensemble!
+          : name === "likelihood-regret"
+            ? passSeconds.regret!
+            : passSeconds.model!;
     Object.assign(report, scoreSets(inputs, wanted, cost));
     if (wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
 
@@ -212,13 +249,19 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
  * Every wanted score on the three sets, with its metrics: those that do not apply are skipped with the
  * reason. `secondsPerImage` is the cost of the model passes a score needs (its own work is timed here).
  */
-export function scoreSets(inputs: ScoreInputs, wanted: readonly ScoreName[], secondsPerImage: (name: ScoreName) => number):
-    Pick<OodReport, "scores" | "skipped" | "perExample"> {
+export function scoreSets(
+  inputs: ScoreInputs,
+  wanted: readonly ScoreName[],
+  secondsPerImage: (name: ScoreName) => number,
+): Pick<OodReport, "scores" | "skipped" | "perExample"> {
   const out: Pick<OodReport, "scores" | "skipped" | "perExample"> = { scores: {}, skipped: {}, perExample: {} };
   for (const name of wanted) {
     const def = SCORES[name];
     const why = def.missing(inputs);
-    if (why) { out.skipped[name] = why; continue; }
+    if (why) {
+      out.skipped[name] = why;
+      continue;
+    }
     const t0 = performance.now();
     const values = {} as PerSet<Float64Array>;
     for (const set of SET_NAMES) values[set] = def.compute(inputs, set);
@@ -245,14 +288,24 @@ function typicalityBatches(inp: ScoreInputs): Record<string, BatchScoreResult> {
   const h = entropyEstimate(inp.model.heldOut.logPx);
   const out: Record<string, BatchScoreResult> = {};
   for (const m of TYPICALITY_BATCH_SIZES.filter((b) => b > 1)) {
-    const a = typicalityStatistic(inp.model.in.logPx, h, m), b = typicalityStatistic(inp.model.ood.logPx, h, m);
+    const a = typicalityStatistic(inp.model.in.logPx, h, m),
+      b = typicalityStatistic(inp.model.ood.logPx, h, m);
     if (a.length === 0 || b.length === 0) continue; // fewer inputs than one batch
-    out[`typicality-${m}`] = { batchSize: m, ...detectionMetrics(a, b), epsilon: bootstrapThreshold(inp.model.heldOut.logPx, h, m), batches: { in: a.length, ood: b.length } };
+    out[`typicality-${m}`] = {
+      batchSize: m,
+      ...detectionMetrics(a, b),
+      epsilon: bootstrapThreshold(inp.model.heldOut.logPx, h, m),
+      batches: { in: a.length, ood: b.length },
+    };
   }
   return out;
 }
 
 async function withRunAsync<T>(dir: string, device: torch.Device | undefined, f: (run: OpenRun) => Promise<T>): Promise<T> {
   const run = openRun(dir, device);
-  try { return await f(run); } finally { run.model.dispose(); }
+  try {
+    return await f(run);
+  } finally {
+    run.model.dispose();
+  }
 }

@@ -38,7 +38,8 @@ function elbo(vae: VAE, x: torch.Tensor, eps: torch.Tensor): torch.Tensor {
 
 /** Likelihood Regret of each image of x [B, C, H, W] (values in [0, 1]), nats. */
 export function likelihoodRegret(vae: VAE, x: torch.Tensor, o: RegretOptions = {}): Float64Array {
-  const steps = o.steps ?? 20, draws = o.draws ?? 8;
+  const steps = o.steps ?? 20,
+    draws = o.draws ?? 8;
   if (!(Number.isInteger(steps) && steps >= 1)) throw new RangeError(`likelihood regret: steps must be a positive integer, got ${steps}`);
   const encoder = [...vae.encoderConvs.parameters(), ...vae.toPosterior.parameters()];
   const decoder = [...vae.fromLatent.parameters(), ...vae.decoderConvs.parameters(), ...vae.toLogits.parameters()];

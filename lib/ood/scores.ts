@@ -9,8 +9,14 @@ import { entropyEstimate } from "./typicality.js";
 import type { ImageDataset } from "../data/index.js";
 
 export const SCORE_NAMES = [
-  "log-likelihood", "typicality", "likelihood-ratio", "input-complexity", "input-complexity-brotli", "waic",
-  "likelihood-regret", "flow-terms",
+  "log-likelihood",
+  "typicality",
+  "likelihood-ratio",
+  "input-complexity",
+  "input-complexity-brotli",
+  "waic",
+  "likelihood-regret",
+  "flow-terms",
 ] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
@@ -65,20 +71,35 @@ function inputComplexity(name: ScoreName, compressor: Compressor): ScoreDefiniti
   };
 }
 
-interface Gaussian2 { m0: number; m1: number; s00: number; s01: number; s11: number; det: number }
+interface Gaussian2 {
+  m0: number;
+  m1: number;
+  s00: number;
+  s01: number;
+  s11: number;
+  det: number;
+}
 const flowFeatures = (e: ModelEval, dims: number) => Array.from(e.logPz!, (pz, i) => [pz / dims, e.logDet![i]! / dims] as const);
 
 /** A Gaussian fitted to held-out [log p(z), log-det] per dimension, or why none can be. */
 function fitFlowTerms(inp: ScoreInputs): Gaussian2 | string {
   const held = flowFeatures(inp.model.heldOut, inp.dims).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
   if (held.length < 3) return "fewer than 3 held-out examples with finite log p(z) and log-det";
-  const m0 = held.reduce((s, f) => s + f[0], 0) / held.length, m1 = held.reduce((s, f) => s + f[1], 0) / held.length;
-  let s00 = 0, s01 = 0, s11 = 0;
-  for (const [a, b] of held) { s00 += (a - m0) ** 2; s01 += (a - m0) * (b - m1); s11 += (b - m1) ** 2; }
+  const m0 = held.reduce((s, f) => s + f[0], 0) / held.length,
+    m1 = held.reduce((s, f) => s + f[1], 0) / held.length;
+  let s00 = 0,
+    s01 = 0,
+    s11 = 0;
+  for (const [a, b] of held) {
+    s00 += (a - m0) ** 2;
+    s01 += (a - m0) * (b - m1);
+    s11 += (b - m1) ** 2;
+  }
   [s00, s01, s11] = [s00 / (held.length - 1), s01 / (held.length - 1), s11 / (held.length - 1)];
   const det = s00 * s11 - s01 * s01;
   // A volume-preserving flow (CV-Glow) has one log-det for every input: the pair carries one number.
-  if (!(det > 1e-12 * Math.max(s00 * s11, Number.MIN_VALUE))) return "log p(z) and the log-det are collinear on held-out data (a volume-preserving flow has a constant log-det)";
+  if (!(det > 1e-12 * Math.max(s00 * s11, Number.MIN_VALUE)))
+    return "log p(z) and the log-det are collinear on held-out data (a volume-preserving flow has a constant log-det)";
   return { m0, m1, s00, s01, s11, det };
 }
 
@@ -88,7 +109,8 @@ function flowTermsScore(inp: ScoreInputs, set: SetName): Float64Array {
   if (typeof g === "string") throw new RangeError(`flow-terms: ${g}`);
   return Float64Array.from(flowFeatures(inp.model[set], inp.dims), ([a, b]) => {
     if (!Number.isFinite(a) || !Number.isFinite(b)) return Infinity; // beyond float range: as far as it gets
-    const da = a - g.m0, db = b - g.m1;
+    const da = a - g.m0,
+      db = b - g.m1;
     return Math.sqrt((g.s11 * da * da - 2 * g.s01 * da * db + g.s00 * db * db) / g.det);
   });
 }
@@ -120,7 +142,8 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
   waic: {
     name: "waic",
     cite: "Choi, Jang, Alemi, WAIC, but Why? Generative Ensembles for Robust Anomaly Detection, 2018",
-    missing: (inp) => (inp.ensemble && inp.ensemble.length >= 2 ? undefined : "needs an ensemble of at least 2 runs (--ensemble RUN RUN ...; 5 or more recommended)"),
+    missing: (inp) =>
+      inp.ensemble && inp.ensemble.length >= 2 ? undefined : "needs an ensemble of at least 2 runs (--ensemble RUN RUN ...; 5 or more recommended)",
     compute(inp, set) {
       // WAIC(x) = E[log p(x)] - Var[log p(x)] over the members; the score is its negation.
       const members = inp.ensemble!.map((e) => e[set].logPx);
@@ -153,8 +176,12 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
 /** Parses --scores: "all" or a comma-separated list of names. */
 export function parseScoreNames(spec: string): ScoreName[] {
   if (spec.trim() === "all") return [...SCORE_NAMES];
-  const names = spec.split(",").map((s) => s.trim()).filter(Boolean);
+  const names = spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (names.length === 0) throw new Error(`--scores: no score named; use 'all' or some of ${SCORE_NAMES.join(", ")}`);
-  for (const n of names) if (!(SCORE_NAMES as readonly string[]).includes(n)) throw new Error(`--scores: unknown score '${n}'; the scores are ${SCORE_NAMES.join(", ")} (or 'all')`);
+  for (const n of names)
+    if (!(SCORE_NAMES as readonly string[]).includes(n)) throw new Error(`--scores: unknown score '${n}'; the scores are ${SCORE_NAMES.join(", ")} (or 'all')`);
   return names as ScoreName[];
 }

@@ -31,8 +31,14 @@ export function typicalityStatistic(logPx: ArrayLike<number>, entropy: number, b
 }
 
 /** Bootstrap threshold epsilon: the (1 - alpha) quantile of the statistic over `draws` random held-out batches. */
-export function bootstrapThreshold(heldOutLogPx: ArrayLike<number>, entropy: number, batchSize: number, o: { alpha?: number; draws?: number; seed?: number } = {}): number {
-  const alpha = o.alpha ?? 0.01, draws = o.draws ?? 2000;
+export function bootstrapThreshold(
+  heldOutLogPx: ArrayLike<number>,
+  entropy: number,
+  batchSize: number,
+  o: { alpha?: number; draws?: number; seed?: number } = {},
+): number {
+  const alpha = o.alpha ?? 0.01,
+    draws = o.draws ?? 2000;
   const rng = Rng.seeded(o.seed ?? 1);
   const n = heldOutLogPx.length;
   const stats = new Float64Array(draws);

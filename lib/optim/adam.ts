@@ -25,7 +25,10 @@ export class Adam extends Optimizer<AdamHyper> {
     m.lerp_(grad, 1 - b1); // m ← β1 m + (1-β1) g
     v.mul_(b2).addcmul_(grad, grad, 1 - b2); // v ← β2 v + (1-β2) g²
     const stepSize = h.lr / (1 - b1 ** st.step);
-    const denom = v.sqrt().div_(Math.sqrt(1 - b2 ** st.step)).add_(h.eps);
+    const denom = v
+      .sqrt()
+      .div_(Math.sqrt(1 - b2 ** st.step))
+      .add_(h.eps);
     p.addcdiv_(m, denom, -stepSize);
   }
 }

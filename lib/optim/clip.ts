@@ -21,10 +21,12 @@ export function clipGradNormLazy_(params: Tensor[], maxNorm: number, normType = 
   const grads = gradsOf(params);
   const total = totalNorm(grads, normType);
   if (total && Number.isFinite(maxNorm)) {
-    tidy(() => noGrad(() => {
-      const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
-      for (const g of grads) g.mul_(coef);
-    }));
+    tidy(() =>
+      noGrad(() => {
+        const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+        for (const g of grads) g.mul_(coef);
+      }),
+    );
   }
   return total;
 }
@@ -40,13 +42,14 @@ export function gradNorm(params: Tensor[], normType = 2): number {
  * gradients are scaled by the (NaN or 0) coefficient, as PyTorch does.
  */
 export function clipGradNorm_(params: Tensor[], maxNorm: number, normType = 2, o: { errorIfNonfinite?: boolean } = {}): number {
-  return tidy(() => noGrad(() => {
-    const grads = gradsOf(params);
-    const total = totalNorm(grads, normType)?.item() ?? 0;
-    if (o.errorIfNonfinite && !Number.isFinite(total))
-      throw new Error(`clipGradNorm_: the total norm of order ${normType} of the gradients is ${total}`);
-    const coef = maxNorm / (total + 1e-6);
-    if (!(coef >= 1)) for (const g of grads) g.mul_(coef);
-    return total;
-  }));
+  return tidy(() =>
+    noGrad(() => {
+      const grads = gradsOf(params);
+      const total = totalNorm(grads, normType)?.item() ?? 0;
+      if (o.errorIfNonfinite && !Number.isFinite(total)) throw new Error(`clipGradNorm_: the total norm of order ${normType} of the gradients is ${total}`);
+      const coef = maxNorm / (total + 1e-6);
+      if (!(coef >= 1)) for (const g of grads) g.mul_(coef);
+      return total;
+    }),
+  );
 }

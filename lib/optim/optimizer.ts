@@ -71,21 +71,23 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
-    tidy(() => noGrad(() => {
-      for (const group of this.paramGroups)
-        for (const p of group.params) {
-          const g = p.grad;
-          if (g === null) continue;
-          let st = this.state.get(p);
-          if (!st) {
-            const tensors = this.initState(p, group);
-            for (const t of Object.values(tensors)) t.keep();
-            this.state.set(p, (st = { step: 0, tensors }));
+    tidy(() =>
+      noGrad(() => {
+        for (const group of this.paramGroups)
+          for (const p of group.params) {
+            const g = p.grad;
+            if (g === null) continue;
+            let st = this.state.get(p);
+            if (!st) {
+              const tensors = this.initState(p, group);
+              for (const t of Object.values(tensors)) t.keep();
+              this.state.set(p, (st = { step: 0, tensors }));
+            }
+            st.step++;
+            this.update(p, g, st, group);
           }
-          st.step++;
-          this.update(p, g, st, group);
-        }
-    }));
+      }),
+    );
   }
 
   /** Clears every parameter's gradient (sets it to null). */
@@ -132,21 +134,23 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     const params = this.allParams();
     const fresh = new Map<Tensor, ParamState>();
     try {
-      tidy(() => noGrad(() => {
-        for (const [key, { step }] of Object.entries(meta.state)) {
-          const p = params[Number(key)];
-          if (!p) throw new Error(`${name}.loadStateDict: state for parameter ${key}, but there are ${params.length}`);
-          const prefix = `state.${key}.`;
-          const tensors: Record<string, Tensor> = {};
-          fresh.set(p, { step, tensors });
-          for (const [k, src] of Object.entries(sd.tensors)) {
-            if (!k.startsWith(prefix)) continue;
-            if (src.shape.join() !== p.shape.join())
-              throw new Error(`${name}.loadStateDict: ${k} has shape [${src.shape}], parameter ${key} has [${p.shape}]`);
-            tensors[k.slice(prefix.length)] = empty(src.shape, { dtype: p.dtype, device: p.device }).copy_(src).keep();
+      tidy(() =>
+        noGrad(() => {
+          for (const [key, { step }] of Object.entries(meta.state)) {
+            const p = params[Number(key)];
+            if (!p) throw new Error(`${name}.loadStateDict: state for parameter ${key}, but there are ${params.length}`);
+            const prefix = `state.${key}.`;
+            const tensors: Record<string, Tensor> = {};
+            fresh.set(p, { step, tensors });
+            for (const [k, src] of Object.entries(sd.tensors)) {
+              if (!k.startsWith(prefix)) continue;
+              if (src.shape.join() !== p.shape.join())
+                throw new Error(`${name}.loadStateDict: ${k} has shape [${src.shape}], parameter ${key} has [${p.shape}]`);
+              tensors[k.slice(prefix.length)] = empty(src.shape, { dtype: p.dtype, device: p.device }).copy_(src).keep();
+            }
           }
-        }
-      }));
+        }),
+      );
     } catch (e) {
       for (const st of fresh.values()) for (const t of Object.values(st.tensors)) t.dispose();
       throw e;

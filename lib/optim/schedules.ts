@@ -5,7 +5,10 @@ import { type Optimizer } from "./optimizer.js";
 export type Schedule = (step: number) => number;
 const asSchedule = (base: number | Schedule): Schedule => (typeof base === "number" ? () => base : base);
 
-export const constant = (lr: number): Schedule => () => lr;
+export const constant =
+  (lr: number): Schedule =>
+  () =>
+    lr;
 
 /**
  * base * factors[i] from step boundaries[i] on (base before the first boundary). The paper's Glow halves

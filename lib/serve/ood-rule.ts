@@ -36,20 +36,30 @@ export const noVerdict = (why: string) => ({ note: `no OOD verdict: ${why}; the 
  * (the caller evaluates the model on the held-out data again) and must reproduce the stored scores.
  */
 export async function chooseOodRule(
-  run: string, score: ScoreName, imageShape: readonly number[], o: { file?: string; checkpointMtimeMs?: number; refit?: (heldOut: string, n: number, data?: LoadOptions) => Promise<ModelEval>; data?: LoadOptions } = {},
+  run: string,
+  score: ScoreName,
+  imageShape: readonly number[],
+  o: { file?: string; checkpointMtimeMs?: number; refit?: (heldOut: string, n: number, data?: LoadOptions) => Promise<ModelEval>; data?: LoadOptions } = {},
 ): Promise<OodChoice> {
   if (!PER_IMAGE.includes(score)) {
-    return noVerdict(`${score} is not computed from one model and one image (${score === "likelihood-ratio" ? "it needs a background model" : score === "waic" ? "it needs an ensemble" : "it re-fits the model per image"}); serve with --ood-score ${PER_IMAGE.join(", ")}`);
+    return noVerdict(
+      `${score} is not computed from one model and one image (${score === "likelihood-ratio" ? "it needs a background model" : score === "waic" ? "it needs an ensemble" : "it re-fits the model per image"}); serve with --ood-score ${PER_IMAGE.join(", ")}`,
+    );
   }
   const found = o.file ? [o.file] : oodFiles(run);
   if (found.length === 0) return noVerdict(`${run}/ood/ holds no thresholds; run \`torchts-ood ood ${run} --in DATASET:test --ood OTHER:test\` first`);
   const reports = found.map((f) => ({ f, r: readReport(f) }));
   const hit = reports.find(({ r }) => r.scores?.[score] && r.perExample?.[score]);
-  if (!hit) return noVerdict(`no ood file of ${run} has the ${score} score (${reports.map(({ f, r }) => `${f}: ${r.skipped?.[score] ?? "not asked for"}`).join("; ")})`);
+  if (!hit)
+    return noVerdict(
+      `no ood file of ${run} has the ${score} score (${reports.map(({ f, r }) => `${f}: ${r.skipped?.[score] ?? "not asked for"}`).join("; ")})`,
+    );
   const { f: file, r } = hit;
   // A checkpoint written after the thresholds belongs to a model trained further: its scores moved.
   if (o.checkpointMtimeMs !== undefined && o.checkpointMtimeMs > statSync(file).mtimeMs + 2000) {
-    return noVerdict(`${file} is older than the run's checkpoint (the run trained on after \`ood\`), so its thresholds belong to another model; run \`torchts-ood ood\` again`);
+    return noVerdict(
+      `${file} is older than the run's checkpoint (the run trained on after \`ood\`), so its thresholds belong to another model; run \`torchts-ood ood\` again`,
+    );
   }
   const threshold = r.scores[score]!.threshold;
   const stored = r.perExample[score]!.heldOut;
@@ -57,25 +67,40 @@ export async function chooseOodRule(
   if (r.heldOutModel && (score === "typicality" || score === "flow-terms")) {
     // The file stores the model's own held-out values: nothing to evaluate again.
     const h = r.heldOutModel;
-    heldOutEval = { logPx: Float64Array.from(h.logPx), ...(h.logPz ? { logPz: Float64Array.from(h.logPz) } : {}), ...(h.logDet ? { logDet: Float64Array.from(h.logDet) } : {}) };
+    heldOutEval = {
+      logPx: Float64Array.from(h.logPx),
+      ...(h.logPz ? { logPz: Float64Array.from(h.logPz) } : {}),
+      ...(h.logDet ? { logDet: Float64Array.from(h.logDet) } : {}),
+    };
   } else if (score === "typicality") {
     // H is the mean held-out negative log-likelihood: the log-likelihood score's held-out values are -log p(x).
     const nll = r.perExample["log-likelihood"]?.heldOut;
-    if (!nll) return noVerdict(`typicality needs the held-out log-likelihoods, and ${file} was written without the log-likelihood score; run \`ood\` with --scores log-likelihood,typicality`);
+    if (!nll)
+      return noVerdict(
+        `typicality needs the held-out log-likelihoods, and ${file} was written without the log-likelihood score; run \`ood\` with --scores log-likelihood,typicality`,
+      );
     heldOutEval = { logPx: Float64Array.from(nll, (v) => -v) };
   } else if (score === "flow-terms") {
     if (!o.refit) return noVerdict(`flow-terms needs the held-out log p(z) and log-det, which ${file} does not store`);
     try {
       heldOutEval = await o.refit(r.heldOut, r.n.heldOut, o.data);
     } catch (e) {
-      return noVerdict(`flow-terms needs the held-out log p(z) and log-det, which ${file} does not store, and computing them again failed: ${(e as Error).message}`);
+      return noVerdict(
+        `flow-terms needs the held-out log p(z) and log-det, which ${file} does not store, and computing them again failed: ${(e as Error).message}`,
+      );
     }
   }
   // The stored held-out scores must come out again: else the file and this model disagree.
   if (score === "typicality" || score === "flow-terms") {
     const again = computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
-    const worst = again.reduce((m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))), again.length === stored.length ? 0 : Infinity);
-    if (!(worst < 1e-6)) return noVerdict(`the held-out ${score} scores computed again differ from those in ${file} (relative ${worst.toExponential(2)}): the file belongs to another checkpoint; run \`torchts-ood ood\` again`);
+    const worst = again.reduce(
+      (m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))),
+      again.length === stored.length ? 0 : Infinity,
+    );
+    if (!(worst < 1e-6))
+      return noVerdict(
+        `the held-out ${score} scores computed again differ from those in ${file} (relative ${worst.toExponential(2)}): the file belongs to another checkpoint; run \`torchts-ood ood\` again`,
+      );
   }
   return { rule: { score, threshold, file, heldOut: r.heldOut, heldOutEval, ...(r.step !== undefined ? { step: r.step } : {}) } };
 }
@@ -96,9 +121,17 @@ export function computeScores(score: ScoreName, heldOut: ModelEval, batch: Model
 /** RUN/ood/*.json, newest first. */
 function oodFiles(run: string): string[] {
   let names: string[];
-  try { names = readdirSync(join(run, "ood")); } catch { return []; }
-  return names.filter((n) => n.endsWith(".json")).map((n) => join(run, "ood", n))
-    .map((f) => ({ f, t: statSync(f).mtimeMs })).sort((a, b) => b.t - a.t).map(({ f }) => f);
+  try {
+    names = readdirSync(join(run, "ood"));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith(".json"))
+    .map((n) => join(run, "ood", n))
+    .map((f) => ({ f, t: statSync(f).mtimeMs }))
+    .sort((a, b) => b.t - a.t)
+    .map(({ f }) => f);
 }
 
 function readReport(file: string): OodReport {

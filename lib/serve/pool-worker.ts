@@ -8,8 +8,17 @@ import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
 import { computeScores, type OodRule } from "./ood-rule.js";
 
-interface Init { dir: string; threads: number; nice: number; rule?: OodRule }
-export interface BatchRequest { id: number; x: Float32Array; n: number }
+interface Init {
+  dir: string;
+  threads: number;
+  nice: number;
+  rule?: OodRule;
+}
+export interface BatchRequest {
+  id: number;
+  x: Float32Array;
+  n: number;
+}
 export interface BatchAnswer {
   id: number;
   logPx: Float64Array;
@@ -23,7 +32,11 @@ export interface BatchAnswer {
 const init = workerData as Init;
 // Below the event loop's thread (Linux nice is per thread): when cores are short, the thread that takes
 // requests and answers them runs first, and scoring takes the rest.
-try { setPriority(0, init.nice); } catch { /* not permitted here: score at the default priority */ }
+try {
+  setPriority(0, init.nice);
+} catch {
+  /* not permitted here: score at the default priority */
+}
 torch.setNumThreads(init.threads);
 const run = openRun(init.dir, "cpu");
 const shape = run.model.imageShape;
@@ -37,11 +50,13 @@ parentPort!.on("message", (m: BatchRequest | { close: true }) => {
     return;
   }
   try {
-    const out = torch.tidy(() => torch.noGrad(() => {
-      const r = run.model.logLikelihood(torch.tensor(m.x, { shape: [m.n, ...shape] }));
-      const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
-      return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
-    }));
+    const out = torch.tidy(() =>
+      torch.noGrad(() => {
+        const r = run.model.logLikelihood(torch.tensor(m.x, { shape: [m.n, ...shape] }));
+        const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
+        return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
+      }),
+    );
     const answer: BatchAnswer = { id: m.id, logPx: out.logPx, bitsPerDim: out.logPx.map((v) => -v / (dims * Math.LN2)) };
     if (out.logPz) answer.logPz = out.logPz;
     if (out.logDet) answer.logDet = out.logDet;

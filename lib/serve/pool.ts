@@ -60,18 +60,45 @@ export interface PoolInfo {
   ood: { score: ScoreName; threshold: number; file: string; heldOut: string } | { note: string };
 }
 
-export interface PoolStats { queuedImages: number; queuedRequests: number; busyWorkers: number; workers: number; restarts: number }
+export interface PoolStats {
+  queuedImages: number;
+  queuedRequests: number;
+  busyWorkers: number;
+  workers: number;
+  restarts: number;
+}
 
 /** The queue holds maxQueue images already: answer 503 and ask the client to come back. */
-export class QueueFullError extends Error { override name = "QueueFullError"; }
+export class QueueFullError extends Error {
+  override name = "QueueFullError";
+}
 /** The worker scoring this request died; the pool replaced it, the request was not scored. */
-export class WorkerDiedError extends Error { override name = "WorkerDiedError"; }
+export class WorkerDiedError extends Error {
+  override name = "WorkerDiedError";
+}
 /** The pool is closing or closed. */
-export class PoolClosedError extends Error { override name = "PoolClosedError"; }
+export class PoolClosedError extends Error {
+  override name = "PoolClosedError";
+}
 
-interface Job { x: Float32Array; n: number; at: number; resolve: (s: ImageScore[]) => void; reject: (e: Error) => void }
-interface Slot { worker: Worker; ready: boolean; batch: Job[] | null; id: number; closing: boolean }
-interface Loaded { kind: string; step: number }
+interface Job {
+  x: Float32Array;
+  n: number;
+  at: number;
+  resolve: (s: ImageScore[]) => void;
+  reject: (e: Error) => void;
+}
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  batch: Job[] | null;
+  id: number;
+  closing: boolean;
+}
+interface Loaded {
+  kind: string;
+  step: number;
+}
 
 export interface ScoringPool extends EventEmitter {
   readonly info: PoolInfo;
@@ -100,12 +127,16 @@ const positiveInt = (name: string, v: number) => {
 
 /** Starts the workers on the run folder `run`; resolves once every worker has loaded the model. */
 export async function createScoringPool(run: string, o: PoolOptions = {}): Promise<ScoringPool> {
-  if (!existsSync(join(run, "config.json"))) throw new Error(`createScoringPool: ${run} is not a run folder (no config.json); give a folder written by \`torchts-ood train\``);
+  if (!existsSync(join(run, "config.json")))
+    throw new Error(`createScoringPool: ${run} is not a run folder (no config.json); give a folder written by \`torchts-ood train\``);
   const threads = positiveInt("threads", o.threads ?? 1);
   const workers = positiveInt("workers", o.workers ?? Math.max(1, Math.floor(availableParallelism() / threads)));
-  const maxBatch = positiveInt("maxBatch", o.maxBatch ?? 64), maxQueue = positiveInt("maxQueue", o.maxQueue ?? 2048);
-  const maxWaitMs = o.maxWaitMs ?? 2, workerNice = o.workerNice ?? 10;
-  if (!(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19)) throw new RangeError(`createScoringPool: workerNice must be an integer 0-19, got ${workerNice}`);
+  const maxBatch = positiveInt("maxBatch", o.maxBatch ?? 64),
+    maxQueue = positiveInt("maxQueue", o.maxQueue ?? 2048);
+  const maxWaitMs = o.maxWaitMs ?? 2,
+    workerNice = o.workerNice ?? 10;
+  if (!(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19))
+    throw new RangeError(`createScoringPool: workerNice must be an integer 0-19, got ${workerNice}`);
   if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) throw new RangeError(`createScoringPool: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
   const pool = new Pool(run, { workers, threads, workerNice, maxBatch, maxWaitMs, maxQueue });
   await pool.start(o);
@@ -129,20 +160,26 @@ class Pool extends EventEmitter implements ScoringPool {
   /** Until every first worker is up, a worker that fails to load fails start() instead of being replaced. */
   private started = false;
 
-  constructor(private readonly run: string, private readonly cfg: { workers: number; threads: number; workerNice: number; maxBatch: number; maxWaitMs: number; maxQueue: number }) { super(); }
+  constructor(
+    private readonly run: string,
+    private readonly cfg: { workers: number; threads: number; workerNice: number; maxBatch: number; maxWaitMs: number; maxQueue: number },
+  ) {
+    super();
+  }
 
   async start(o: PoolOptions): Promise<void> {
     const imageShape = readImageShape(this.run);
     this.dims = imageShape.reduce((a, b) => a * b, 1);
     const choice = await chooseOodRule(this.run, o.oodScore ?? "typicality", imageShape, {
-      ...(o.oodFile ? { file: o.oodFile } : {}), ...(o.data ? { data: o.data } : {}),
+      ...(o.oodFile ? { file: o.oodFile } : {}),
+      ...(o.data ? { data: o.data } : {}),
       checkpointMtimeMs: statSync(join(this.run, "checkpoint.safetensors")).mtimeMs,
       refit: (heldOut, n, data) => refitHeldOut(this.run, heldOut, n, data),
     });
     if ("rule" in choice) this.rule = choice.rule;
     let model: Loaded;
     try {
-      [model] = await Promise.all(Array.from({ length: this.cfg.workers }, () => this.spawn())) as [Loaded];
+      [model] = (await Promise.all(Array.from({ length: this.cfg.workers }, () => this.spawn()))) as [Loaded];
       this.started = true;
     } catch (e) {
       await this.close();
@@ -155,7 +192,11 @@ class Pool extends EventEmitter implements ScoringPool {
       ood = noVerdict(`${choice.rule.file} was computed at step ${choice.rule.step}, the checkpoint is at step ${model.step}; run \`torchts-ood ood\` again`);
     }
     this.info = {
-      run: this.run, kind: model.kind, step: model.step, imageShape, ...this.cfg,
+      run: this.run,
+      kind: model.kind,
+      step: model.step,
+      imageShape,
+      ...this.cfg,
       ood: "rule" in ood ? { score: ood.rule.score, threshold: ood.rule.threshold, file: ood.rule.file, heldOut: ood.rule.heldOut } : ood,
     };
   }
@@ -168,15 +209,22 @@ class Pool extends EventEmitter implements ScoringPool {
     let x: Float32Array;
     try {
       if (images instanceof Uint8Array) {
-        if (images.length !== n * this.dims) throw new RangeError(`score: ${images.length} pixels are not ${n} image${n > 1 ? "s" : ""} of ${c}x${h}x${w} (${n * this.dims} pixels)`);
+        if (images.length !== n * this.dims)
+          throw new RangeError(`score: ${images.length} pixels are not ${n} image${n > 1 ? "s" : ""} of ${c}x${h}x${w} (${n * this.dims} pixels)`);
         x = Float32Array.from(images, (p) => (p + 0.5) / 256);
       } else {
         checkImages(images, [n, c, h, w]);
         x = images;
       }
-    } catch (e) { return Promise.reject(e as Error); }
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
     if (this.queuedImages + n > this.cfg.maxQueue && this.queue.length > 0) {
-      return Promise.reject(new QueueFullError(`the queue holds ${this.queuedImages} images (at most ${this.cfg.maxQueue}): try again shortly, or start the server with more --workers`));
+      return Promise.reject(
+        new QueueFullError(
+          `the queue holds ${this.queuedImages} images (at most ${this.cfg.maxQueue}): try again shortly, or start the server with more --workers`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ x, n, at: performance.now(), resolve, reject });
@@ -187,8 +235,11 @@ class Pool extends EventEmitter implements ScoringPool {
 
   stats(): PoolStats {
     return {
-      queuedImages: this.queuedImages, queuedRequests: this.queue.length, busyWorkers: this.slots.filter((s) => s.batch).length,
-      workers: this.slots.filter((s) => s.ready && !s.closing).length, restarts: this.restarts,
+      queuedImages: this.queuedImages,
+      queuedRequests: this.queue.length,
+      busyWorkers: this.slots.filter((s) => s.batch).length,
+      workers: this.slots.filter((s) => s.ready && !s.closing).length,
+      restarts: this.restarts,
     };
   }
 
@@ -210,7 +261,9 @@ class Pool extends EventEmitter implements ScoringPool {
 
   /** Starts a worker; resolves when it has loaded the model, rejects if it dies first. */
   private spawn(): Promise<Loaded> {
-    const worker = new Worker(workerPath(), { workerData: { dir: this.run, threads: this.cfg.threads, nice: this.cfg.workerNice, ...(this.rule ? { rule: this.rule } : {}) } });
+    const worker = new Worker(workerPath(), {
+      workerData: { dir: this.run, threads: this.cfg.threads, nice: this.cfg.workerNice, ...(this.rule ? { rule: this.rule } : {}) },
+    });
     const slot: Slot = { worker, ready: false, batch: null, id: -1, closing: false };
     this.slots.push(slot);
     let lastError: Error | undefined;
@@ -223,7 +276,9 @@ class Pool extends EventEmitter implements ScoringPool {
           this.dispatch();
         } else this.answer(slot, m);
       });
-      worker.on("error", (e) => { lastError = e; });
+      worker.on("error", (e) => {
+        lastError = e;
+      });
       worker.once("exit", (code) => {
         this.slots.splice(this.slots.indexOf(slot), 1);
         const why = lastError ? lastError.message : `exit code ${code}`;
@@ -266,7 +321,10 @@ class Pool extends EventEmitter implements ScoringPool {
 
   /** Sends queued requests to idle workers: a full batch at once, a partial one when its oldest has waited maxWaitMs. */
   private dispatch(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     while (this.queue.length) {
       const slot = this.slots.find((s) => s.ready && !s.batch && !s.closing);
       if (!slot) return; // a worker that finishes calls dispatch again
@@ -278,7 +336,10 @@ class Pool extends EventEmitter implements ScoringPool {
       // Whole requests, up to maxBatch images; a request larger than that is a batch of its own.
       const batch: Job[] = [this.queue.shift()!];
       let n = batch[0]!.n;
-      while (this.queue.length && n + this.queue[0]!.n <= this.cfg.maxBatch) { n += this.queue[0]!.n; batch.push(this.queue.shift()!); }
+      while (this.queue.length && n + this.queue[0]!.n <= this.cfg.maxBatch) {
+        n += this.queue[0]!.n;
+        batch.push(this.queue.shift()!);
+      }
       this.queuedImages -= n;
       const x = batch.length === 1 ? batch[0]!.x : concat(batch, n * this.dims);
       slot.batch = batch;
@@ -291,7 +352,11 @@ class Pool extends EventEmitter implements ScoringPool {
     const batch = slot.batch;
     if (!batch || m.id !== slot.id) return;
     slot.batch = null;
-    this.emit("batch", batch.reduce((k, job) => k + job.n, 0), batch.length);
+    this.emit(
+      "batch",
+      batch.reduce((k, job) => k + job.n, 0),
+      batch.length,
+    );
     if (m.error) {
       const err = new Error(`scoring failed: ${m.error}`);
       for (const job of batch) job.reject(err);
@@ -308,8 +373,11 @@ class Pool extends EventEmitter implements ScoringPool {
 
   private imageScore(m: BatchAnswer, i: number): ImageScore {
     const s: ImageScore = {
-      logPx: m.logPx[i]!, bitsPerDim: m.bitsPerDim[i]!,
-      ...(m.logPz ? { logPz: m.logPz[i]! } : {}), ...(m.logDet ? { logDet: m.logDet[i]! } : {}), ood: null,
+      logPx: m.logPx[i]!,
+      bitsPerDim: m.bitsPerDim[i]!,
+      ...(m.logPz ? { logPz: m.logPz[i]! } : {}),
+      ...(m.logDet ? { logDet: m.logDet[i]! } : {}),
+      ood: null,
     };
     if (this.rule && m.score) {
       const value = m.score[i]!;
@@ -322,14 +390,18 @@ class Pool extends EventEmitter implements ScoringPool {
 function readImageShape(run: string): [number, number, number] {
   const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8")) as { model?: { imageShape?: [number, number, number] } };
   const shape = config.model?.imageShape;
-  if (!shape || shape.length !== 3) throw new Error(`createScoringPool: ${run}/config.json names no model.imageShape; is it a run folder written by \`torchts-ood train\`?`);
+  if (!shape || shape.length !== 3)
+    throw new Error(`createScoringPool: ${run}/config.json names no model.imageShape; is it a run folder written by \`torchts-ood train\`?`);
   return shape;
 }
 
 function concat(batch: Job[], size: number): Float32Array {
   const x = new Float32Array(size);
   let at = 0;
-  for (const job of batch) { x.set(job.x, at); at += job.x.length; }
+  for (const job of batch) {
+    x.set(job.x, at);
+    at += job.x.length;
+  }
   return x;
 }
 
@@ -342,5 +414,7 @@ async function refitHeldOut(run: string, heldOut: string, n: number, data?: Load
     const e = evaluate(r.model, ds, { limit: n, batchSize: 256 });
     if (!e.logPz || !e.logDet) throw new Error("the model gives no log p(z) and log-det (not a flow)");
     return { logPx: e.logPx, logPz: e.logPz, logDet: e.logDet };
-  } finally { r.model.dispose(); }
+  } finally {
+    r.model.dispose();
+  }
 }

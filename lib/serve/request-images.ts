@@ -5,15 +5,22 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 
 /** The client sent something that is not an image the model scores: answer 400 with this message. */
-export class BadInputError extends Error { override name = "BadInputError"; }
+export class BadInputError extends Error {
+  override name = "BadInputError";
+}
 
 /** 8-bit pixels (Uint8Array) or values in [0, 1] (Float32Array) of n images, each C x H x W. */
-export interface RequestImages { images: Uint8Array | Float32Array; n: number; batch: boolean }
+export interface RequestImages {
+  images: Uint8Array | Float32Array;
+  n: number;
+  batch: boolean;
+}
 
 type Shape = readonly [number, number, number];
 
 const what = (s: Shape) => `${s[0]}x${s[1]}x${s[2]} (CxHxW)`;
-const formats = (s: Shape) => `send one PNG or JPEG of ${s[2]}x${s[1]} pixels, the ${s[0] * s[1] * s[2]} raw bytes of one image (channel-major, row by row), or JSON {"images": [[...${s[0] * s[1] * s[2]} pixels 0-255], ...]}`;
+const formats = (s: Shape) =>
+  `send one PNG or JPEG of ${s[2]}x${s[1]} pixels, the ${s[0] * s[1] * s[2]} raw bytes of one image (channel-major, row by row), or JSON {"images": [[...${s[0] * s[1] * s[2]} pixels 0-255], ...]}`;
 
 /** A body that is not JSON: PNG and JPEG by their first bytes, else raw bytes of exactly one image. */
 export function imagesFromBytes(body: Buffer, shape: Shape): RequestImages {
@@ -23,13 +30,16 @@ export function imagesFromBytes(body: Buffer, shape: Shape): RequestImages {
   const isJpeg = body.length >= 3 && body[0] === 0xff && body[1] === 0xd8 && body[2] === 0xff;
   if (!isPng && !isJpeg) {
     if (body.length === c * h * w) return { images: new Uint8Array(body.buffer, body.byteOffset, body.length), n: 1, batch: false };
-    throw new BadInputError(`the body is neither a PNG nor a JPEG (by its first bytes) nor the ${c * h * w} raw bytes of one ${what(shape)} image: it has ${body.length} bytes; ${formats(shape)}`);
+    throw new BadInputError(
+      `the body is neither a PNG nor a JPEG (by its first bytes) nor the ${c * h * w} raw bytes of one ${what(shape)} image: it has ${body.length} bytes; ${formats(shape)}`,
+    );
   }
   let rgba: Uint8Array, width: number, height: number;
   if (isPng) {
     // IHDR (always first) holds the size: refuse a wrong size before inflating anything.
     if (body.length >= 24) {
-      const pw = body.readUInt32BE(16), ph = body.readUInt32BE(20);
+      const pw = body.readUInt32BE(16),
+        ph = body.readUInt32BE(20);
       if (pw !== w || ph !== h) throw wrongSize("PNG", pw, ph, shape);
     }
     try {
@@ -52,19 +62,28 @@ export function imagesFromBytes(body: Buffer, shape: Shape): RequestImages {
 }
 
 function wrongSize(format: string, width: number, height: number, shape: Shape): BadInputError {
-  return new BadInputError(`the ${format} is ${width}x${height} pixels, this model scores ${shape[2]}x${shape[1]} images: resize it to ${shape[2]}x${shape[1]} first (likelihoods are only comparable at the training size)`);
+  return new BadInputError(
+    `the ${format} is ${width}x${height} pixels, this model scores ${shape[2]}x${shape[1]} images: resize it to ${shape[2]}x${shape[1]} first (likelihoods are only comparable at the training size)`,
+  );
 }
 
 /** RGBA pixels to the model's channel-major planes: gray models take images with R = G = B only. */
 function planes(rgba: Uint8Array, [c, h, w]: Shape): Uint8Array {
   const out = new Uint8Array(c * h * w);
   for (let i = 0; i < h * w; i++) {
-    const r = rgba[4 * i]!, g = rgba[4 * i + 1]!, b = rgba[4 * i + 2]!;
+    const r = rgba[4 * i]!,
+      g = rgba[4 * i + 1]!,
+      b = rgba[4 * i + 2]!;
     if (c === 1) {
-      if (r !== g || r !== b) throw new BadInputError(`the image has colour (pixel ${i % w}, ${Math.floor(i / w)} is RGB ${r}, ${g}, ${b}), this model scores grayscale images: send it converted to grayscale`);
+      if (r !== g || r !== b)
+        throw new BadInputError(
+          `the image has colour (pixel ${i % w}, ${Math.floor(i / w)} is RGB ${r}, ${g}, ${b}), this model scores grayscale images: send it converted to grayscale`,
+        );
       out[i] = r;
     } else {
-      out[i] = r; out[h * w + i] = g; out[2 * h * w + i] = b;
+      out[i] = r;
+      out[h * w + i] = g;
+      out[2 * h * w + i] = b;
     }
   }
   return out;
@@ -81,13 +100,16 @@ export function imagesFromJson(body: unknown, shape: Shape, maxImages: number): 
     throw new BadInputError(`the JSON body must be an object ${example}`);
   }
   const { images, scale = "8bit" } = body as { images: unknown; scale?: unknown };
-  if (scale !== "8bit" && scale !== "unit") throw new BadInputError(`"scale" must be "8bit" (pixels 0-255, the default) or "unit" (values in [0, 1]), got ${JSON.stringify(scale)}`);
+  if (scale !== "8bit" && scale !== "unit")
+    throw new BadInputError(`"scale" must be "8bit" (pixels 0-255, the default) or "unit" (values in [0, 1]), got ${JSON.stringify(scale)}`);
   if (!Array.isArray(images) || images.length === 0) throw new BadInputError(`"images" must be a non-empty array of images: ${example}`);
-  if (images.length > maxImages) throw new BadInputError(`"images" holds ${images.length} images, at most ${maxImages} are taken in one request: split the batch`);
+  if (images.length > maxImages)
+    throw new BadInputError(`"images" holds ${images.length} images, at most ${maxImages} are taken in one request: split the batch`);
   const out = scale === "8bit" ? new Uint8Array(images.length * d) : new Float32Array(images.length * d);
   images.forEach((image, k) => {
     const at = flatten(image, out, k * d, `images[${k}]`, scale, 0);
-    if (at - k * d !== d) throw new BadInputError(`images[${k}] has ${at - k * d} values, an image of this model has ${d} (${what(shape)}): send images of the model's size`);
+    if (at - k * d !== d)
+      throw new BadInputError(`images[${k}] has ${at - k * d} values, an image of this model has ${d} (${what(shape)}): send images of the model's size`);
   });
   return { images: out, n: images.length, batch: true };
 }
@@ -102,7 +124,7 @@ function flatten(v: unknown, out: Uint8Array | Float32Array, at: number, path: s
   }
   const ok = typeof v === "number" && (scale === "8bit" ? Number.isInteger(v) && v >= 0 && v <= 255 : v >= 0 && v <= 1);
   if (!ok) {
-    const expected = scale === "8bit" ? "an integer pixel 0-255 (for values in [0, 1] send \"scale\": \"unit\")" : "a number in [0, 1]";
+    const expected = scale === "8bit" ? 'an integer pixel 0-255 (for values in [0, 1] send "scale": "unit")' : "a number in [0, 1]";
     throw new BadInputError(`${path} is ${JSON.stringify(v) ?? String(v)}, expected ${expected}`);
   }
   if (at < out.length) out[at] = v as number; // an image too long is refused after counting

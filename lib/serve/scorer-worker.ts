@@ -6,8 +6,15 @@ import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
 import { checkImageShape } from "./check-batch.js";
 
-interface Init { dir: string; threads?: number }
-interface Request { id: number; x: Float32Array; shape: number[] }
+interface Init {
+  dir: string;
+  threads?: number;
+}
+interface Request {
+  id: number;
+  x: Float32Array;
+  shape: number[];
+}
 
 const init = workerData as Init;
 if (init.threads) torch.setNumThreads(init.threads);
@@ -24,11 +31,13 @@ parentPort!.on("message", (m: Request | { close: true }) => {
   try {
     // The main thread has checked the values; the model's size is known here.
     checkImageShape(m.shape, run.model.imageShape, run.config.kind);
-    const out = torch.tidy(() => torch.noGrad(() => {
-      const r = run.model.logLikelihood(torch.tensor(m.x, { shape: m.shape }));
-      const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
-      return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
-    }));
+    const out = torch.tidy(() =>
+      torch.noGrad(() => {
+        const r = run.model.logLikelihood(torch.tensor(m.x, { shape: m.shape }));
+        const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
+        return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
+      }),
+    );
     const bitsPerDim = out.logPx.map((v) => -v / (dims * Math.LN2));
     parentPort!.postMessage({ id: m.id, ...out, bitsPerDim });
   } catch (e) {

@@ -22,7 +22,11 @@ function workerPath(): string {
 }
 
 type Pending = { resolve: (s: Scores) => void; reject: (e: Error) => void };
-export interface ScorerInfo { kind: string; step: number; imageShape: number[] }
+export interface ScorerInfo {
+  kind: string;
+  step: number;
+  imageShape: number[];
+}
 
 export class Scorer {
   private readonly worker: Worker;
@@ -38,27 +42,39 @@ export class Scorer {
   constructor(dir: string, o: { threads?: number } = {}) {
     this.worker = new Worker(workerPath(), { workerData: { dir, threads: o.threads ?? 1 } });
     let loaded: (info: ScorerInfo) => void, failed: (e: Error) => void;
-    this.ready = new Promise((resolve, reject) => { loaded = resolve; failed = reject; });
+    this.ready = new Promise((resolve, reject) => {
+      loaded = resolve;
+      failed = reject;
+    });
     this.ready.catch(() => {}); // not unhandled when nobody awaits it: score() reports the same error
     let lastError: Error | null = null;
     this.worker.on("message", (m: ({ id?: number; error?: string; errorName?: string } & Scores) | ({ ready: true } & ScorerInfo)) => {
       if ("ready" in m) return loaded(m);
       const p = this.pending.get(m.id!);
       this.pending.delete(m.id!);
-      if (m.error) p?.reject(m.errorName === "RangeError" ? new RangeError(m.error) : m.errorName === "TypeError" ? new TypeError(m.error) : new Error(m.error));
+      if (m.error)
+        p?.reject(m.errorName === "RangeError" ? new RangeError(m.error) : m.errorName === "TypeError" ? new TypeError(m.error) : new Error(m.error));
       else p?.resolve(m);
     });
-    this.worker.on("error", (e) => { lastError = e; });
+    this.worker.on("error", (e) => {
+      lastError = e;
+    });
     // Exit follows an error too; batches the worker had not answered will never be, so they reject.
-    this.exited = new Promise((resolve) => this.worker.once("exit", (code) => {
-      this.stopped = lastError ?? new Error(this.closed
-        ? "score: this Scorer is closed; create a new Scorer(dir) to score more batches"
-        : `score: the scorer's worker stopped (exit code ${code}) before answering; create a new Scorer(dir) to score more batches`);
-      failed(this.stopped);
-      for (const p of this.pending.values()) p.reject(this.stopped);
-      this.pending.clear();
-      resolve();
-    }));
+    this.exited = new Promise((resolve) =>
+      this.worker.once("exit", (code) => {
+        this.stopped =
+          lastError ??
+          new Error(
+            this.closed
+              ? "score: this Scorer is closed; create a new Scorer(dir) to score more batches"
+              : `score: the scorer's worker stopped (exit code ${code}) before answering; create a new Scorer(dir) to score more batches`,
+          );
+        failed(this.stopped);
+        for (const p of this.pending.values()) p.reject(this.stopped);
+        this.pending.clear();
+        resolve();
+      }),
+    );
   }
 
   /**

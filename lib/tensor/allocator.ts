@@ -26,8 +26,7 @@ export const TUNED_MALLOC_ENV = { MALLOC_MMAP_THRESHOLD_: String(MMAP_THRESHOLD)
 /** Which policy applies under these environment variables (before asking the C library). */
 export function allocatorPolicyFor(env: NodeJS.ProcessEnv): "tuned" | "system" | "user" {
   const choice = env.TORCHTS_OOD_MALLOC;
-  if (choice !== undefined && choice !== "tuned" && choice !== "system")
-    throw new Error(`TORCHTS_OOD_MALLOC must be "tuned" or "system", got "${choice}"`);
+  if (choice !== undefined && choice !== "tuned" && choice !== "system") throw new Error(`TORCHTS_OOD_MALLOC must be "tuned" or "system", got "${choice}"`);
   if (choice === "system") return "system";
   if (USER_MALLOC_VARS.some((v) => env[v] !== undefined) || /glibc\.malloc\./.test(env.GLIBC_TUNABLES ?? "")) return "user";
   return "tuned";

@@ -16,16 +16,23 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], o: G
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const createGraph = o.createGraph ?? false;
   const hs = native.autogradGrad(
-    outs.map((t) => t.handle), ins.map((t) => t.handle),
+    outs.map((t) => t.handle),
+    ins.map((t) => t.handle),
     o.gradOutputs ? o.gradOutputs.map((t) => (t ? t.handle : null)) : null,
-    o.retainGraph ?? createGraph, createGraph, o.allowUnused ?? false,
+    o.retainGraph ?? createGraph,
+    createGraph,
+    o.allowUnused ?? false,
   );
   return hs.map((h) => (h === null ? null : new Tensor(h)));
 }
 
 export function backward(outputs: Tensor[], gradOutputs?: (Tensor | null)[], o: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-  native.backward(outputs.map((t) => t.handle), gradOutputs ? gradOutputs.map((t) => (t ? t.handle : null)) : null,
-    o.retainGraph, o.createGraph ?? false);
+  native.backward(
+    outputs.map((t) => t.handle),
+    gradOutputs ? gradOutputs.map((t) => (t ? t.handle : null)) : null,
+    o.retainGraph,
+    o.createGraph ?? false,
+  );
 }
 
 function withGradMode<T>(on: boolean, fn: () => T): T {

@@ -15,6 +15,8 @@ const opts = (o: TensorOptions = {}) =>
   [o.dtype === undefined ? null : dtypeCode(o.dtype), null, o.device === undefined ? null : parseDevice(o.device), null] as const;
 const finish = (t: Tensor, o: TensorOptions = {}) => (o.requiresGrad ? t.requiresGrad_(true) : t);
 
+// (An op table reads best as rows: the formatter leaves it.)
+// prettier-ignore
 const F = {
   zeros: tensorOp("aten::zeros"), ones: tensorOp("aten::ones"), full: tensorOp("aten::full"), empty: tensorOp("aten::empty.memory_format"),
   eye: tensorOp("aten::eye.m"), arange: tensorOp("aten::arange.start_step"), linspace: tensorOp("aten::linspace"),
@@ -56,7 +58,10 @@ export const multinomial = (probs: Tensor, numSamples: number, replacement = fal
 function shapeOf(a: NestedArray): number[] {
   const s: number[] = [];
   let x: NestedArray = a;
-  while (Array.isArray(x)) { s.push(x.length); x = x[0] as NestedArray; }
+  while (Array.isArray(x)) {
+    s.push(x.length);
+    x = x[0] as NestedArray;
+  }
   return s;
 }
 
@@ -66,7 +71,11 @@ export function tensor(data: NestedArray | TypedArray | boolean[], o: TensorOpti
   if (ArrayBuffer.isView(data)) {
     const dt = dtypeOfTypedArray(data);
     t = new Tensor(native.fromBuffer(data, o.shape ?? [data.length], dtypeCode(dt)));
-    if (o.dtype && o.dtype !== dt) { const c = t.to(o.dtype); t.dispose(); t = c; }
+    if (o.dtype && o.dtype !== dt) {
+      const c = t.to(o.dtype);
+      t.dispose();
+      t = c;
+    }
   } else {
     const shape = o.shape ?? shapeOf(data as NestedArray);
     const flat = Array.isArray(data) ? (data as unknown[]).flat(Infinity) : [data];
@@ -74,17 +83,27 @@ export function tensor(data: NestedArray | TypedArray | boolean[], o: TensorOpti
     const bad = flat.findIndex((v) => typeof v !== "number" && typeof v !== "boolean");
     if (bad >= 0) {
       const v = flat[bad];
-      throw new TypeError(`tensor(): expected numbers or booleans, got ${typeof v === "string" ? `the string '${v}'` : v === null ? "null" : typeof v}` +
-        `${Array.isArray(data) ? ` at flat index ${bad}` : ""}; convert the data first (e.g. Number(x))`);
+      throw new TypeError(
+        `tensor(): expected numbers or booleans, got ${typeof v === "string" ? `the string '${v}'` : v === null ? "null" : typeof v}` +
+          `${Array.isArray(data) ? ` at flat index ${bad}` : ""}; convert the data first (e.g. Number(x))`,
+      );
     }
     const expected = shape.reduce((a, b) => a * b, 1);
     if (flat.length !== expected) throw new RangeError(`tensor(): ragged nested array: ${flat.length} values for shape [${shape}]`);
     const dt = o.dtype ?? (typeof flat[0] === "boolean" ? "bool" : "float32");
     const f64 = Float64Array.from(flat as number[], Number);
     t = new Tensor(native.fromBuffer(f64, shape, dtypeCode("float64")));
-    if (dt !== "float64") { const c = t.to(dt); t.dispose(); t = c; }
+    if (dt !== "float64") {
+      const c = t.to(dt);
+      t.dispose();
+      t = c;
+    }
   }
-  if (o.device && o.device !== "cpu") { const c = t.to(o.device); t.dispose(); t = c; }
+  if (o.device && o.device !== "cpu") {
+    const c = t.to(o.device);
+    t.dispose();
+    t = c;
+  }
   return finish(t, o);
 }
 

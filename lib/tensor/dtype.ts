@@ -3,7 +3,16 @@
 export type DType = "uint8" | "int8" | "int16" | "int32" | "int64" | "float16" | "float32" | "float64" | "bool" | "bfloat16";
 
 const CODES: Record<DType, number> = {
-  uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, bool: 11, bfloat16: 15,
+  uint8: 0,
+  int8: 1,
+  int16: 2,
+  int32: 3,
+  int64: 4,
+  float16: 5,
+  float32: 6,
+  float64: 7,
+  bool: 11,
+  bfloat16: 15,
 };
 export const DTYPES = Object.keys(CODES) as DType[];
 export const isDType = (d: unknown): d is DType => typeof d === "string" && Object.hasOwn(CODES, d);
@@ -22,20 +31,29 @@ export function dtypeFromCode(code: number): DType {
   return d;
 }
 
-export type TypedArray =
-  | Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Float32Array | Float64Array;
+export type TypedArray = Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Float32Array | Float64Array;
 
 /** The TypedArray that holds a dtype's raw elements (16-bit floats as their bit patterns). */
 export function typedArrayFor(d: DType, buf: ArrayBuffer): TypedArray {
   switch (d) {
-    case "uint8": case "bool": return new Uint8Array(buf);
-    case "int8": return new Int8Array(buf);
-    case "int16": return new Int16Array(buf);
-    case "int32": return new Int32Array(buf);
-    case "int64": return new BigInt64Array(buf);
-    case "float16": case "bfloat16": return new Uint16Array(buf);
-    case "float32": return new Float32Array(buf);
-    case "float64": return new Float64Array(buf);
+    case "uint8":
+    case "bool":
+      return new Uint8Array(buf);
+    case "int8":
+      return new Int8Array(buf);
+    case "int16":
+      return new Int16Array(buf);
+    case "int32":
+      return new Int32Array(buf);
+    case "int64":
+      return new BigInt64Array(buf);
+    case "float16":
+    case "bfloat16":
+      return new Uint16Array(buf);
+    case "float32":
+      return new Float32Array(buf);
+    case "float64":
+      return new Float64Array(buf);
   }
 }
 
@@ -52,5 +70,4 @@ export function dtypeOfTypedArray(a: ArrayBufferView): DType {
 }
 
 export const isFloating = (d: DType) => d === "float32" || d === "float64" || d === "float16" || d === "bfloat16";
-export const itemSize = (d: DType) =>
-  ({ uint8: 1, int8: 1, bool: 1, int16: 2, float16: 2, bfloat16: 2, int32: 4, float32: 4, int64: 8, float64: 8 })[d];
+export const itemSize = (d: DType) => ({ uint8: 1, int8: 1, bool: 1, int16: 2, float16: 2, bfloat16: 2, int32: 4, float32: 4, int64: 8, float64: 8 })[d];

@@ -2,6 +2,8 @@
 import { Tensor, tensorOp, tensorsOp, tidy } from "./tensor.js";
 import { type DType, dtypeCode } from "./dtype.js";
 
+// (An op table reads best as rows: the formatter leaves it.)
+// prettier-ignore
 const F = {
   cat: tensorOp("aten::cat"), stack: tensorOp("aten::stack"), where: tensorOp("aten::where.self"),
   conv2d: tensorOp("aten::conv2d"), convTranspose2d: tensorOp("aten::conv_transpose2d.input"),
@@ -20,21 +22,30 @@ type Pair = number | [number, number];
 // A single int is passed as is: ATen expands it to both dims, and it crosses N-API cheaper than an array.
 const pair = (p: Pair) => p;
 
-
 export const cat = (tensors: Tensor[], dim = 0) => F.cat(tensors, dim);
 export const stack = (tensors: Tensor[], dim = 0) => F.stack(tensors, dim);
 /** where(cond, a, b): a where cond is true, else b. */
 export const where = (cond: Tensor, a: Tensor, b: Tensor) => F.where(cond, a, b);
 export const meshgrid = (tensors: Tensor[], indexing: "ij" | "xy" = "ij") => F.meshgrid(tensors, indexing);
 
-export interface ConvOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+export interface ConvOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
 // Options left out pass as undefined: the schema's defaults apply natively.
-export const conv2d = (x: Tensor, w: Tensor, b: Tensor | null = null, o: ConvOptions = {}) =>
-  F.conv2d(x, w, b, o.stride, o.padding, o.dilation, o.groups);
+export const conv2d = (x: Tensor, w: Tensor, b: Tensor | null = null, o: ConvOptions = {}) => F.conv2d(x, w, b, o.stride, o.padding, o.dilation, o.groups);
 export const convTranspose2d = (x: Tensor, w: Tensor, b: Tensor | null = null, o: ConvOptions & { outputPadding?: Pair } = {}) =>
   F.convTranspose2d(x, w, b, pair(o.stride ?? 1), pair(o.padding ?? 0), pair(o.outputPadding ?? 0), o.groups ?? 1, pair(o.dilation ?? 1));
 export const linear = (x: Tensor, w: Tensor, b: Tensor | null = null) => F.linear(x, w, b);
-export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
+export interface BatchNormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
 export const batchNorm = (x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}) =>
   F.batchNorm(x, o.weight ?? null, o.bias ?? null, runningMean, runningVar, o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5, true);
 /**
@@ -53,7 +64,11 @@ export const pad = (x: Tensor, p: number[], mode: "constant" | "reflect" | "repl
   F.pad(x, p, mode, mode === "constant" ? value : null);
 export const logSoftmax = (x: Tensor, dim: number, dtype?: DType) => F.logSoftmax(x, dim, dtype ? dtypeCode(dtype) : null);
 export const softmax = (x: Tensor, dim: number, dtype?: DType) => F.softmax(x, dim, dtype ? dtypeCode(dtype) : null);
-export interface LossOptions { weight?: Tensor | null; reduction?: Reduction; ignoreIndex?: number }
+export interface LossOptions {
+  weight?: Tensor | null;
+  reduction?: Reduction;
+  ignoreIndex?: number;
+}
 /** Cross entropy of logits (N, C, ...) against class indices (N, ...). */
 export const crossEntropy = (logits: Tensor, target: Tensor, o: LossOptions & { labelSmoothing?: number } = {}) =>
   F.crossEntropy(logits, target, o.weight ?? null, reductionCode(o.reduction ?? "mean"), o.ignoreIndex ?? -100, o.labelSmoothing ?? 0);

@@ -2,9 +2,15 @@
 import { Tensor, tensorOp, tensorsOp } from "./tensor.js";
 
 const L = {
-  slogdet: tensorsOp("aten::linalg_slogdet"), qr: tensorsOp("aten::linalg_qr"), luFactor: tensorsOp("aten::linalg_lu_factor"),
-  luUnpack: tensorsOp("aten::lu_unpack"), lu: tensorsOp("aten::linalg_lu"), det: tensorOp("aten::linalg_det"),
-  inv: tensorOp("aten::linalg_inv"), solve: tensorOp("aten::linalg_solve"), eigvalsh: tensorOp("aten::linalg_eigvalsh"),
+  slogdet: tensorsOp("aten::linalg_slogdet"),
+  qr: tensorsOp("aten::linalg_qr"),
+  luFactor: tensorsOp("aten::linalg_lu_factor"),
+  luUnpack: tensorsOp("aten::lu_unpack"),
+  lu: tensorsOp("aten::linalg_lu"),
+  det: tensorOp("aten::linalg_det"),
+  inv: tensorOp("aten::linalg_inv"),
+  solve: tensorOp("aten::linalg_solve"),
+  eigvalsh: tensorOp("aten::linalg_eigvalsh"),
 };
 
 /** {sign, logabsdet} of a (batch of) square matrices. */

@@ -32,8 +32,12 @@ export interface NativeAddon {
   grad(h: Handle): Handle | null;
   setGrad(h: Handle, g: Handle | null): void;
   autogradGrad(
-    outputs: Handle[], inputs: Handle[], gradOutputs: (Handle | null)[] | null,
-    retainGraph: boolean | undefined, createGraph: boolean, allowUnused: boolean,
+    outputs: Handle[],
+    inputs: Handle[],
+    gradOutputs: (Handle | null)[] | null,
+    retainGraph: boolean | undefined,
+    createGraph: boolean,
+    allowUnused: boolean,
   ): (Handle | null)[];
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
@@ -56,7 +60,11 @@ export interface NativeAddon {
 
 /** distInit's options: the store at host:port (rank 0 serves it), and the group's backend. */
 export interface NativeDistInit {
-  host: string; port: number; rank: number; size: number; timeoutMs: number;
+  host: string;
+  port: number;
+  rank: number;
+  size: number;
+  timeoutMs: number;
   backend: "gloo" | "nccl";
   /** gloo: the address to listen on, or "iface:NAME"; "" for this host's name. */
   bind?: string;
@@ -91,10 +99,35 @@ function findAddon(): string {
 
 // The names of the addon's functions, checked against NativeAddon by the compiler both ways.
 const FUNCTIONS = [
-  "op", "call", "callAsync", "free", "shape", "dtype", "device", "requiresGrad", "fromBuffer", "toBuffer", "item",
-  "backward", "grad", "setGrad", "autogradGrad", "setGradEnabled", "isGradEnabled", "manualSeed", "opSchema", "getRngState",
-  "setRngState", "setNumThreads", "getNumThreads", "cudaDeviceCount", "mallocOptions", "stats", "version",
-  "distBackends", "distInit",
+  "op",
+  "call",
+  "callAsync",
+  "free",
+  "shape",
+  "dtype",
+  "device",
+  "requiresGrad",
+  "fromBuffer",
+  "toBuffer",
+  "item",
+  "backward",
+  "grad",
+  "setGrad",
+  "autogradGrad",
+  "setGradEnabled",
+  "isGradEnabled",
+  "manualSeed",
+  "opSchema",
+  "getRngState",
+  "setRngState",
+  "setNumThreads",
+  "getNumThreads",
+  "cudaDeviceCount",
+  "mallocOptions",
+  "stats",
+  "version",
+  "distBackends",
+  "distInit",
 ] as const satisfies readonly (keyof NativeAddon)[];
 type Missing = Exclude<keyof NativeAddon, (typeof FUNCTIONS)[number]>;
 const allListed: Missing extends never ? true : Missing = true;

@@ -7,8 +7,16 @@ import { Tensor } from "./tensor.js";
 import { type DType, dtypeCode, itemSize } from "./dtype.js";
 
 const TO_ST: Record<DType, string> = {
-  float32: "F32", float64: "F64", float16: "F16", bfloat16: "BF16", int64: "I64", int32: "I32", int16: "I16",
-  int8: "I8", uint8: "U8", bool: "BOOL",
+  float32: "F32",
+  float64: "F64",
+  float16: "F16",
+  bfloat16: "BF16",
+  int64: "I64",
+  int32: "I32",
+  int16: "I16",
+  int8: "I8",
+  uint8: "U8",
+  bool: "BOOL",
 };
 const FROM_ST = Object.fromEntries(Object.entries(TO_ST).map(([k, v]) => [v, k as DType])) as Record<string, DType>;
 

@@ -41,9 +41,13 @@ export function backgroundConfig(given: Partial<BackgroundConfig> = {}): Backgro
 export function expectRunRole(dir: string, config: RunConfig, role: "model" | "background"): void {
   const { dataset } = parseDatasetSplit(config.dataset);
   if (role === "background" && !config.background)
-    throw new Error(`${dir} is not a background run (its config.json has no "background"): train one with ` +
-      `\`torchts-ood train ${config.kind} --dataset ${dataset} --background\` and pass that folder`);
+    throw new Error(
+      `${dir} is not a background run (its config.json has no "background"): train one with ` +
+        `\`torchts-ood train ${config.kind} --dataset ${dataset} --background\` and pass that folder`,
+    );
   if (role === "model" && config.background)
-    throw new Error(`${dir} is a background run (trained on mutated inputs, mutation rate ${config.background.mutationRate}): ` +
-      "pass it as the background model, and a run trained without --background as the model");
+    throw new Error(
+      `${dir} is a background run (trained on mutated inputs, mutation rate ${config.background.mutationRate}): ` +
+        "pass it as the background model, and a run trained without --background as the model",
+    );
 }

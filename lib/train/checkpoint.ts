@@ -58,7 +58,8 @@ export function checkpointStep(path: string): number {
     } catch {
       throw bad();
     }
-    if (meta?.format !== CHECKPOINT_FORMAT) throw new Error(`${path} is a safetensors file but not a torchts-ood checkpoint (format '${meta?.format ?? "none"}')`);
+    if (meta?.format !== CHECKPOINT_FORMAT)
+      throw new Error(`${path} is a safetensors file but not a torchts-ood checkpoint (format '${meta?.format ?? "none"}')`);
     return Number(meta.step);
   } finally {
     closeSync(fd);

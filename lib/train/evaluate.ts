@@ -5,7 +5,10 @@ import { BatchLoader, type ImageDataset } from "../data/index.js";
 import { type DensityModel, dimsOf, toBitsPerDim } from "../models/density.js";
 import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE } from "./score-cache.js";
 
-export interface TrainModeSwitch { readonly training: boolean; train(on?: boolean): unknown }
+export interface TrainModeSwitch {
+  readonly training: boolean;
+  train(on?: boolean): unknown;
+}
 
 export interface EvalOptions {
   batchSize?: number;
@@ -45,7 +48,14 @@ export function batchTensor(x: Float32Array, shape: readonly number[], device: t
 export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDataset, o: EvalOptions = {}): EvalResult {
   const n = Math.min(o.limit ?? data.n, data.n);
   const dims = dimsOf(model.imageShape);
-  const loader = new BatchLoader(data, { batchSize: o.batchSize ?? SCORE_BATCH_SIZE, shuffle: false, seed: o.seed ?? DEQUANTIZATION_SEED, dequantize: o.dequantize ?? true, prefetch: false, reuseBuffers: true });
+  const loader = new BatchLoader(data, {
+    batchSize: o.batchSize ?? SCORE_BATCH_SIZE,
+    shuffle: false,
+    seed: o.seed ?? DEQUANTIZATION_SEED,
+    dequantize: o.dequantize ?? true,
+    prefetch: false,
+    reuseBuffers: true,
+  });
   const out: PerExample = { logPx: new Float64Array(n), bitsPerDim: new Float64Array(n) };
   const wasTraining = model.training;
   model.train(false);
@@ -54,14 +64,16 @@ export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDatas
     for (const batch of loader) {
       if (at >= n) break;
       const take = Math.min(batch.shape[0], n - at);
-      torch.tidy(() => torch.noGrad(() => {
-        let x = batchTensor(batch.x, batch.shape, o.device);
-        if (take < batch.shape[0]) x = x.narrow(0, 0, take);
-        const r = model.logLikelihood(x);
-        out.logPx.set(r.logPx.double().data() as Float64Array, at);
-        if (r.logPz) (out.logPz ??= new Float64Array(n)).set(r.logPz.double().data() as Float64Array, at);
-        if (r.logDet) (out.logDet ??= new Float64Array(n)).set(r.logDet.double().data() as Float64Array, at);
-      }));
+      torch.tidy(() =>
+        torch.noGrad(() => {
+          let x = batchTensor(batch.x, batch.shape, o.device);
+          if (take < batch.shape[0]) x = x.narrow(0, 0, take);
+          const r = model.logLikelihood(x);
+          out.logPx.set(r.logPx.double().data() as Float64Array, at);
+          if (r.logPz) (out.logPz ??= new Float64Array(n)).set(r.logPz.double().data() as Float64Array, at);
+          if (r.logDet) (out.logDet ??= new Float64Array(n)).set(r.logDet.double().data() as Float64Array, at);
+        }),
+      );
       at += take;
     }
   } finally {
@@ -69,11 +81,14 @@ export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDatas
   }
   for (let i = 0; i < n; i++) out.bitsPerDim[i] = toBitsPerDim(out.logPx[i]!, dims);
   return {
-    name: `${data.name}:${data.split}`, n, ...out,
+    name: `${data.name}:${data.split}`,
+    n,
+    ...out,
     mean: {
-      bitsPerDim: mean(out.bitsPerDim), logPx: mean(out.logPx),
-      ...(out.logPz ? { logPz: mean(out.logPz) } : {}), ...(out.logDet ? { logDet: mean(out.logDet) } : {}),
+      bitsPerDim: mean(out.bitsPerDim),
+      logPx: mean(out.logPx),
+      ...(out.logPz ? { logPz: mean(out.logPz) } : {}),
+      ...(out.logDet ? { logDet: mean(out.logDet) } : {}),
     },
   };
 }
-

@@ -26,7 +26,10 @@ export type MetricsLine = StepMetrics | EvalMetrics;
 
 export class MetricsLog {
   /** warn: where a skipped cut-off last line is reported (stderr by default, even with --quiet). */
-  constructor(readonly path: string, private readonly warn: (msg: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`)) {}
+  constructor(
+    readonly path: string,
+    private readonly warn: (msg: string) => void = (m) => void process.stderr.write(`warning: ${m}\n`),
+  ) {}
 
   append(line: MetricsLine): void {
     appendFileSync(this.path, JSON.stringify(line) + "\n");

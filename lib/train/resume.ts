@@ -24,8 +24,10 @@ export function planResume(dir: string, saved: RunConfig, at: number, o: TrainRu
 
   const steps = o.overrides?.steps;
   if (steps !== undefined && steps <= at)
-    throw new Error(`cannot resume ${dir} with --steps ${steps}: the run is already at step ${at}, and --steps (the total to reach) ` +
-      `must exceed ${at}. Nothing was changed.`);
+    throw new Error(
+      `cannot resume ${dir} with --steps ${steps}: the run is already at step ${at}, and --steps (the total to reach) ` +
+        `must exceed ${at}. Nothing was changed.`,
+    );
   if (steps !== undefined && steps !== config.train.steps) [config.train.steps, changed] = [steps, true];
 
   // Adam's and RMSprop's state does not depend on the rate, so a new one applies from the next step.
@@ -61,7 +63,6 @@ export function planResume(dir: string, saved: RunConfig, at: number, o: TrainRu
   }
   for (const [k, v] of Object.entries(o.overrides ?? {}) as [keyof TrainHyper, unknown][])
     if (k !== "steps" && k !== "lr") keep(FLAG[k] ?? k, v, config.train[k]);
-  if (ignored.length)
-    messages.push(`--resume continues ${dir} as configured, ignoring ${ignored.join(", ")}; start a new run (another --out) to change them`);
+  if (ignored.length) messages.push(`--resume continues ${dir} as configured, ignoring ${ignored.join(", ")}; start a new run (another --out) to change them`);
   return { config, changed, messages };
 }

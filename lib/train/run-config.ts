@@ -28,7 +28,11 @@ export interface RunConfig {
 
 /** A config.json that cannot be a run's: names the file and the field. */
 export class RunConfigError extends Error {
-  constructor(readonly path: string, readonly field: string | null, problem: string) {
+  constructor(
+    readonly path: string,
+    readonly field: string | null,
+    problem: string,
+  ) {
     super(`${path}: ${field === null ? "" : `"${field}" `}${problem}; fix the file or train the run again`);
     this.name = "RunConfigError";
   }
@@ -50,7 +54,9 @@ export function parseRunConfig(text: string, path: string): RunConfig {
 }
 
 export function validateRunConfig(raw: unknown, path: string): RunConfig {
-  const fail = (field: string | null, problem: string): never => { throw new RunConfigError(path, field, problem); };
+  const fail = (field: string | null, problem: string): never => {
+    throw new RunConfigError(path, field, problem);
+  };
   if (!isObject(raw)) return fail(null, "is not a JSON object");
   if (raw.format !== RUN_FORMAT) fail(null, `is not a torchts-ood run config (format ${show(raw.format)}, expected "${RUN_FORMAT}")`);
   const oneOf = (field: string, v: unknown, allowed: readonly string[]) => {

@@ -82,9 +82,16 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     // The background's penalty comes on top of the preset's own decay: the same training plus L2.
     if (background) hyper.weightDecay += background.l2;
     config = {
-      format: RUN_FORMAT, kind: o.kind ?? "glow", preset: o.preset ?? "cpu", dataset: trainSpec, seed: o.seed ?? 0,
-      device: o.device ?? torch.defaultDevice(), model: preset.model, train: hyper,
-      evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec), ...(background ? { background } : {}),
+      format: RUN_FORMAT,
+      kind: o.kind ?? "glow",
+      preset: o.preset ?? "cpu",
+      dataset: trainSpec,
+      seed: o.seed ?? 0,
+      device: o.device ?? torch.defaultDevice(),
+      model: preset.model,
+      train: hyper,
+      evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec),
+      ...(background ? { background } : {}),
     };
   }
   // A new model in a folder that held one: the old model's scores must not pass for the new one's.
@@ -113,8 +120,15 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
   const lrAt = scheduleOf(config.train);
   try {
     const summary = await trainLoop({
-      model, optimizer, train, evalSplits, outDir: out, device: config.device, resume: o.resume ?? false,
-      progress: new Progress(process.stderr, 10, (o.quiet ?? false) || !main), parallel: o.parallel,
+      model,
+      optimizer,
+      train,
+      evalSplits,
+      outDir: out,
+      device: config.device,
+      resume: o.resume ?? false,
+      progress: new Progress(process.stderr, 10, (o.quiet ?? false) || !main),
+      parallel: o.parallel,
       config: { ...config.train, lrAt, seed: config.seed, mutationRate: config.background?.mutationRate ?? 0 },
     });
     return { config, summary };
@@ -149,7 +163,8 @@ export function openRun(dir: string, device?: torch.Device): OpenRun {
     // A diverged run's weights would score and sample as NaN: refuse them here, with the reason.
     const bad = nonFiniteTensors(ck.model);
     if (bad.length) {
-      fault = `${dir}/checkpoint.safetensors (step ${ck.step}) holds non-finite weights (in ${someOf(bad)}): the run diverged ` +
+      fault =
+        `${dir}/checkpoint.safetensors (step ${ck.step}) holds non-finite weights (in ${someOf(bad)}): the run diverged ` +
         "before this checkpoint was written. Nothing can be scored or sampled from it: train it again with a lower --lr.";
     } else {
       model = createModel(config.model);

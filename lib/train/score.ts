@@ -42,8 +42,14 @@ export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunSc
     for (const s of splits) {
       const key: ScoreKey = { split: s, step: run.step, limit: o.limit ?? null, seed: DEQUANTIZATION_SEED, batchSize: o.batchSize ?? SCORE_BATCH_SIZE };
       const cached = cache?.read(key) ?? null;
-      const r: CachedScores = cached ?? evaluate(run.model, await loadSplit(s, o.data),
-        { limit: o.limit, batchSize: key.batchSize, seed: key.seed, ...(o.device ? { device: o.device } : {}) });
+      const r: CachedScores =
+        cached ??
+        evaluate(run.model, await loadSplit(s, o.data), {
+          limit: o.limit,
+          batchSize: key.batchSize,
+          seed: key.seed,
+          ...(o.device ? { device: o.device } : {}),
+        });
       // cached ones too: the analyses save scores whatever they are
       assertFinite(dir, run.step, s, r);
       if (!cached) cache?.write(key, run.config.kind, r);
@@ -60,18 +66,22 @@ function assertFinite(dir: string, step: number, split: string, r: CachedScores)
   const bad = r.logPx.reduce((n, v) => n + (Number.isFinite(v) ? 0 : 1), 0);
   if (!bad) return;
   const first = r.logPx.findIndex((v) => !Number.isFinite(v));
-  throw new Error(`${dir} (step ${step}) gives a non-finite log p(x) for ${bad} of ${r.n} images of ${split} ` +
-    `(the first is image ${first}: ${r.logPx[first]}), so there is no score to report. The weights are finite, but the model ` +
-    "overflows on these images: if training diverged, train it again with a lower --lr.");
+  throw new Error(
+    `${dir} (step ${step}) gives a non-finite log p(x) for ${bad} of ${r.n} images of ${split} ` +
+      `(the first is image ${first}: ${r.logPx[first]}), so there is no score to report. The weights are finite, but the model ` +
+      "overflows on these images: if training diverged, train it again with a lower --lr.",
+  );
 }
 
 export function formatScores(s: RunScores): string {
   const rows = Object.entries(s.splits);
   const flow = rows.some(([, v]) => v.logPz !== undefined);
   const head = ["split".padEnd(24), "n".padStart(6), "bits/dim".padStart(9), "log p(x)".padStart(11)]
-    .concat(flow ? ["log p(z)".padStart(11), "log-det".padStart(11)] : []).join(" ");
+    .concat(flow ? ["log p(z)".padStart(11), "log-det".padStart(11)] : [])
+    .join(" ");
   const f = (v: number | undefined, w: number, d = 1) => (v === undefined ? "" : v.toFixed(d)).padStart(w);
   const lines = rows.map(([k, v]) =>
-    [k.padEnd(24), String(v.n).padStart(6), f(v.bitsPerDim, 9, 3), f(v.logPx, 11)].concat(flow ? [f(v.logPz, 11), f(v.logDet, 11)] : []).join(" "));
+    [k.padEnd(24), String(v.n).padStart(6), f(v.bitsPerDim, 9, 3), f(v.logPx, 11)].concat(flow ? [f(v.logPz, 11), f(v.logDet, 11)] : []).join(" "),
+  );
   return [`${s.model} (step ${s.step}): mean over each split, nats except bits/dim`, head, ...lines].join("\n");
 }

@@ -101,8 +101,13 @@ export function trainStep(model: StepModel, optimizer: StepOptimizer, x: torch.T
  * training (lib/distributed), where `average` runs the collectives off the JS thread, so that every rank
  * takes the same update.
  */
-export async function trainStepAveraged(model: StepModel, optimizer: StepOptimizer, x: torch.Tensor, o: StepOptions,
-    average: (params: torch.Tensor[], loss: torch.Tensor) => Promise<torch.Tensor>): Promise<StepResult> {
+export async function trainStepAveraged(
+  model: StepModel,
+  optimizer: StepOptimizer,
+  x: torch.Tensor,
+  o: StepOptions,
+  average: (params: torch.Tensor[], loss: torch.Tensor) => Promise<torch.Tensor>,
+): Promise<StepResult> {
   const params = o.params ?? model.parameters();
   const b = torch.tidy(() => {
     const r = model.objective(x);

@@ -70,16 +70,22 @@ export interface TrainSummary {
 }
 
 /** The checkpoint a failed run leaves behind, for the error messages. */
-export interface KeptCheckpoint { path: string; step: number }
+export interface KeptCheckpoint {
+  path: string;
+  step: number;
+}
 
 const keptText = (kept: KeptCheckpoint | null) =>
   kept ? `; the last good checkpoint is kept at ${kept.path} (step ${kept.step})` : "; no checkpoint was written yet";
-const remedy = (kept: KeptCheckpoint | null) =>
-  `. Lower --lr${kept ? " (with --resume it continues from that checkpoint)" : ""}, or add gradient clipping.`;
+const remedy = (kept: KeptCheckpoint | null) => `. Lower --lr${kept ? " (with --resume it continues from that checkpoint)" : ""}, or add gradient clipping.`;
 
 export class NonFiniteLossError extends Error {
   readonly checkpoint: string | null;
-  constructor(readonly step: number, readonly term: string, readonly kept: KeptCheckpoint | null) {
+  constructor(
+    readonly step: number,
+    readonly term: string,
+    readonly kept: KeptCheckpoint | null,
+  ) {
     super(`training stopped: the loss became ${term} at step ${step}${keptText(kept)}${remedy(kept)}`);
     this.name = "NonFiniteLossError";
     this.checkpoint = kept?.path ?? null;
@@ -92,7 +98,11 @@ export class NonFiniteLossError extends Error {
  */
 export class NonFiniteStateError extends Error {
   readonly checkpoint: string | null;
-  constructor(readonly step: number, readonly what: string, readonly kept: KeptCheckpoint | null) {
+  constructor(
+    readonly step: number,
+    readonly what: string,
+    readonly kept: KeptCheckpoint | null,
+  ) {
     super(`training stopped: the update of step ${step} made the ${what}${keptText(kept)}${remedy(kept)}`);
     this.name = "NonFiniteStateError";
     this.checkpoint = kept?.path ?? null;
@@ -113,7 +123,14 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   const params = model.parameters();
 
   // Each batch is copied into a tensor at once, so two reused buffers serve the whole run.
-  const loader = new BatchLoader(run.train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, dropLast: true, reuseBuffers: true, mutationRate: c.mutationRate ?? 0 });
+  const loader = new BatchLoader(run.train, {
+    batchSize: c.batchSize,
+    shuffle: true,
+    seed: c.seed,
+    dropLast: true,
+    reuseBuffers: true,
+    mutationRate: c.mutationRate ?? 0,
+  });
   let start = 0;
   let wallBefore = 0;
   let lastLoss = NaN;
@@ -152,10 +169,12 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     const rng = torch.getRngState();
     model.train(false);
     try {
-      return torch.tidy(() => torch.noGrad(() => {
-        const r = model.objective(batchTensor(batch.x, batch.shape, device));
-        return r.logPx.isfinite().all().item() ? null : `loss ${badTerm(r)} on the step's batch`;
-      }));
+      return torch.tidy(() =>
+        torch.noGrad(() => {
+          const r = model.objective(batchTensor(batch.x, batch.shape, device));
+          return r.logPx.isfinite().all().item() ? null : `loss ${badTerm(r)} on the step's batch`;
+        }),
+      );
     } finally {
       model.train(true);
       torch.setRngState(rng);
@@ -168,7 +187,9 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     if (bad) throw new NonFiniteStateError(step, bad, kept);
     const opt = optimizer.stateDict();
     saveCheckpoint(ckptPath, {
-      step, model: model.stateDict(), optimizer: opt.tensors,
+      step,
+      model: model.stateDict(),
+      optimizer: opt.tensors,
       state: { optimizer: opt.meta, loader: loader.state(), wallTime: wall },
     });
     kept = { path: ckptPath, step };
@@ -179,7 +200,9 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
   // Reading the loss back is free on the CPU (it is computed synchronously); on a GPU it would stall the
   // queue, so there the loss is read only when it is logged.
   const readEvery = device === "cpu" ? 1 : c.logEvery;
-  let lastGradNorm = NaN, windowStart = performance.now(), windowImages = 0;
+  let lastGradNorm = NaN,
+    windowStart = performance.now(),
+    windowImages = 0;
   const last = Math.min(c.steps, run.stopAfter ?? c.steps);
   model.train(true);
 
@@ -190,7 +213,14 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
     optimizer.lr = c.lrAt(step);
     const readNow = step % readEvery === 0 || step % c.logEvery === 0 || step === last;
     const x = batchTensor(mine.x, mine.shape, device);
-    const stepOptions = { clipNorm: c.clipNorm, params, read: readNow, onNonFinite: (term: string) => { throw new NonFiniteLossError(step, term, kept); } };
+    const stepOptions = {
+      clipNorm: c.clipNorm,
+      params,
+      read: readNow,
+      onNonFinite: (term: string) => {
+        throw new NonFiniteLossError(step, term, kept);
+      },
+    };
     let r;
     try {
       // Data parallel: the gradients and the loss averaged over the ranks, so each takes the same step.
@@ -216,7 +246,13 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
         evalResults[name] = evaluate(model, ds, { limit: c.evalLimit, device }).mean.bitsPerDim;
       }
       metrics.append({ step, eval: evalResults, wallTime: wall() });
-      progress.line(`step ${step}: ` + Object.entries(evalResults).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ") + " bits/dim");
+      progress.line(
+        `step ${step}: ` +
+          Object.entries(evalResults)
+            .map(([k, v]) => `${k} ${v.toFixed(3)}`)
+            .join(", ") +
+          " bits/dim",
+      );
     }
     if (main && ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === last)) {
       save(step, wall(), batch);

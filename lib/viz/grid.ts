@@ -11,7 +11,8 @@ export function imageGridPng(images: Tensor, cols = Math.ceil(Math.sqrt(images.s
   png.data.fill(255);
   const px = images.float().data() as Float32Array;
   for (let i = 0; i < n; i++) {
-    const ox = pad + (i % cols) * (w + pad), oy = pad + Math.floor(i / cols) * (h + pad);
+    const ox = pad + (i % cols) * (w + pad),
+      oy = pad + Math.floor(i / cols) * (h + pad);
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const o = ((oy + y) * png.width + ox + x) * 4;

@@ -33,7 +33,9 @@ export interface Histogram {
 export function histogram(values: ArrayLike<number>, o: { bins?: number; min?: number; max?: number } = {}): Histogram {
   const bins = o.bins ?? 40;
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
-  let lo = o.min ?? Infinity, hi = o.max ?? -Infinity, dropped = 0;
+  let lo = o.min ?? Infinity,
+    hi = o.max ?? -Infinity,
+    dropped = 0;
   if (o.min === undefined || o.max === undefined) {
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
@@ -42,15 +44,24 @@ export function histogram(values: ArrayLike<number>, o: { bins?: number; min?: n
       if (o.max === undefined && v > hi) hi = v;
     }
   }
-  if (!Number.isFinite(lo) || !Number.isFinite(hi)) { lo = 0; hi = 1; }
-  if (hi === lo) { lo -= 0.5; hi += 0.5; }
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+    lo = 0;
+    hi = 1;
+  }
+  if (hi === lo) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
   const width = (hi - lo) / bins;
   const edges = Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
   edges[bins] = hi;
   const counts = new Array<number>(bins).fill(0);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (!Number.isFinite(v)) { dropped++; continue; }
+    if (!Number.isFinite(v)) {
+      dropped++;
+      continue;
+    }
     const b = Math.min(bins - 1, Math.max(0, Math.floor((v - lo) / width)));
     counts[b]!++;
   }
@@ -59,8 +70,16 @@ export function histogram(values: ArrayLike<number>, o: { bins?: number; min?: n
 
 /** The range [min, max] of the finite values of several arrays together. */
 export function rangeOf(...arrays: ArrayLike<number>[]): [number, number] {
-  let lo = Infinity, hi = -Infinity;
-  for (const a of arrays) for (let i = 0; i < a.length; i++) { const v = a[i]!; if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const a of arrays)
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]!;
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
   return Number.isFinite(lo) ? [lo, hi] : [0, 1];
 }
 
@@ -81,7 +100,10 @@ const base = (title: string, width: number, height: number) =>
  * Overlaid, normalised histograms (density per bin) on shared bins, one colour per series, as the
  * paper's Figures 2, 3, 4 and 6.
  */
-export function histogramSpec(series: HistogramSeries[], o: { title: string; xTitle: string; bins?: number; width?: number; height?: number; range?: [number, number] }): VegaLiteSpec {
+export function histogramSpec(
+  series: HistogramSeries[],
+  o: { title: string; xTitle: string; bins?: number; width?: number; height?: number; range?: [number, number] },
+): VegaLiteSpec {
   const [lo, hi] = o.range ?? rangeOf(...series.map((s) => s.values));
   const rows: { series: string; x0: number; x1: number; density: number }[] = [];
   for (const s of series) {
@@ -99,33 +121,72 @@ export function histogramSpec(series: HistogramSeries[], o: { title: string; xTi
       x2: { field: "x1" },
       y: { field: "density", type: "quantitative", title: "density" },
       y2: { datum: 0 },
-      color: { field: "series", type: "nominal", title: null, scale: { domain: series.map((s) => s.name), range: colors }, legend: { orient: "top", labelLimit: 360, columns: 2 } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: series.map((s) => s.name), range: colors },
+        legend: { orient: "top", labelLimit: 360, columns: 2 },
+      },
     },
   } as VegaLiteSpec;
 }
 
-export interface LinePoint { series: string; x: number; y: number }
+export interface LinePoint {
+  series: string;
+  x: number;
+  y: number;
+}
 
 /** Lines with points, one per series. */
-export function lineSpec(points: LinePoint[], o: { title: string; xTitle: string; yTitle: string; colors?: Record<string, string>; width?: number; height?: number; xScale?: "linear" | "log"; reverseX?: boolean }): VegaLiteSpec {
+export function lineSpec(
+  points: LinePoint[],
+  o: {
+    title: string;
+    xTitle: string;
+    yTitle: string;
+    colors?: Record<string, string>;
+    width?: number;
+    height?: number;
+    xScale?: "linear" | "log";
+    reverseX?: boolean;
+  },
+): VegaLiteSpec {
   const names = [...new Set(points.map((p) => p.series))];
   return {
     ...base(o.title, o.width ?? 420, o.height ?? 240),
     data: { values: points },
     mark: { type: "line", point: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: o.xTitle, scale: o.xScale === "log" ? { type: "log", reverse: o.reverseX ?? false } : { zero: false, reverse: o.reverseX ?? false } },
+      x: {
+        field: "x",
+        type: "quantitative",
+        title: o.xTitle,
+        scale: o.xScale === "log" ? { type: "log", reverse: o.reverseX ?? false } : { zero: false, reverse: o.reverseX ?? false },
+      },
       y: { field: "y", type: "quantitative", title: o.yTitle, scale: { zero: false } },
-      color: { field: "series", type: "nominal", title: null, legend: { orient: "top", labelLimit: 360, columns: 2 },
-        scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        legend: { orient: "top", labelLimit: 360, columns: 2 },
+        scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) },
+      },
     },
   } as VegaLiteSpec;
 }
 
-export interface BarRow { group: string; series: string; value: number }
+export interface BarRow {
+  group: string;
+  series: string;
+  value: number;
+}
 
 /** Grouped bars: one group per `group`, one bar per `series` in it. */
-export function groupedBarSpec(rows: BarRow[], o: { title: string; yTitle: string; colors?: Record<string, string>; width?: number; height?: number; yScale?: "linear" | "symlog" }): VegaLiteSpec {
+export function groupedBarSpec(
+  rows: BarRow[],
+  o: { title: string; yTitle: string; colors?: Record<string, string>; width?: number; height?: number; yScale?: "linear" | "symlog" },
+): VegaLiteSpec {
   const names = [...new Set(rows.map((r) => r.series))];
   return {
     ...base(o.title, o.width ?? 120, o.height ?? 220),
@@ -135,8 +196,13 @@ export function groupedBarSpec(rows: BarRow[], o: { title: string; yTitle: strin
       column: { field: "group", type: "nominal", title: null },
       x: { field: "series", type: "nominal", title: null, axis: { labelAngle: -40 }, sort: names },
       y: { field: "value", type: "quantitative", title: o.yTitle, scale: { type: o.yScale ?? "linear" } },
-      color: { field: "series", type: "nominal", title: null, legend: null,
-        scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        legend: null,
+        scale: { domain: names, range: names.map((n, i) => o.colors?.[n] ?? PALETTE[i % PALETTE.length]!) },
+      },
     },
   } as VegaLiteSpec;
 }

@@ -11,11 +11,17 @@ import * as torch from "../../lib/tensor/index.js";
 import { checkpointStep, loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.js";
 
 // out, err: console.log and console.error; stderr: what was written to process.stderr (progress, warnings)
-let out: string[] = [], err: string[] = [], stderr: string[] = [];
-beforeAll(() => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; });
+let out: string[] = [],
+  err: string[] = [],
+  stderr: string[] = [];
+beforeAll(() => {
+  process.env.TORCHTS_OOD_DATA = SHARED_DATASETS;
+});
 afterEach(() => vi.restoreAllMocks());
 async function cli(...args: string[]): Promise<number> {
-  out = []; err = []; stderr = [];
+  out = [];
+  err = [];
+  stderr = [];
   vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
   vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
   vi.spyOn(process.stderr, "write").mockImplementation((s) => (stderr.push(String(s)), true));
@@ -157,18 +163,27 @@ describe("torchts-ood CLI", () => {
     expect(await cli("train", "glow", "--preset", "tiny", "--steps", "2", "--seeds", "1-2,5", "--out", ens, "--quiet")).toBe(0);
     const dirs = [1, 2, 5].map((s) => join(ens, `seed-${s}`));
     expect(dirs.map((d) => JSON.parse(readFileSync(join(d, "config.json"), "utf8")).seed)).toEqual([1, 2, 5]);
-    expect(out.join("\n")).toContain(`3 runs, one per seed:\n${dirs.map((d) => `  ${d}`).join("\n")}\n` +
-      `to score them as an ensemble, pass:\n  --ensemble ${dirs.join(" ")}`);
+    expect(out.join("\n")).toContain(
+      `3 runs, one per seed:\n${dirs.map((d) => `  ${d}`).join("\n")}\n` + `to score them as an ensemble, pass:\n  --ensemble ${dirs.join(" ")}`,
+    );
     // different seeds, different models
-    const weights = dirs.map((d) => { const ck = loadCheckpoint(join(d, "checkpoint.safetensors")); const w = Object.values(ck.model)[0]!.toFlatArray(); torch.dispose([ck.model, ck.optimizer, ck.rng]); return Array.from(w); });
+    const weights = dirs.map((d) => {
+      const ck = loadCheckpoint(join(d, "checkpoint.safetensors"));
+      const w = Object.values(ck.model)[0]!.toFlatArray();
+      torch.dispose([ck.model, ck.optimizer, ck.rng]);
+      return Array.from(w);
+    });
     expect(weights[0]).not.toEqual(weights[1]);
     expect(await cli("train", "glow", "--seeds", "1-2,5", "--resume", "--steps", "3", "--out", ens, "--quiet")).toBe(0);
     expect(dirs.map((d) => checkpointStep(join(d, "checkpoint.safetensors")))).toEqual([3, 3, 3]);
     // a seed that fails stops the sweep, saying which, what is done and how to go on
     writeFileSync(join(dirs[1]!, "config.json"), "{");
     expect(await cli("train", "glow", "--seeds", "1-2,5", "--resume", "--steps", "4", "--out", ens, "--quiet")).toBe(1);
-    expect(err.join("\n")).toMatch(new RegExp(`^torchts-ood: seed 2 \\(${dirs[1]}\\): .*JSON.*\nseed 1 is trained; the sweep stopped there\\. ` +
-      "Run the same command with --resume to continue it"));
+    expect(err.join("\n")).toMatch(
+      new RegExp(
+        `^torchts-ood: seed 2 \\(${dirs[1]}\\): .*JSON.*\nseed 1 is trained; the sweep stopped there\\. ` + "Run the same command with --resume to continue it",
+      ),
+    );
   });
 
   it("rewrites config.json by replacing it (a new inode), never in place, leaving no temporary file", async () => {
@@ -188,8 +203,12 @@ describe("torchts-ood CLI", () => {
     const inode = statSync(join(r, "config.json")).ino;
     for (const steps of ["2", "4"]) {
       expect(await cli("train", "glow", "--resume", "--steps", steps, "--out", r, "--quiet"), steps).toBe(1);
-      expect(err.join("\n")).toMatch(new RegExp(`cannot resume .*at-4 with --steps ${steps}: the run is already at step 4, and --steps ` +
-        "\\(the total to reach\\) must exceed 4\\. Nothing was changed\\.$"));
+      expect(err.join("\n")).toMatch(
+        new RegExp(
+          `cannot resume .*at-4 with --steps ${steps}: the run is already at step 4, and --steps ` +
+            "\\(the total to reach\\) must exceed 4\\. Nothing was changed\\.$",
+        ),
+      );
       expect(out.join("\n")).not.toMatch(/NaN/);
     }
     expect(readFileSync(join(r, "config.json"), "utf8")).toBe(config);
@@ -206,17 +225,54 @@ describe("torchts-ood CLI", () => {
     // as if trained on a GPU machine and continued on this one
     const c = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
     writeFileSync(join(r, "config.json"), JSON.stringify({ ...c, device: "cuda" }));
-    expect(await cli("train", "realnvp", "--resume", "--steps", "4", "--lr", "0.002", "--batch-size", "8", "--preset", "cpu",
-      "--device", "cpu", "--seed", "5", "--out", r, "--quiet")).toBe(0);
-    const warnings = stderr.join("").split("\n").filter((l) => l.includes("ignoring"));
-    expect(warnings).toEqual([`train: --resume continues ${r} as configured, ignoring model realnvp (the run keeps glow), ` +
-      "--preset cpu (the run keeps tiny), --seed 5 (the run keeps 0), --batch-size 8 (the run keeps 16); start a new run (another --out) to change them"]);
+    expect(
+      await cli(
+        "train",
+        "realnvp",
+        "--resume",
+        "--steps",
+        "4",
+        "--lr",
+        "0.002",
+        "--batch-size",
+        "8",
+        "--preset",
+        "cpu",
+        "--device",
+        "cpu",
+        "--seed",
+        "5",
+        "--out",
+        r,
+        "--quiet",
+      ),
+    ).toBe(0);
+    const warnings = stderr
+      .join("")
+      .split("\n")
+      .filter((l) => l.includes("ignoring"));
+    expect(warnings).toEqual([
+      `train: --resume continues ${r} as configured, ignoring model realnvp (the run keeps glow), ` +
+        "--preset cpu (the run keeps tiny), --seed 5 (the run keeps 0), --batch-size 8 (the run keeps 16); start a new run (another --out) to change them",
+    ]);
     expect(stderr.join("")).toContain("train: --lr 0.002: the learning rate from step 3 on (was 0.001); config.json records it\n");
     expect(stderr.join("")).toContain("train: --device cpu: continuing on cpu (the run was on cuda); config.json records it\n");
     const after = JSON.parse(readFileSync(join(r, "config.json"), "utf8"));
-    expect([after.kind, after.preset, after.seed, after.train.batchSize, after.train.lr, after.device, after.train.steps])
-      .toEqual(["glow", "tiny", 0, 16, 0.002, "cpu", 4]);
-    const last = readFileSync(join(r, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((l) => "lr" in l).at(-1);
+    expect([after.kind, after.preset, after.seed, after.train.batchSize, after.train.lr, after.device, after.train.steps]).toEqual([
+      "glow",
+      "tiny",
+      0,
+      16,
+      0.002,
+      "cpu",
+      4,
+    ]);
+    const last = readFileSync(join(r, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((l) => "lr" in l)
+      .at(-1);
     expect([last.step, last.lr]).toEqual([4, 0.002]);
   });
 });

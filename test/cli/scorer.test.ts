@@ -14,12 +14,14 @@ import { SHARED_DATASETS } from "../paths.js";
 /** p, or a rejection if p has not settled within ms (so a call that never settles fails fast). */
 const within = <T>(p: Promise<T>, ms = 5000): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 };
 
 /** 8-bit pixels as the bin centres the models expect. */
-const mnistLike = (n: number) => new Float32Array(n * 784).map((_, i) => ((i * 37) % 256 + 0.5) / 256);
+const mnistLike = (n: number) => new Float32Array(n * 784).map((_, i) => (((i * 37) % 256) + 0.5) / 256);
 
 describe("Scorer", () => {
   let out = "";

@@ -20,7 +20,7 @@ describe("start-up", () => {
       process.stderr.write(JSON.stringify({ codes, native: isNativeLoaded(), mapped: maps.match(/\\S*(libtorch|libc10|torchts\\.node)\\S*/g) ?? [] }));`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
-    const report = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf("{\"codes\"")));
+    const report = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('{"codes"')));
     expect(report.codes).toEqual(COMMANDS.map(() => 0).concat(0));
     expect(report.native).toBe(false);
     expect(report.mapped).toEqual([]);
@@ -28,19 +28,28 @@ describe("start-up", () => {
   });
 
   it("loads the native library on the first tensor", () => {
-    const r = spawnSync(process.execPath, ["--input-type=module", "-e", `
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--input-type=module",
+        "-e",
+        `
       import * as torch from ${JSON.stringify(join(REPO_ROOT, "dist/lib/tensor/index.js"))};
       import { isNativeLoaded } from ${JSON.stringify(join(REPO_ROOT, "dist/lib/tensor/native.js"))};
       const before = isNativeLoaded();
       const sum = torch.ones([3]).sum().item();
-      console.log(JSON.stringify({ before, after: isNativeLoaded(), sum }));`], { encoding: "utf8" });
+      console.log(JSON.stringify({ before, after: isNativeLoaded(), sum }));`,
+      ],
+      { encoding: "utf8" },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ before: false, after: true, sum: 3 });
   });
 
   it("check-setup.sh names a missing Python in one clear line and fails", () => {
     const r = spawnSync("bash", [join(REPO_ROOT, "scripts/check-setup.sh")], {
-      encoding: "utf8", env: { ...process.env, PYTHON: "/nonexistent/python3" },
+      encoding: "utf8",
+      env: { ...process.env, PYTHON: "/nonexistent/python3" },
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^check-setup: MISSING .*\/nonexistent\/python3/m);

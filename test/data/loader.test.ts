@@ -1,27 +1,40 @@
-import { describe, expect, it } from 'vitest';
-import { type Batch, BatchLoader, type BatchLoaderOptions } from '../../lib/data/loader.js';
-import type { ImageDataset } from '../../lib/data/types.js';
-import { patternBytes } from './fixtures/writers.js';
+import { describe, expect, it } from "vitest";
+import { type Batch, BatchLoader, type BatchLoaderOptions } from "../../lib/data/loader.js";
+import type { ImageDataset } from "../../lib/data/types.js";
+import { patternBytes } from "./fixtures/writers.js";
 
 const n = 23;
 const ds: ImageDataset = {
-  name: 'toy', split: 'train', images: patternBytes(n * 2 * 3 * 3, 77), labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
-  n, channels: 2, height: 3, width: 3,
+  name: "toy",
+  split: "train",
+  images: patternBytes(n * 2 * 3 * 3, 77),
+  labels: Uint8Array.from({ length: n }, (_, i) => i % 10),
+  n,
+  channels: 2,
+  height: 3,
+  width: 3,
 };
 const size = 18;
 
 const take = (l: BatchLoader, k: number): Batch[] => Array.from({ length: k }, () => l.next());
-const flat = (bs: Batch[]) => bs.map((b) => ({ x: Array.from(b.x), idx: Array.from(b.indices), labels: Array.from(b.labels ?? []), epoch: b.epoch, step: b.step, shape: b.shape }));
+const flat = (bs: Batch[]) =>
+  bs.map((b) => ({ x: Array.from(b.x), idx: Array.from(b.indices), labels: Array.from(b.labels ?? []), epoch: b.epoch, step: b.step, shape: b.shape }));
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-describe('BatchLoader', () => {
-  it('covers every image once per epoch, reshuffled each epoch, with a smaller last batch', () => {
+describe("BatchLoader", () => {
+  it("covers every image once per epoch, reshuffled each epoch, with a smaller last batch", () => {
     const l = new BatchLoader(ds, { batchSize: 5, seed: 1, prefetch: false });
     expect(l.batchesPerEpoch).toBe(5);
     const e0 = take(l, 5);
     const e1 = take(l, 5);
     expect(e0.map((b) => b.shape[0])).toEqual([5, 5, 5, 5, 3]);
-    expect(e0.map((b) => [b.epoch, b.step])).toEqual([[0, 0], [0, 1], [0, 2], [0, 3], [0, 4]]);
+    expect(e0.map((b) => [b.epoch, b.step])).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [0, 4],
+    ]);
     expect(e1[0].epoch).toBe(1);
     const idx0 = e0.flatMap((b) => [...b.indices]);
     const idx1 = e1.flatMap((b) => [...b.indices]);
@@ -30,21 +43,21 @@ describe('BatchLoader', () => {
     expect(idx0).not.toEqual(idx1);
   });
 
-  it('builds x, shape and labels from the indexed images: (x + 0.5)/256 without noise, minus 0.5 when centered', () => {
-    for (const range of ['unit', 'centered'] as const) {
+  it("builds x, shape and labels from the indexed images: (x + 0.5)/256 without noise, minus 0.5 when centered", () => {
+    for (const range of ["unit", "centered"] as const) {
       const l = new BatchLoader(ds, { batchSize: 4, seed: 2, dequantize: false, range, prefetch: false });
       const b = l.next();
       expect(b.shape).toEqual([4, 2, 3, 3]);
       b.indices.forEach((src, i) => {
         expect(b.labels![i]).toBe(ds.labels![src]);
         for (let j = 0; j < size; j++) {
-          expect(b.x[i * size + j]).toBe(Math.fround((ds.images[src * size + j] + 0.5) / 256 - (range === 'centered' ? 0.5 : 0)));
+          expect(b.x[i * size + j]).toBe(Math.fround((ds.images[src * size + j] + 0.5) / 256 - (range === "centered" ? 0.5 : 0)));
         }
       });
     }
   });
 
-  it('dequantizes inside each pixel\'s bin, with fresh noise every epoch', () => {
+  it("dequantizes inside each pixel's bin, with fresh noise every epoch", () => {
     const l = new BatchLoader(ds, { batchSize: n, seed: 3, shuffle: false, prefetch: false });
     const [a, b] = take(l, 2);
     expect(Array.from(a.indices)).toEqual(Array.from(b.indices));
@@ -55,7 +68,7 @@ describe('BatchLoader', () => {
     expect(Array.from(a.x)).not.toEqual(Array.from(b.x));
   });
 
-  it('keeps data set order without shuffle, and drops the last partial batch when asked', () => {
+  it("keeps data set order without shuffle, and drops the last partial batch when asked", () => {
     const l = new BatchLoader(ds, { batchSize: 5, shuffle: false, dropLast: true, prefetch: false });
     expect(l.batchesPerEpoch).toBe(4);
     const e = [...l];
@@ -67,13 +80,13 @@ describe('BatchLoader', () => {
     expect(() => new BatchLoader(ds, { batchSize: 30, dropLast: true })).toThrow(/gives no batches/);
   });
 
-  it('is deterministic for a seed and differs between seeds', () => {
+  it("is deterministic for a seed and differs between seeds", () => {
     const opts: BatchLoaderOptions = { batchSize: 6, seed: 11, prefetch: false };
     expect(flat(take(new BatchLoader(ds, opts), 9))).toEqual(flat(take(new BatchLoader(ds, opts), 9)));
     expect(flat(take(new BatchLoader(ds, { ...opts, seed: 12 }), 9))).not.toEqual(flat(take(new BatchLoader(ds, opts), 9)));
   });
 
-  it('resumes exactly from a JSON state, mid-epoch and at an epoch boundary', () => {
+  it("resumes exactly from a JSON state, mid-epoch and at an epoch boundary", () => {
     const opts: BatchLoaderOptions = { batchSize: 5, seed: 5, prefetch: false };
     for (const stopAfter of [0, 2, 5, 7, 10]) {
       const ref = new BatchLoader(ds, opts);
@@ -87,8 +100,8 @@ describe('BatchLoader', () => {
     }
   });
 
-  it('mutates pixels at the given rate, afresh each time an image is drawn, and resumes on the same mutations', () => {
-    const big: ImageDataset = { name: 'flat', split: 'train', images: new Uint8Array(4 * 1 * 50 * 50).fill(9), n: 4, channels: 1, height: 50, width: 50 };
+  it("mutates pixels at the given rate, afresh each time an image is drawn, and resumes on the same mutations", () => {
+    const big: ImageDataset = { name: "flat", split: "train", images: new Uint8Array(4 * 1 * 50 * 50).fill(9), n: 4, channels: 1, height: 50, width: 50 };
     const opts: BatchLoaderOptions = { batchSize: 4, seed: 3, shuffle: false, dequantize: false, prefetch: false, mutationRate: 0.2 };
     const pixels = (b: Batch) => Array.from(b.x, (v) => Math.round(v * 256 - 0.5));
     const l = new BatchLoader(big, opts);
@@ -108,10 +121,10 @@ describe('BatchLoader', () => {
     expect(() => new BatchLoader(big, { ...opts, mutationRate: 0 }).restore(saved)).toThrow(/mutationRate = 0.2, this loader has 0/);
     expect(() => new BatchLoader(big, { ...opts, mutationRate: 2 })).toThrow(/mutationRate must be in \[0, 1\], got 2/);
     // without mutations the state is as before (checkpoints of earlier runs restore unchanged)
-    expect('mutationRate' in new BatchLoader(big, { ...opts, mutationRate: 0 }).state()).toBe(false);
+    expect("mutationRate" in new BatchLoader(big, { ...opts, mutationRate: 0 }).state()).toBe(false);
   });
 
-  it('refuses a state from a loader with other options', () => {
+  it("refuses a state from a loader with other options", () => {
     const a = new BatchLoader(ds, { batchSize: 5, seed: 5, prefetch: false });
     a.next();
     const b = new BatchLoader(ds, { batchSize: 4, seed: 5, prefetch: false });
@@ -120,7 +133,7 @@ describe('BatchLoader', () => {
     expect(() => c.restore(a.state())).toThrow(/seed = 5, this loader has 6/);
   });
 
-  it('prefetching changes nothing: same batches whether the prefetch ran or not', async () => {
+  it("prefetching changes nothing: same batches whether the prefetch ran or not", async () => {
     const opts: BatchLoaderOptions = { batchSize: 4, seed: 8 };
     const eager = new BatchLoader(ds, opts);
     const got: Batch[] = [];
@@ -141,7 +154,7 @@ describe('BatchLoader', () => {
     resumed.dispose();
   });
 
-  it('hands out a batch that was prefetched (built before it was asked for)', async () => {
+  it("hands out a batch that was prefetched (built before it was asked for)", async () => {
     const l = new BatchLoader(ds, { batchSize: 4, seed: 8 });
     l.next();
     await tick();
@@ -152,13 +165,15 @@ describe('BatchLoader', () => {
     l.dispose();
   });
 
-  it('with reused buffers hands out the same batches, each valid until the next call, prefetch or not', async () => {
+  it("with reused buffers hands out the same batches, each valid until the next call, prefetch or not", async () => {
     for (const prefetch of [false, true]) {
       const plain = new BatchLoader(ds, { batchSize: 5, seed: 4, prefetch });
       const reused = new BatchLoader(ds, { batchSize: 5, seed: 4, prefetch, reuseBuffers: true });
       const seen: Float32Array[] = [];
-      for (let k = 0; k < 12; k++) { // over two epochs, through the short last batch
-        const a = plain.next(), b = reused.next();
+      for (let k = 0; k < 12; k++) {
+        // over two epochs, through the short last batch
+        const a = plain.next(),
+          b = reused.next();
         expect(flat([b])).toEqual(flat([a]));
         seen.push(b.x);
         await tick(); // the prefetch of the next batch runs here, and must not touch b
@@ -170,4 +185,3 @@ describe('BatchLoader', () => {
     }
   });
 });
-

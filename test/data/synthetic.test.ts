@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { constantImages, twoMoons, twoMoonsWithLabels, uniformImages } from '../../lib/data/synthetic.js';
+import { describe, expect, it } from "vitest";
+import { constantImages, twoMoons, twoMoonsWithLabels, uniformImages } from "../../lib/data/synthetic.js";
 
-describe('synthetic data', () => {
-  it('constant images', () => {
+describe("synthetic data", () => {
+  it("constant images", () => {
     for (const value of [0, 128, 255]) {
       const d = constantImages({ n: 3, channels: 3, height: 32, width: 32, value });
       expect([d.n, d.channels, d.height, d.width, d.images.length]).toEqual([3, 3, 32, 32, 3 * 3072]);
@@ -12,7 +12,7 @@ describe('synthetic data', () => {
     expect(() => constantImages({ n: 0, channels: 1, height: 2, width: 2, value: 0 })).toThrow(/n must be a positive integer/);
   });
 
-  it('uniform images: seeded, all byte values, mean about 127.5', () => {
+  it("uniform images: seeded, all byte values, mean about 127.5", () => {
     const a = uniformImages({ n: 20, channels: 1, height: 28, width: 28, seed: 1 });
     const b = uniformImages({ n: 20, channels: 1, height: 28, width: 28, seed: 1 });
     const c = uniformImages({ n: 20, channels: 1, height: 28, width: 28, seed: 2 });
@@ -23,7 +23,7 @@ describe('synthetic data', () => {
     expect(new Set(a.images).size).toBe(256);
   });
 
-  it('two moons: two noisy half circles, replicated to D dimensions', () => {
+  it("two moons: two noisy half circles, replicated to D dimensions", () => {
     const { x, labels, dims } = twoMoonsWithLabels({ n: 2001, dims: 5, noise: 0, seed: 4 });
     expect(dims).toBe(5);
     expect(x.length).toBe(2001 * 5);

@@ -1,14 +1,25 @@
-import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/data/rng.js';
+import { describe, expect, it } from "vitest";
+import { Rng } from "../../lib/data/rng.js";
 import {
-  binCenters, centerUnit, dequantize, gray, grayDataset, mutatePixels, padDataset, padImages, scaleToCentered, scaleToUnit, tileChannels, tileDatasetChannels,
-} from '../../lib/data/transforms.js';
-import type { ImageDataset } from '../../lib/data/types.js';
+  binCenters,
+  centerUnit,
+  dequantize,
+  gray,
+  grayDataset,
+  mutatePixels,
+  padDataset,
+  padImages,
+  scaleToCentered,
+  scaleToUnit,
+  tileChannels,
+  tileDatasetChannels,
+} from "../../lib/data/transforms.js";
+import type { ImageDataset } from "../../lib/data/types.js";
 
 const px = Uint8Array.of(0, 1, 127, 128, 254, 255);
 
-describe('transforms', () => {
-  it('dequantize: (x + u)/256 stays inside each pixel\'s bin, is seeded, and has mean (x + 0.5)/256', () => {
+describe("transforms", () => {
+  it("dequantize: (x + u)/256 stays inside each pixel's bin, is seeded, and has mean (x + 0.5)/256", () => {
     const a = dequantize(px, Rng.seeded(5));
     const b = dequantize(px, Rng.seeded(5));
     const c = dequantize(px, Rng.seeded(6));
@@ -28,7 +39,7 @@ describe('transforms', () => {
     expect(Array.from(dequantize(Uint8Array.of(3, 200), Rng.seeded(9)))).toEqual([Math.fround((3 + u[0]) / 256), Math.fround((200 + u[1]) / 256)]);
   });
 
-  it('scales to [0,1], [-0.5,0.5] and bin centres', () => {
+  it("scales to [0,1], [-0.5,0.5] and bin centres", () => {
     expect(Array.from(scaleToUnit(Uint8Array.of(0, 51, 255)))).toEqual([0, Math.fround(0.2), 1]);
     expect(Array.from(scaleToCentered(Uint8Array.of(0, 255)))).toEqual([-0.5, 0.5]);
     expect(Array.from(centerUnit(Float32Array.of(0, 0.25, 1)))).toEqual([-0.5, -0.25, 0.5]);
@@ -38,18 +49,18 @@ describe('transforms', () => {
     expect(() => scaleToUnit(px, new Float32Array(2))).toThrow(/out has length 2, expected 6/);
   });
 
-  it('grays towards 128: factor 1 is the identity, 0 is all 128', () => {
+  it("grays towards 128: factor 1 is the identity, 0 is all 128", () => {
     expect(Array.from(gray(px, 1))).toEqual(Array.from(px));
     expect(Array.from(gray(px, 0))).toEqual([128, 128, 128, 128, 128, 128]);
     expect(Array.from(gray(Uint8Array.of(0, 255, 100), 0.5))).toEqual([64, 191.5, 114]);
     expect(() => gray(px, 1.5)).toThrow(/factor must be in \[0, 1\]/);
-    const ds: ImageDataset = { name: 'd', split: 'test', images: Uint8Array.of(0, 255, 100, 128), n: 1, channels: 1, height: 2, width: 2 };
+    const ds: ImageDataset = { name: "d", split: "test", images: Uint8Array.of(0, 255, 100, 128), n: 1, channels: 1, height: 2, width: 2 };
     const g = grayDataset(ds, 0.5);
     expect(Array.from(g.images)).toEqual([64, 192, 114, 128]);
     expect(Array.from(ds.images)).toEqual([0, 255, 100, 128]);
   });
 
-  it('mutatePixels: replaces each pixel with probability rate by a level uniform on 0..255, seeded', () => {
+  it("mutatePixels: replaces each pixel with probability rate by a level uniform on 0..255, seeded", () => {
     const n = 1_000_000;
     const x = new Uint8Array(n).fill(7);
     for (const rate of [0.1, 0.2, 0.3]) {
@@ -79,16 +90,16 @@ describe('transforms', () => {
     expect(() => mutatePixels(px, NaN, Rng.seeded(3))).toThrow(/rate must be in \[0, 1\]/);
   });
 
-  it('tiles one channel to three', () => {
+  it("tiles one channel to three", () => {
     const x = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8); // 2 images of 2x2
     expect(Array.from(tileChannels(x, 2, 2, 2))).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8, 5, 6, 7, 8]);
-    const ds: ImageDataset = { name: 'm', split: 'test', images: x, labels: Uint8Array.of(3, 4), n: 2, channels: 1, height: 2, width: 2 };
+    const ds: ImageDataset = { name: "m", split: "test", images: x, labels: Uint8Array.of(3, 4), n: 2, channels: 1, height: 2, width: 2 };
     const t = tileDatasetChannels(ds);
     expect([t.channels, t.images.length, t.labels]).toEqual([3, 24, ds.labels]);
     expect(() => tileDatasetChannels(t)).toThrow(/has 3 channels, expected 1/);
   });
 
-  it('pads 28x28 to 32x32 with two zero pixels on each side', () => {
+  it("pads 28x28 to 32x32 with two zero pixels on each side", () => {
     const img = new Uint8Array(2 * 28 * 28).fill(9);
     img[0] = 1; // image 0, (0,0)
     img[28 * 28 + 27 * 28 + 27] = 2; // image 1, (27,27)
@@ -100,7 +111,7 @@ describe('transforms', () => {
     let ones = 0;
     for (let i = 0; i < 1024; i++) if (p[i] !== 0) ones++;
     expect(ones).toBe(28 * 28);
-    const ds: ImageDataset = { name: 'f', split: 'test', images: img, n: 2, channels: 1, height: 28, width: 28 };
+    const ds: ImageDataset = { name: "f", split: "test", images: img, n: 2, channels: 1, height: 28, width: 28 };
     const pd = padDataset(ds);
     expect([pd.height, pd.width]).toEqual([32, 32]);
     expect(Array.from(pd.images)).toEqual(Array.from(p));

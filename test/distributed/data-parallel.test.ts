@@ -18,15 +18,24 @@ describe("DataParallel's share of a batch", () => {
     const x = Float32Array.from({ length: 6 * 2 * 2 }, (_, i) => i);
     const batch = { x, shape: [6, 1, 2, 2] };
     const shares = [0, 1, 2].map((r) => new DataParallel(fakeGroup(r, 3)).shard(batch));
-    expect(shares.map((s) => s.shape)).toEqual([[2, 1, 2, 2], [2, 1, 2, 2], [2, 1, 2, 2]]);
-    expect(shares.map((s) => Array.from(s.x))).toEqual([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12, 13, 14, 15], [16, 17, 18, 19, 20, 21, 22, 23]]);
+    expect(shares.map((s) => s.shape)).toEqual([
+      [2, 1, 2, 2],
+      [2, 1, 2, 2],
+      [2, 1, 2, 2],
+    ]);
+    expect(shares.map((s) => Array.from(s.x))).toEqual([
+      [0, 1, 2, 3, 4, 5, 6, 7],
+      [8, 9, 10, 11, 12, 13, 14, 15],
+      [16, 17, 18, 19, 20, 21, 22, 23],
+    ]);
     expect(shares[1]!.x.buffer).toBe(x.buffer);
   });
 
   it("a batch size that the processes cannot share equally is an error that says what to choose", async () => {
     const dp = new DataParallel(fakeGroup(0, 4));
-    await expect(dp.begin({} as never, { x: new Float32Array(6), shape: [6, 1, 1, 1] }, "cpu"))
-      .rejects.toThrow("the batch size 6 is not divisible by the 4 processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of 4)");
+    await expect(dp.begin({} as never, { x: new Float32Array(6), shape: [6, 1, 1, 1] }, "cpu")).rejects.toThrow(
+      "the batch size 6 is not divisible by the 4 processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of 4)",
+    );
   });
 });
 
@@ -36,16 +45,27 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
     const groups = await Promise.all([0, 1].map((r) => init({ rank: r, worldSize: 2, masterPort: port, timeoutMs: 10_000 })));
     // Three parameters, buckets of at most 16 bytes: [a], [b], [c] each alone (c has no gradient).
     const ranks = groups.map((g) => {
-      const a = torch.zeros([4]), b = torch.zeros([2, 2]), c = torch.zeros([3]);
+      const a = torch.zeros([4]),
+        b = torch.zeros([2, 2]),
+        c = torch.zeros([3]);
       const f = { dtype: "float32" } as const;
       a.grad = torch.full([4], g.rank + 1, f);
-      b.grad = torch.tensor([[g.rank, 2 * g.rank], [3, 4 * g.rank]], f);
+      b.grad = torch.tensor(
+        [
+          [g.rank, 2 * g.rank],
+          [3, 4 * g.rank],
+        ],
+        f,
+      );
       return { dp: new DataParallel(g, { bucketBytes: 16 }), params: [a, b, c], loss: torch.scalar(2 + 2 * g.rank, f) };
     });
     const losses = await Promise.all(ranks.map((r) => r.dp.averageGradients(r.params, r.loss)));
     for (const [i, r] of ranks.entries()) {
       expect(r.params[0]!.grad!.tolist()).toEqual([1.5, 1.5, 1.5, 1.5]);
-      expect(r.params[1]!.grad!.tolist()).toEqual([[0.5, 1], [3, 2]]);
+      expect(r.params[1]!.grad!.tolist()).toEqual([
+        [0.5, 1],
+        [3, 2],
+      ]);
       expect(r.params[2]!.grad).toBeNull();
       expect(losses[i]!.item()).toBe(3);
     }
@@ -56,7 +76,10 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
   // gradients are at rounding level, and Adam's first steps (about lr * g/|g|) would turn rounding
   // differences into steps of either sign; at the preset's eps 1e-8 the two runs still agree on the loss
   // to 1e-5 but differ by up to 3 lr in such weights.
-  const models = [["glow", { adamEps: 1e-4 }], ["pixelcnn", {}]] as const;
+  const models = [
+    ["glow", { adamEps: 1e-4 }],
+    ["pixelcnn", {}],
+  ] as const;
   it.each(models)("%s: 2 ranks at batch 8 for 20 steps end with the parameters of 1 process at batch 16, and equal to each other", async (kind, extra) => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-ddp-"));
     const port = await freePort();
@@ -86,11 +109,21 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
     const job = { job: "train", kind: "glow", steps: 16, batchSize: 16, timeoutMs: 60_000, checkpointEvery: 4 };
     const pair = async (name: string, extra: Record<string, unknown>) => {
       const port = await freePort();
-      const exits = await Promise.all([0, 1].map((r) => rank({
-        ...job, ...extra, port, rank: r, world: 2, params: join(dir, `${name}-rank${r}.safetensors`),
-        // rank 1 gets a folder of its own, except to resume (it reads rank 0's checkpoint)
-        out: join(dir, r === 0 || extra.resume ? name : `${name}-rank1`),
-      }).exit));
+      const exits = await Promise.all(
+        [0, 1].map(
+          (r) =>
+            rank({
+              ...job,
+              ...extra,
+              port,
+              rank: r,
+              world: 2,
+              params: join(dir, `${name}-rank${r}.safetensors`),
+              // rank 1 gets a folder of its own, except to resume (it reads rank 0's checkpoint)
+              out: join(dir, r === 0 || extra.resume ? name : `${name}-rank1`),
+            }).exit,
+        ),
+      );
       for (const e of exits) expect(e.result?.ok, e.stderr + e.stdout).toBe(true);
     };
     await pair("full", {});

@@ -18,8 +18,24 @@ const have = backends();
 const dataEnv = { TORCHTS_OOD_DATA: SHARED_DATASETS };
 // A small, endless run of the CLI: tiny Glow on 512 MNIST test images, a checkpoint every 10 steps.
 const cliTrain = (out: string, ...extra: string[]) => [
-  CLI, "train", "glow", "--preset", "tiny", "--dataset", "mnist", "--train-split", "test[:512]", "--eval-splits", "mnist:test[:32]",
-  "--steps", "100000", "--out", out, "--nproc", "2", ...extra,
+  CLI,
+  "train",
+  "glow",
+  "--preset",
+  "tiny",
+  "--dataset",
+  "mnist",
+  "--train-split",
+  "test[:512]",
+  "--eval-splits",
+  "mnist:test[:32]",
+  "--steps",
+  "100000",
+  "--out",
+  out,
+  "--nproc",
+  "2",
+  ...extra,
 ];
 const rankOf = (pid: number) => Number(/(?:^|\0)RANK=(\d+)\0/.exec(readFileSync(`/proc/${pid}/environ`, "latin1"))?.[1]);
 const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("torchts-ood:"));
@@ -41,7 +57,10 @@ describe.skipIf(!have.gloo)("distributed faults, each rank a process", () => {
     const t0 = Date.now();
     ranks[2]!.child.kill("SIGKILL");
     const exits = await Promise.all(ranks.map((r) => r.exit));
-    const seen = JSON.stringify({ ms: Date.now() - t0, exits: exits.map((e) => ({ code: e.code, signal: e.signal, result: e.result, stderr: e.stderr.slice(-500) })) });
+    const seen = JSON.stringify({
+      ms: Date.now() - t0,
+      exits: exits.map((e) => ({ code: e.code, signal: e.signal, result: e.result, stderr: e.stderr.slice(-500) })),
+    });
     expect(exits[2]!.signal, seen).toBe("SIGKILL");
     for (const r of [0, 1]) {
       const e = exits[r]!;
@@ -63,7 +82,9 @@ describe.skipIf(!have.gloo)("distributed faults, each rank a process", () => {
     const job = { job: "join", world: 2, timeoutMs: 2000 };
     const [alone0, alone1] = await Promise.all([rank({ ...job, rank: 0, port: p1 }).exit, rank({ ...job, rank: 1, port: p2 }).exit]);
     expect([alone0.code, alone0.result?.fault]).toEqual([1, "join"]);
-    expect(alone0.result?.message).toMatch(/^rank 0 of 2: only 1 of 2 ranks joined within 2 s: a rank never started, failed before joining, or cannot reach 127\.0\.0\.1:\d+$/);
+    expect(alone0.result?.message).toMatch(
+      /^rank 0 of 2: only 1 of 2 ranks joined within 2 s: a rank never started, failed before joining, or cannot reach 127\.0\.0\.1:\d+$/,
+    );
     expect([alone1.code, alone1.result?.fault]).toEqual([1, "join"]);
     expect(alone1.result?.message).toMatch(/^rank 1 of 2: could not reach rank 0's store at 127\.0\.0\.1:\d+ within 2 s: rank 0 never started or failed/);
     for (const e of [alone0, alone1]) expect(e.result!.ms).toBeLessThan(2000 + 3000);
@@ -102,7 +123,9 @@ describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
     const lines = errorLines(e.stderr);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^torchts-ood: rank 1 \\(pid ${victim}\\) was killed by SIGKILL`));
-    expect(e.stderr).toMatch(/Every rank on this machine was stopped; the last good checkpoint is kept at .*checkpoint\.safetensors \(step \d+\): run the same command with --resume to continue\./);
+    expect(e.stderr).toMatch(
+      /Every rank on this machine was stopped; the last good checkpoint is kept at .*checkpoint\.safetensors \(step \d+\): run the same command with --resume to continue\./,
+    );
     expect(e.stderr).not.toMatch(/another rank left/); // rank 0's error is a consequence, not said
     for (const p of workers) expect(alive(p)).toBe(false);
     expect(expectLoadable(out)).toBeGreaterThan(0);
@@ -123,7 +146,11 @@ describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
     const e = await launcher.exit;
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(e.code).toBe(1);
-    expect(errorLines(e.stderr)).toEqual([expect.stringMatching(/^torchts-ood: interrupted \(SIGINT\): all 2 ranks on this machine stopped; the last good checkpoint is kept at .* \(step \d+\): run the same command with --resume to continue\.$/)]);
+    expect(errorLines(e.stderr)).toEqual([
+      expect.stringMatching(
+        /^torchts-ood: interrupted \(SIGINT\): all 2 ranks on this machine stopped; the last good checkpoint is kept at .* \(step \d+\): run the same command with --resume to continue\.$/,
+      ),
+    ]);
     for (const p of workers) expect(alive(p)).toBe(false);
     expect(expectLoadable(out)).toBeGreaterThan(before);
   });
@@ -134,7 +161,9 @@ describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
     try {
       const e = await run(process.execPath, cliTrain(out, "--resume", "--master-port", String(held.port), "--dist-timeout", "3"), dataEnv).exit;
       expect(e.code).toBe(1);
-      expect(errorLines(e.stderr)).toEqual([`torchts-ood: rank 0 of 2: cannot serve the rendezvous store on port ${held.port}: the port is already in use (choose another with --master-port or MASTER_PORT)`]);
+      expect(errorLines(e.stderr)).toEqual([
+        `torchts-ood: rank 0 of 2: cannot serve the rendezvous store on port ${held.port}: the port is already in use (choose another with --master-port or MASTER_PORT)`,
+      ]);
       expect(e.ms).toBeLessThan(3000 + 10_000);
     } finally {
       await held.release();
@@ -154,7 +183,10 @@ describe("train's distributed flags", () => {
       [["--nproc", "2", "--nnodes", "2", "--node-rank", "2", "--master-addr", "10.0.0.1"], "--node-rank must be an integer from 0 to 1, got 2"],
       [["--nproc", "2", "--seeds", "1-2"], "--seeds with --nproc: train each seed with its own command (--seed N)"],
       [["--nproc", "2", "--dist-timeout", "0"], "--dist-timeout must be a positive number, got 0"],
-      [["--nproc", "2", "--batch-size", "15"], "the batch size 15 is not divisible by the 2 processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of 2)"],
+      [
+        ["--nproc", "2", "--batch-size", "15"],
+        "the batch size 15 is not divisible by the 2 processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of 2)",
+      ],
     ];
     for (const [flags, message] of cases) {
       const err: string[] = [];

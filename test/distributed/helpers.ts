@@ -27,10 +27,16 @@ export function holdPort(): Promise<{ port: number; release: () => Promise<void>
     const sockets = new Set<import("node:net").Socket>();
     const s = createServer((c) => (sockets.add(c), c.on("close", () => sockets.delete(c))));
     s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => resolve({
-      port: (s.address() as { port: number }).port,
-      release: () => new Promise((r) => { for (const c of sockets) c.destroy(); s.close(() => r()); }),
-    }));
+    s.listen(0, "127.0.0.1", () =>
+      resolve({
+        port: (s.address() as { port: number }).port,
+        release: () =>
+          new Promise((r) => {
+            for (const c of sockets) c.destroy();
+            s.close(() => r());
+          }),
+      }),
+    );
   });
 }
 
@@ -52,16 +58,27 @@ export interface Running {
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, o: { detached?: boolean } = {}): Running {
   const t0 = Date.now();
-  const child = spawn(cmd, args, { env: { ...process.env, TORCH_CPP_LOG_LEVEL: "FATAL", ...env }, stdio: ["ignore", "pipe", "pipe"], detached: o.detached ?? false });
-  let stdout = "", stderr = "";
+  const child = spawn(cmd, args, {
+    env: { ...process.env, TORCH_CPP_LOG_LEVEL: "FATAL", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: o.detached ?? false,
+  });
+  let stdout = "",
+    stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  const exit = new Promise<Exit>((resolve) => child.on("close", (code, signal) => {
-    const last = stdout.trim().split("\n").at(-1) ?? "";
-    let result = null;
-    try { result = last.startsWith("{") ? JSON.parse(last) : null; } catch { /* not an outcome line */ }
-    resolve({ code, signal, result, stdout, stderr, ms: Date.now() - t0 });
-  }));
+  const exit = new Promise<Exit>((resolve) =>
+    child.on("close", (code, signal) => {
+      const last = stdout.trim().split("\n").at(-1) ?? "";
+      let result = null;
+      try {
+        result = last.startsWith("{") ? JSON.parse(last) : null;
+      } catch {
+        /* not an outcome line */
+      }
+      resolve({ code, signal, result, stdout, stderr, ms: Date.now() - t0 });
+    }),
+  );
   return { child, exit };
 }
 

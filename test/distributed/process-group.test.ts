@@ -28,7 +28,11 @@ async function failure(p: Promise<unknown>): Promise<{ e: DistributedError; ms: 
 describe.skipIf(!have.gloo)("process group (Gloo)", () => {
   it("broadcast gives every rank rank 0's exact bytes; allreduce sums (or takes the max) in place; barrier waits for all", async () => {
     const gs = await group(3);
-    expect(gs.map((g) => [g.rank, g.size, g.backend])).toEqual([[0, 3, "gloo"], [1, 3, "gloo"], [2, 3, "gloo"]]);
+    expect(gs.map((g) => [g.rank, g.size, g.backend])).toEqual([
+      [0, 3, "gloo"],
+      [1, 3, "gloo"],
+      [2, 3, "gloo"],
+    ]);
     torch.manualSeed(1);
     const src = torch.randn([1000]);
     const ts = gs.map((g) => (g.rank === 0 ? src.clone() : torch.zeros([1000])));
@@ -95,7 +99,9 @@ describe.skipIf(!have.gloo)("process group (Gloo)", () => {
     try {
       const [r0, r1] = await Promise.all([0, 1].map((rank) => failure(init({ rank, worldSize: 2, masterPort: held.port, timeoutMs: 1500 }))));
       expect(r0!.e.fault).toBe("port-in-use");
-      expect(r0!.e.message).toBe(`rank 0 of 2: cannot serve the rendezvous store on port ${held.port}: the port is already in use (choose another with --master-port or MASTER_PORT)`);
+      expect(r0!.e.message).toBe(
+        `rank 0 of 2: cannot serve the rendezvous store on port ${held.port}: the port is already in use (choose another with --master-port or MASTER_PORT)`,
+      );
       expect(r0!.ms).toBeLessThan(1500);
       expect(r1!.e.fault).toBe("port-in-use");
       expect(r1!.e.message).toMatch(new RegExp(`^rank 1 of 2: nothing answered as rank 0's store at 127\\.0\\.0\\.1:${held.port} within 1\\.5 s`));

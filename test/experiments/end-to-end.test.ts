@@ -29,11 +29,19 @@ describe("analyses end to end on tiny runs", () => {
     dir = mkdtempSync(join(tmpdir(), "analyses-"));
     for (const kind of ["glow", "cv-glow"] as const) {
       const out = join(dir, kind);
-      await trainRun({ kind, preset: "tiny", out, quiet: true, overrides: { steps: 2, evalEvery: 1, evalLimit: 8, logEvery: 1, checkpointEvery: 2, batchSize: 8 } });
+      await trainRun({
+        kind,
+        preset: "tiny",
+        out,
+        quiet: true,
+        overrides: { steps: 2, evalEvery: 1, evalLimit: 8, logEvery: 1, checkpointEvery: 2, batchSize: 8 },
+      });
       runs.push(out);
     }
   }, 120_000);
-  afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
   it("says in one line when the runs lack the kind an analysis needs", () => {
     expect(missingKinds("ensemble", [runs[1]!])).toMatch(/^ensemble needs a run of kind glow; the given runs are cv-glow$/);

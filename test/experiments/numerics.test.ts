@@ -10,14 +10,34 @@ import { logMeanExp } from "../../experiments/ensemble.js";
 import { crossingsOf } from "../../experiments/logdet-split.js";
 
 const cvGlow = (o: Partial<GlowConfig> = {}): GlowConfig => ({
-  kind: "cv-glow", imageShape: [1, 4, 4], levels: 1, steps: 2, hidden: 4, coupling: "additive", scale: "sigmoid",
-  net: "conv", actnorm: false, lu: false, learnedPrior: false, ...o,
+  kind: "cv-glow",
+  imageShape: [1, 4, 4],
+  levels: 1,
+  steps: 2,
+  hidden: 4,
+  coupling: "additive",
+  scale: "sigmoid",
+  net: "conv",
+  actnorm: false,
+  lu: false,
+  learnedPrior: false,
+  ...o,
 });
 
 describe("alpha_c and Equation 6", () => {
   it("alpha_c is the product over steps of the kernels' row sums", () => {
-    const u1 = [[1, 2, 0, 0], [0, 1, 0, 0], [0, 0, 3, -1], [0.5, 0, 0, 1]];
-    const u2 = [[2, 0, 0, 0], [1, 1, 1, 1], [0, 0, 1, 0], [0, -1, 0, 0]];
+    const u1 = [
+      [1, 2, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 3, -1],
+      [0.5, 0, 0, 1],
+    ];
+    const u2 = [
+      [2, 0, 0, 0],
+      [1, 1, 1, 1],
+      [0, 0, 1, 0],
+      [0, -1, 0, 0],
+    ];
     // row sums: u1 -> [3, 1, 2, 1.5], u2 -> [2, 4, 1, -1]
     expect(alphaFromKernels([u1, u2])).toEqual([6, 4, 2, -1.5]);
   });
@@ -25,8 +45,18 @@ describe("alpha_c and Equation 6", () => {
   it("reads the kernels of a hand-built CV-Glow (ActNorm scales folded into the columns)", () => {
     torch.tidy(() => {
       const m = new Glow(cvGlow());
-      const w1 = [[1, 2, 0, 0], [0, 1, 0, 0], [0, 0, 3, -1], [0.5, 0, 0, 1]];
-      const w2 = [[2, 0, 0, 0], [1, 1, 1, 1], [0, 0, 1, 0], [0, -1, 0, 0]];
+      const w1 = [
+        [1, 2, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 3, -1],
+        [0.5, 0, 0, 1],
+      ];
+      const w2 = [
+        [2, 0, 0, 0],
+        [1, 1, 1, 1],
+        [0, 0, 1, 0],
+        [0, -1, 0, 0],
+      ];
       m.setParameter("levels.0.0.invconv.weight", torch.tensor(w1));
       m.setParameter("levels.0.1.invconv.weight", torch.tensor(w2));
       expect(glowKernels(m, 0)).toEqual([w1, w2]);
@@ -45,7 +75,7 @@ describe("alpha_c and Equation 6", () => {
 
   it("Equation 6: -1/(2 sigma^2) sum_c alpha_c^2 S_c, with S_c summed over the squeezed positions", () => {
     // 1x4x4 variance-difference map: value = 1 at (0,0)-type positions, 2 at (0,1), 3 at (1,0), 4 at (1,1)
-    const map = Array.from({ length: 16 }, (_, i) => 1 + (Math.floor(i / 4) % 2) * 2 + (i % 4) % 2);
+    const map = Array.from({ length: 16 }, (_, i) => 1 + (Math.floor(i / 4) % 2) * 2 + ((i % 4) % 2));
     const S = squeezedChannelSums(map, [1, 4, 4]);
     expect(S).toEqual([4, 8, 12, 16]);
     const alpha = [6, 4, 2, -1.5];
@@ -53,7 +83,12 @@ describe("alpha_c and Equation 6", () => {
     expect(eq6Prediction(alpha, S)).toBeCloseTo(expected, 10);
     expect(eq6Prediction(alpha, S, 2)).toBeCloseTo(expected / 2, 10);
     // q with smaller variances everywhere: the prediction is positive
-    expect(eq6Prediction(alpha, S.map((s) => -s))).toBeGreaterThan(0);
+    expect(
+      eq6Prediction(
+        alpha,
+        S.map((s) => -s),
+      ),
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -61,25 +96,48 @@ describe("Hutchinson's trace estimator", () => {
   // A tiny flow on 4 dims: Glow on 1x2x2 images (one squeeze to 4x1x1), in float64.
   const tinyFlow = () => {
     torch.manualSeed(3);
-    const m = new Glow({ kind: "glow", imageShape: [1, 2, 2], levels: 1, steps: 2, hidden: 6, coupling: "affine", scale: "sigmoid", net: "conv", actnorm: false, lu: false, learnedPrior: false });
+    const m = new Glow({
+      kind: "glow",
+      imageShape: [1, 2, 2],
+      levels: 1,
+      steps: 2,
+      hidden: 6,
+      coupling: "affine",
+      scale: "sigmoid",
+      net: "conv",
+      actnorm: false,
+      lu: false,
+      learnedPrior: false,
+    });
     // Non-zero coupling outputs so the Hessian is not just the linear part's.
     for (const [name, p] of m.namedParameters()) if (name.includes("coupling")) m.setParameter(name, torch.randn(p.shape).mul(0.5));
     m.to("float64");
     m.train(false);
     return m;
   };
-  const exactHessian = (m: Glow, x0: torch.Tensor): number[][] => torch.tidy(() => {
-    const x = x0.unsqueeze(0).detach().requiresGrad_(true);
-    const [g] = torch.autograd.grad(m.logLikelihood(x).logPx.sum(), x, { createGraph: true });
-    const gf = g!.flatten();
-    const rows: number[][] = [];
-    for (let i = 0; i < 4; i++) rows.push(Array.from(torch.autograd.grad(gf.select(0, i), x, { retainGraph: true })[0]!.flatten().data() as Float64Array));
-    return rows;
-  });
+  const exactHessian = (m: Glow, x0: torch.Tensor): number[][] =>
+    torch.tidy(() => {
+      const x = x0.unsqueeze(0).detach().requiresGrad_(true);
+      const [g] = torch.autograd.grad(m.logLikelihood(x).logPx.sum(), x, { createGraph: true });
+      const gf = g!.flatten();
+      const rows: number[][] = [];
+      for (let i = 0; i < 4; i++) rows.push(Array.from(torch.autograd.grad(gf.select(0, i), x, { retainGraph: true })[0]!.flatten().data() as Float64Array));
+      return rows;
+    });
 
   it("matches the exact trace of H diag(w): exactly over all 16 sign vectors, closely with random probes", () => {
     const m = tinyFlow();
-    const x0 = torch.tensor([[[0.2, 0.7], [0.4, 0.9]]], { dtype: "float64" }).keep();
+    const x0 = torch
+      .tensor(
+        [
+          [
+            [0.2, 0.7],
+            [0.4, 0.9],
+          ],
+        ],
+        { dtype: "float64" },
+      )
+      .keep();
     try {
       const H = exactHessian(m, x0);
       const w = [0.5, -1, 2, 0.25];
@@ -90,7 +148,16 @@ describe("Hutchinson's trace estimator", () => {
       hu.forEach((v, i) => expect(v).toBeCloseTo(H[i]![0]! - H[i]![2]! + 2 * H[i]![3]!, 8));
       // All 16 Rademacher vectors: the cross terms cancel, the mean is the trace exactly.
       const all: number[][] = Array.from({ length: 16 }, (_, k) => [0, 1, 2, 3].map((b) => ((k >> b) & 1 ? -1 : 1)));
-      const hAll = torch.tidy(() => Array.from(hvp(torch.tensor(all.map((v) => v.map((s, i) => s * w[i]!)), { dtype: "float64" })).data() as Float64Array));
+      const hAll = torch.tidy(() =>
+        Array.from(
+          hvp(
+            torch.tensor(
+              all.map((v) => v.map((s, i) => s * w[i]!)),
+              { dtype: "float64" },
+            ),
+          ).data() as Float64Array,
+        ),
+      );
       const full = all.reduce((s, v, p) => s + v.reduce((t, vi, i) => t + vi * hAll[p * 4 + i]!, 0), 0) / 16;
       expect(full).toBeCloseTo(exact, 8);
       const est = hutchinsonTrace(hvp, 4, { probes: 512, batch: 128, weight: w, seed: 1 });
@@ -130,12 +197,25 @@ describe("graying", () => {
 
 describe("small helpers", () => {
   it("logMeanExp is the log of the mean likelihood", () => {
-    const r = logMeanExp([[0, -1000], [Math.log(3), -1000]]);
+    const r = logMeanExp([
+      [0, -1000],
+      [Math.log(3), -1000],
+    ]);
     expect(r[0]).toBeCloseTo(Math.log(2), 12);
     expect(r[1]).toBeCloseTo(-1000, 12);
   });
   it("crossingsOf finds sign changes of OOD - test", () => {
-    expect(crossingsOf([{ step: 1, test: 3, ood: 2 }, { step: 2, test: 3, ood: 2.5 }])).toEqual([]);
-    expect(crossingsOf([{ step: 1, test: 3, ood: 2 }, { step: 2, test: 3, ood: 4 }])).toEqual([2]);
+    expect(
+      crossingsOf([
+        { step: 1, test: 3, ood: 2 },
+        { step: 2, test: 3, ood: 2.5 },
+      ]),
+    ).toEqual([]);
+    expect(
+      crossingsOf([
+        { step: 1, test: 3, ood: 2 },
+        { step: 2, test: 3, ood: 4 },
+      ]),
+    ).toEqual([2]);
   });
 });

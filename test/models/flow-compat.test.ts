@@ -27,14 +27,26 @@ function pinned(key: string, value: unknown): void {
 }
 
 /** sha256 of a tensor's bytes: equal only if every element is bit-for-bit the same. */
-const digest = (t: torch.Tensor) => `${t.dtype}[${t.shape}] ${createHash("sha256").update(t.contiguous().data() as Uint8Array).digest("hex").slice(0, 24)}`;
+const digest = (t: torch.Tensor) =>
+  `${t.dtype}[${t.shape}] ${createHash("sha256")
+    .update(t.contiguous().data() as Uint8Array)
+    .digest("hex")
+    .slice(0, 24)}`;
 
 const stateDictLayout = (m: { stateDict(): Record<string, torch.Tensor> }) =>
-  Object.entries(m.stateDict()).map(([k, t]) => `${k} ${t.dtype}[${t.shape}]`).sort();
+  Object.entries(m.stateDict())
+    .map(([k, t]) => `${k} ${t.dtype}[${t.shape}]`)
+    .sort();
 
 const FLOW_KINDS = ["glow", "cv-glow", "realnvp"] as const;
 // The paper's presets at 28x28 only: their 32x32 models take seconds to build and share the code.
-const PRESETS: [PresetName, Shape][] = [["tiny", [1, 28, 28]], ["tiny", [3, 32, 32]], ["cpu", [1, 28, 28]], ["cpu", [3, 32, 32]], ["paper", [1, 28, 28]]];
+const PRESETS: [PresetName, Shape][] = [
+  ["tiny", [1, 28, 28]],
+  ["tiny", [3, 32, 32]],
+  ["cpu", [1, 28, 28]],
+  ["cpu", [3, 32, 32]],
+  ["paper", [1, 28, 28]],
+];
 
 describe("flow checkpoints keep their layout", () => {
   for (const kind of FLOW_KINDS)
@@ -57,7 +69,10 @@ const tinyConfigs: [string, ModelConfig][] = [
   ["glow", presetFor("glow", "tiny", [1, 28, 28]).model],
   ["cv-glow", presetFor("cv-glow", "tiny", [1, 28, 28]).model],
   ["realnvp", presetFor("realnvp", "tiny", [1, 28, 28]).model],
-  ["glow lu learned-prior exp highway", { ...(presetFor("glow", "tiny", [1, 28, 28]).model as GlowConfig), lu: true, learnedPrior: true, scale: "exp", net: "highway" }],
+  [
+    "glow lu learned-prior exp highway",
+    { ...(presetFor("glow", "tiny", [1, 28, 28]).model as GlowConfig), lu: true, learnedPrior: true, scale: "exp", net: "highway" },
+  ],
   ["realnvp 3 scales, no batch norm", { kind: "realnvp", imageShape: [3, 8, 8], scales: 3, hidden: 8, blocks: 2, alpha: 0.05, batchNorm: false }],
 ];
 
@@ -67,15 +82,23 @@ describe("seeded tiny flows give bit-for-bit the same values", () => {
       torch.tidy(() => {
         torch.manualSeed(0);
         const m = flowOf(createModel(cfg));
-        const x = torch.rand([16, ...cfg.imageShape]).mul(0.9).add(0.05);
+        const x = torch
+          .rand([16, ...cfg.imageShape])
+          .mul(0.9)
+          .add(0.05);
         const train = m.objective(x); // data-dependent init, batch statistics
         pinned(`${name} train logPx`, train.logPx.toFlatArray());
         pinned(`${name} train logPz`, train.logPz!.toFlatArray());
         pinned(`${name} train logDet`, train.logDet!.toFlatArray());
-        torch.noGrad(() => { for (const p of m.parameters()) p.add_(torch.randnLike(p).mul(0.05)); }); // couplings that are not the identity
+        torch.noGrad(() => {
+          for (const p of m.parameters()) p.add_(torch.randnLike(p).mul(0.05));
+        }); // couplings that are not the identity
         m.zeroGrad();
         m.objective(x).logPx.mean().neg().backward();
-        pinned(`${name} gradients`, m.namedParameters().map(([n, p]) => `${n} ${digest(p.grad!)}`));
+        pinned(
+          `${name} gradients`,
+          m.namedParameters().map(([n, p]) => `${n} ${digest(p.grad!)}`),
+        );
         m.zeroGrad();
         m.train(false);
         torch.noGrad(() => {
@@ -89,7 +112,16 @@ describe("seeded tiny flows give bit-for-bit the same values", () => {
           torch.manualSeed(1);
           pinned(`${name} samples`, digest(m.sample(3, { temperature: 0.7 })));
           torch.manualSeed(2);
-          pinned(`${name} decode with the top code given`, digest(m.decode(zs.map((z, i) => (i === zs.length - 1 ? z.narrow(0, 0, 2) : null)), 2, 0.5)));
+          pinned(
+            `${name} decode with the top code given`,
+            digest(
+              m.decode(
+                zs.map((z, i) => (i === zs.length - 1 ? z.narrow(0, 0, 2) : null)),
+                2,
+                0.5,
+              ),
+            ),
+          );
         });
         m.dispose();
       });

@@ -5,12 +5,31 @@ import * as torch from "../../lib/tensor/index.js";
 import { Glow, GlowStep, glowOf, type GlowConfig } from "../../lib/models/glow/glow.js";
 import { RealNVP } from "../../lib/models/realnvp/realnvp.js";
 import {
-  ActNorm, CenterPixels, Coupling, FlowLayerList, InvertibleConv1x1, InvertibleConv1x1LU, LogitTransform, SplitWithPrior, flowOf, type FlowLayer,
+  ActNorm,
+  CenterPixels,
+  Coupling,
+  FlowLayerList,
+  InvertibleConv1x1,
+  InvertibleConv1x1LU,
+  LogitTransform,
+  SplitWithPrior,
+  flowOf,
+  type FlowLayer,
 } from "../../lib/models/flows/index.js";
 
 const tiny = (o: Partial<GlowConfig> = {}): GlowConfig => ({
-  kind: "glow", imageShape: [1, 8, 8], levels: 2, steps: 2, hidden: 4, coupling: "affine", scale: "sigmoid",
-  net: "conv", actnorm: true, lu: false, learnedPrior: false, ...o,
+  kind: "glow",
+  imageShape: [1, 8, 8],
+  levels: 2,
+  steps: 2,
+  hidden: 4,
+  coupling: "affine",
+  scale: "sigmoid",
+  net: "conv",
+  actnorm: true,
+  lu: false,
+  learnedPrior: false,
+  ...o,
 });
 const names = (layers: Iterable<FlowLayer>) => [...layers].map((l) => l.constructor.name);
 
@@ -40,12 +59,22 @@ describe("Glow as a list of layers", () => {
 
   it("the config flag lu picks the LU-parametrized 1x1 convolution, with its own checkpoint names", () => {
     torch.tidy(() => {
-      const plain = new Glow(tiny()), lu = new Glow(tiny({ lu: true }));
+      const plain = new Glow(tiny()),
+        lu = new Glow(tiny({ lu: true }));
       for (const step of lu.steps(0)) expect(step.invconv).toBeInstanceOf(InvertibleConv1x1LU);
       for (const step of plain.steps(0)) expect(step.invconv).not.toBeInstanceOf(InvertibleConv1x1LU);
-      const invconvKeys = (g: Glow) => Object.keys(g.stateDict()).filter((k) => k.startsWith("levels.0.0.invconv.")).sort();
+      const invconvKeys = (g: Glow) =>
+        Object.keys(g.stateDict())
+          .filter((k) => k.startsWith("levels.0.0.invconv."))
+          .sort();
       expect(invconvKeys(plain)).toEqual(["levels.0.0.invconv.weight"]);
-      expect(invconvKeys(lu)).toEqual(["levels.0.0.invconv.log_s", "levels.0.0.invconv.lower", "levels.0.0.invconv.perm", "levels.0.0.invconv.sign_s", "levels.0.0.invconv.upper"]);
+      expect(invconvKeys(lu)).toEqual([
+        "levels.0.0.invconv.log_s",
+        "levels.0.0.invconv.lower",
+        "levels.0.0.invconv.perm",
+        "levels.0.0.invconv.sign_s",
+        "levels.0.0.invconv.upper",
+      ]);
       // the model's log-det includes H*W*sum(log|s|) of every step
       torch.manualSeed(1);
       const x = torch.rand([2, 1, 8, 8]);
@@ -55,7 +84,12 @@ describe("Glow as a list of layers", () => {
       torch.noGrad(() => lu.steps(0)[0]!.invconv.getParameter("log_s").add_(0.25));
       const after = lu.encode(x).logDet;
       // level 0 has 4x4 positions and 4 channels: 16 * 4 * 0.25
-      expect(after.sub(before).toFlatArray().map((v) => Math.round(v * 1e3) / 1e3)).toEqual([16, 16]);
+      expect(
+        after
+          .sub(before)
+          .toFlatArray()
+          .map((v) => Math.round(v * 1e3) / 1e3),
+      ).toEqual([16, 16]);
       plain.dispose();
       lu.dispose();
     });

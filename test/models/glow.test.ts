@@ -7,14 +7,29 @@ import { squeeze2d, unsqueeze2d } from "../../lib/models/flows/ops.js";
 import { jacobianLogDet } from "./flow-helpers.js";
 
 const tinyConfig = (o: Partial<GlowConfig> = {}): GlowConfig => ({
-  kind: "glow", imageShape: [1, 4, 4], levels: 2, steps: 2, hidden: 8, coupling: "affine", scale: "sigmoid",
-  net: "conv", actnorm: true, lu: false, learnedPrior: false, ...o,
+  kind: "glow",
+  imageShape: [1, 4, 4],
+  levels: 2,
+  steps: 2,
+  hidden: 8,
+  coupling: "affine",
+  scale: "sigmoid",
+  net: "conv",
+  actnorm: true,
+  lu: false,
+  learnedPrior: false,
+  ...o,
 });
 
 /** Makes the zero-initialised last layers non-zero, so couplings are not the identity. */
 function perturb(m: Glow, seed = 1): void {
   torch.manualSeed(seed);
-  torch.noGrad(() => { for (const p of m.parameters()) torch.tidy(() => { p.add_(torch.randnLike(p).mul(0.05)); }); });
+  torch.noGrad(() => {
+    for (const p of m.parameters())
+      torch.tidy(() => {
+        p.add_(torch.randnLike(p).mul(0.05));
+      });
+  });
 }
 
 describe("flow ops", () => {
@@ -47,7 +62,14 @@ describe("Glow", () => {
         const back = m.inverse(zs);
         expect(back.sub(x).abs().max().item()).toBeLessThan(1e-4);
         m.to("float64");
-        const exact = jacobianLogDet((xi) => torch.cat(m.encode(xi.view(1, 1, 4, 4)).zs.map((z) => z.flatten()), 0), x.narrow(0, 0, 1));
+        const exact = jacobianLogDet(
+          (xi) =>
+            torch.cat(
+              m.encode(xi.view(1, 1, 4, 4)).zs.map((z) => z.flatten()),
+              0,
+            ),
+          x.narrow(0, 0, 1),
+        );
         const ours = m.encode(x.narrow(0, 0, 1).double()).logDet.item();
         expect(Math.abs(ours - exact)).toBeLessThan(1e-6 * (1 + Math.abs(exact)));
         void logDet;
@@ -61,7 +83,9 @@ describe("Glow", () => {
       for (const scale of ["exp", "sigmoid"] as const) {
         torch.manualSeed(3);
         const c = new Coupling(4, { kind: "affine", scale, net: "conv", hidden: 6 });
-        torch.noGrad(() => { for (const p of c.parameters()) p.add_(torch.randnLike(p).mul(0.1)); });
+        torch.noGrad(() => {
+          for (const p of c.parameters()) p.add_(torch.randnLike(p).mul(0.1));
+        });
         c.to("float64");
         const x = torch.randn([1, 4, 2, 2], { dtype: "float64" });
         const exact = jacobianLogDet((xi) => c.forward(xi.view(1, 4, 2, 2))[0], x);

@@ -7,13 +7,25 @@ import { PixelCNN, type PixelCNNConfig } from "../../lib/models/pixelcnn/pixelcn
 beforeAll(() => torch.setNumThreads(1)); // two test forks share two cores
 
 const config = (o: Partial<PixelCNNConfig> = {}): PixelCNNConfig => ({
-  kind: "pixelcnn", imageShape: [1, 5, 5], layers: 3, features: 6, skip: 6, kernel: 3, firstKernel: 5, ...o,
+  kind: "pixelcnn",
+  imageShape: [1, 5, 5],
+  layers: 3,
+  features: 6,
+  skip: 6,
+  kernel: 3,
+  firstKernel: 5,
+  ...o,
 });
 
 /** Moves every parameter a little so no weight sits at an initial value that hides a dependency. */
 function perturb(m: PixelCNN, seed: number): void {
   torch.manualSeed(seed);
-  torch.noGrad(() => { for (const p of m.parameters()) torch.tidy(() => { p.add_(torch.randnLike(p).mul(0.1)); }); });
+  torch.noGrad(() => {
+    for (const p of m.parameters())
+      torch.tidy(() => {
+        p.add_(torch.randnLike(p).mul(0.1));
+      });
+  });
 }
 
 /**
@@ -32,8 +44,7 @@ function sensitivity(m: PixelCNN, ch: number, r: number, c: number): number[][][
 }
 
 /** Is sub-pixel (ch2, r2, c2) strictly before (ch, r, c) in raster order, colours R < G < B within a pixel? */
-const before = (ch2: number, r2: number, c2: number, ch: number, r: number, c: number) =>
-  r2 < r || (r2 === r && (c2 < c || (c2 === c && ch2 < ch)));
+const before = (ch2: number, r2: number, c2: number, ch: number, r: number, c: number) => r2 < r || (r2 === r && (c2 < c || (c2 === c && ch2 < ch)));
 
 function expectCausal(m: PixelCNN): void {
   const [C, H, W] = m.imageShape;
@@ -86,7 +97,10 @@ describe("PixelCNN", () => {
     });
   });
 
-  for (const shape of [[1, 2, 2], [3, 2, 2]] as [number, number, number][]) {
+  for (const shape of [
+    [1, 2, 2],
+    [3, 2, 2],
+  ] as [number, number, number][]) {
     it(`p(x) sums to 1 over every image of a 2-value alphabet (${shape.join("x")})`, () => {
       torch.tidy(() => {
         torch.manualSeed(5);
@@ -97,7 +111,10 @@ describe("PixelCNN", () => {
         // Image i has sub-pixel j = bit j of i; values v in {0, 1} are the bin centres (v + 0.5) / 2.
         const bits = new Float32Array(n * d);
         for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) bits[i * d + j] = (i >> j) & 1;
-        const x = torch.tensor(bits, { shape: [n, ...shape] }).add(0.5).div(2);
+        const x = torch
+          .tensor(bits, { shape: [n, ...shape] })
+          .add(0.5)
+          .div(2);
         const logPx = m.logLikelihood(x).logPx.double();
         expect(logPx.logsumexp(0).item()).toBeCloseTo(0, 5);
         expect(Math.abs(logPx.exp().sum().item() - 1)).toBeLessThan(1e-5);
@@ -132,7 +149,10 @@ describe("PixelCNN", () => {
       torch.manualSeed(8);
       const m = new PixelCNN(config({ imageShape: [1, 1, 2], levels: 2, firstKernel: 3 }));
       perturb(m, 9);
-      const x = torch.tensor([[[[0, 0]]], [[[1, 0]]], [[[0, 1]]], [[[1, 1]]]]).add(0.5).div(2);
+      const x = torch
+        .tensor([[[[0, 0]]], [[[1, 0]]], [[[0, 1]]], [[[1, 1]]]])
+        .add(0.5)
+        .div(2);
       const p = m.logLikelihood(x).logPx.exp().toFlatArray();
       const n = 4000;
       const s = m.sample(n).mul(2).floor(); // [n, 1, 1, 2] values

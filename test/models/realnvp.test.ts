@@ -13,13 +13,22 @@ describe("RealNVP", () => {
       const m = new RealNVP(cfg);
       const x = torch.rand([8, 1, 4, 4]).mul(0.98).add(0.01);
       for (let i = 0; i < 3; i++) m.objective(x); // moves the batch-norm running averages off their start
-      torch.noGrad(() => { for (const p of m.parameters()) p.add_(torch.randnLike(p).mul(0.05)); });
+      torch.noGrad(() => {
+        for (const p of m.parameters()) p.add_(torch.randnLike(p).mul(0.05));
+      });
       m.train(false);
       const { zs } = m.encode(x);
       expect(m.inverse(zs).sub(x).abs().max().item()).toBeLessThan(1e-4);
       m.to("float64");
       const x0 = x.narrow(0, 0, 1).double();
-      const exact = jacobianLogDet((xi) => torch.cat(m.encode(xi.view(1, 1, 4, 4)).zs.map((z) => z.flatten()), 0), x0);
+      const exact = jacobianLogDet(
+        (xi) =>
+          torch.cat(
+            m.encode(xi.view(1, 1, 4, 4)).zs.map((z) => z.flatten()),
+            0,
+          ),
+        x0,
+      );
       const ours = m.encode(x0).logDet.item();
       expect(Math.abs(ours - exact)).toBeLessThan(1e-6 * (1 + Math.abs(exact)));
       m.dispose();

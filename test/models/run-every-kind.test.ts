@@ -19,7 +19,13 @@ describe("every model kind through trainRun and scoreRun", () => {
       const out = mkdtempSync(join(tmpdir(), `${kind}-run-`));
       try {
         const { config, summary } = await trainRun({
-          kind, preset: "tiny", dataset: "fashion-mnist", out, quiet: true, data, evalSplits: splits,
+          kind,
+          preset: "tiny",
+          dataset: "fashion-mnist",
+          out,
+          quiet: true,
+          data,
+          evalSplits: splits,
           overrides: { steps: 4, evalEvery: 4, evalLimit: 16, checkpointEvery: 4, logEvery: 2 },
         });
         expect(config.model.kind).toBe(kind);

@@ -8,7 +8,15 @@ import { Adam } from "../../lib/optim/index.js";
 beforeAll(() => torch.setNumThreads(1)); // two test forks share two cores
 
 const config = (o: Partial<VAEConfig> = {}): VAEConfig => ({
-  kind: "vae", imageShape: [1, 8, 8], latent: 4, iwSamples: 10, encoder: [8, 8], bottleneck: 8, decoder: [8, 8], initStd: 0.1, ...o,
+  kind: "vae",
+  imageShape: [1, 8, 8],
+  latent: 4,
+  iwSamples: 10,
+  encoder: [8, 8],
+  bottleneck: 8,
+  decoder: [8, 8],
+  initStd: 0.1,
+  ...o,
 });
 
 /** 8-bit images with structure (a bright square on a dark background, at random places), as bin centres. */
@@ -16,7 +24,11 @@ function images(n: number): torch.Tensor {
   return torch.tidy(() => {
     const x = torch.randint(0, 40, [n, 1, 8, 8]).float();
     const sq = torch.zeros([n, 1, 8, 8]);
-    for (let i = 0; i < n; i++) { const r = i % 5, c = (i * 3) % 5; sq.select(0, i).narrow(1, r, 3).narrow(2, c, 3).fill_(200); }
+    for (let i = 0; i < n; i++) {
+      const r = i % 5,
+        c = (i * 3) % 5;
+      sq.select(0, i).narrow(1, r, 3).narrow(2, c, 3).fill_(200);
+    }
     return x.add(sq).clamp(0, 255).add(0.5).div(256);
   });
 }
@@ -48,7 +60,8 @@ describe("VAE", () => {
         // The ELBO (one draw, KL in closed form) and IW(K=1) (one draw of log p(x, z) - log q(z|x)) are
         // two estimators of the same number: over 100 draws each their means agree within a few standard errors.
         torch.manualSeed(1);
-        const elbos: number[] = [], iw1s: number[] = [];
+        const elbos: number[] = [],
+          iw1s: number[] = [];
         for (let i = 0; i < 100; i++) {
           elbos.push(m.objective(x).logPx.mean().item());
           iw1s.push(m.importanceWeighted(x, 1).mean().item());
@@ -65,7 +78,13 @@ describe("VAE", () => {
         // with K, as log of a mean is at least the mean of logs.
         const w = m.logImportanceWeights(x, 100); // [100, 32]
         expect(w.shape).toEqual([100, 32]);
-        const at = (k: number) => w.view(100 / k, k, 32).logsumexp(1).sub(Math.log(k)).mean().item();
+        const at = (k: number) =>
+          w
+            .view(100 / k, k, 32)
+            .logsumexp(1)
+            .sub(Math.log(k))
+            .mean()
+            .item();
         const [k1, k10, k100] = [at(1), at(10), at(100)];
         expect(k10).toBeGreaterThan(k1);
         expect(k100).toBeGreaterThan(k10);

@@ -12,12 +12,18 @@ describe("HighwayNetwork", () => {
     expect(y.shape).toEqual([2, 6, 8, 8]);
     expect(y.abs().max().item()).toBe(0);
     expect(net.namedParameters().map(([n]) => n)).toEqual([
-      "input.weight", "input.bias",
+      "input.weight",
+      "input.bias",
       ...[0, 1, 2].flatMap((i) => [`layers.${i}.conv.weight`, `layers.${i}.conv.bias`, `layers.${i}.gate.weight`, `layers.${i}.gate.bias`]),
-      "output.weight", "output.bias",
+      "output.weight",
+      "output.bias",
     ]);
     // The zero output layer still learns: its weight gets a non-zero gradient.
-    net.forward(x).mul(torch.randn([2, 6, 8, 8])).sum().backward();
+    net
+      .forward(x)
+      .mul(torch.randn([2, 6, 8, 8]))
+      .sum()
+      .backward();
     expect(net.output.weight.grad!.abs().sum().item()).toBeGreaterThan(0);
     // Once its weights move, the output is no longer zero.
     torch.noGrad(() => net.output.weight.fill_(0.01));
@@ -52,7 +58,8 @@ describe("HighwayNetwork", () => {
   it("back-propagates through the in-place activations as through the plain formula", () => {
     torch.manualSeed(12);
     const layer = new HighwayLayer(4);
-    const r = torch.randn([2, 4, 5, 5]), xs = torch.randn([2, 4, 5, 5]);
+    const r = torch.randn([2, 4, 5, 5]),
+      xs = torch.randn([2, 4, 5, 5]);
     const gradsOf = (f: (x: torch.Tensor) => torch.Tensor) => {
       const x = xs.clone().requiresGrad_(true);
       for (const p of layer.parameters()) p.grad = null;

@@ -80,7 +80,12 @@ describe("BatchNorm2d", () => {
     const bn = new BatchNorm2d(1, { trackRunningStats: false, affine: false }).eval();
     expect(bn.namedBuffers()).toEqual([]);
     expect(bn.numParameters()).toBe(0);
-    expect(bn.forward(torch.tensor([1, 3]).view(2, 1, 1, 1)).toFlatArray().map((v) => Math.round(v * 1e4) / 1e4)).toEqual([-1, 1]);
+    expect(
+      bn
+        .forward(torch.tensor([1, 3]).view(2, 1, 1, 1))
+        .toFlatArray()
+        .map((v) => Math.round(v * 1e4) / 1e4),
+    ).toEqual([-1, 1]);
     bn.dispose();
   });
 });
@@ -102,7 +107,8 @@ describe("Dropout, Sequential and activations", () => {
     expect(seq.namedParameters().map(([n]) => n)).toEqual(["0.weight", "0.bias", "2.weight", "2.bias"]);
     expect(seq.length).toBe(4);
     const x = torch.randn([5, 3]);
-    const l0 = seq.get(0) as Linear, l2 = seq.get(2) as Linear;
+    const l0 = seq.get(0) as Linear,
+      l2 = seq.get(2) as Linear;
     const want = torch.linear(torch.linear(x, l0.weight, l0.bias).relu(), l2.weight, l2.bias).tanh();
     expect(maxDiff(seq.forward(x), want)).toBeLessThan(1e-6);
     const v = torch.tensor([-1, 0, 2]);

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import * as torch from "../../lib/tensor/index.js";
 import { MaskedConv2d, pixelCnnMask, Sequential, ReLU } from "../../lib/nn/index.js";
 
-const H = 5, W = 5;
+const H = 5,
+  W = 5;
 const P = { r: 2, c: 2 }; // the output pixel under test
 
 /** |∂out[0, oc, P]/∂x| summed over the batch, as nested [channel][row][col]. */
@@ -21,15 +22,19 @@ const before = (r: number, c: number) => r < P.r || (r === P.r && c < P.c);
 const after = (r: number, c: number) => r > P.r || (r === P.r && c > P.c);
 
 function expectCausal(s: number[][][], opts: { centre: boolean[] }): void {
-  s.forEach((chan, ic) => chan.forEach((row, r) => row.forEach((v, c) => {
-    if (after(r, c)) expect(v, `input (${ic}, ${r}, ${c}) is after the pixel`).toBe(0);
-    if (r === P.r && c === P.c) {
-      if (opts.centre[ic]) expect(v, `input channel ${ic} at the pixel`).toBeGreaterThan(0);
-      else expect(v, `input channel ${ic} at the pixel`).toBe(0);
-    }
-    // Inside the 3x3 receptive field, earlier pixels are seen (so the test above is not vacuous).
-    if (before(r, c) && Math.abs(r - P.r) <= 1 && Math.abs(c - P.c) <= 1) expect(v).toBeGreaterThan(0);
-  })));
+  s.forEach((chan, ic) =>
+    chan.forEach((row, r) =>
+      row.forEach((v, c) => {
+        if (after(r, c)) expect(v, `input (${ic}, ${r}, ${c}) is after the pixel`).toBe(0);
+        if (r === P.r && c === P.c) {
+          if (opts.centre[ic]) expect(v, `input channel ${ic} at the pixel`).toBeGreaterThan(0);
+          else expect(v, `input channel ${ic} at the pixel`).toBe(0);
+        }
+        // Inside the 3x3 receptive field, earlier pixels are seen (so the test above is not vacuous).
+        if (before(r, c) && Math.abs(r - P.r) <= 1 && Math.abs(c - P.c) <= 1) expect(v).toBeGreaterThan(0);
+      }),
+    ),
+  );
 }
 
 describe("MaskedConv2d", () => {
@@ -51,7 +56,11 @@ describe("MaskedConv2d", () => {
     torch.manualSeed(8);
     const net = new Sequential(new MaskedConv2d(1, 8, 3, { maskType: "A" }), new ReLU(), new MaskedConv2d(8, 1, 3, { maskType: "B" }));
     const s = sensitivity(net, 1, 0)[0]!;
-    s.forEach((row, r) => row.forEach((v, c) => { if (after(r, c) || (r === P.r && c === P.c)) expect(v).toBe(0); }));
+    s.forEach((row, r) =>
+      row.forEach((v, c) => {
+        if (after(r, c) || (r === P.r && c === P.c)) expect(v).toBe(0);
+      }),
+    );
     expect(s[0]![4]).toBeGreaterThan(0); // two rows up, two right: only reachable through both layers
     net.dispose();
   });
@@ -60,8 +69,16 @@ describe("MaskedConv2d", () => {
     torch.manualSeed(9);
     const a = new MaskedConv2d(3, 6, 3, { maskType: "A", dataChannels: 3 }); // out groups {0,1} R, {2,3} G, {4,5} B
     const b = new MaskedConv2d(3, 6, 3, { maskType: "B", dataChannels: 3 });
-    const centreA = [[false, false, false], [true, false, false], [true, true, false]];
-    const centreB = [[true, false, false], [true, true, false], [true, true, true]];
+    const centreA = [
+      [false, false, false],
+      [true, false, false],
+      [true, true, false],
+    ];
+    const centreB = [
+      [true, false, false],
+      [true, true, false],
+      [true, true, true],
+    ];
     for (let oc = 0; oc < 6; oc++) {
       expectCausal(sensitivity(a, 3, oc), { centre: centreA[oc >> 1]! });
       expectCausal(sensitivity(b, 3, oc), { centre: centreB[oc >> 1]! });
@@ -91,7 +108,11 @@ describe("MaskedConv2d", () => {
     torch.noGrad(() => conv.weight.fill_(1));
     // Taps: the row above (3) and the pixel to the left (1), zero padding at the borders.
     const y = conv.forward(torch.ones([1, 1, 3, 3]));
-    expect(y.select(0, 0).select(0, 0).tolist()).toEqual([[0, 1, 1], [2, 4, 3], [2, 4, 3]]);
+    expect(y.select(0, 0).select(0, 0).tolist()).toEqual([
+      [0, 1, 1],
+      [2, 4, 3],
+      [2, 4, 3],
+    ]);
     conv.dispose();
   });
 });

@@ -11,8 +11,10 @@ class Flowish extends Module {
   readonly norm = this.module("norm", new ActNorm(4));
   readonly mix = this.module("mix", new InvertibleConv1x1LU(4));
   readonly nn = this.module("nn", new HighwayNetwork(2, 4, { hidden: 8 }));
-  readonly pix = this.module("pix", new Sequential(
-    new MaskedConv2d(4, 6, 3, { maskType: "A" }), new ReLU(), new Dropout(0.1), new Conv2d(6, 4, 1), new BatchNorm2d(4)));
+  readonly pix = this.module(
+    "pix",
+    new Sequential(new MaskedConv2d(4, 6, 3, { maskType: "A" }), new ReLU(), new Dropout(0.1), new Conv2d(6, 4, 1), new BatchNorm2d(4)),
+  );
   forward(x: torch.Tensor): torch.Tensor {
     return torch.tidy(() => {
       const [h, ld1] = this.norm.forward(x);
@@ -31,20 +33,31 @@ describe("memory", () => {
     const model = new Flowish();
     const built = live();
     expect(built - start).toBe(model.namedParameters().length + model.namedBuffers().length);
-    for (let i = 0; i < 3; i++) torch.tidy(() => { model.forward(torch.randn([2, 4, 6, 6])).backward(); });
+    for (let i = 0; i < 3; i++)
+      torch.tidy(() => {
+        model.forward(torch.randn([2, 4, 6, 6])).backward();
+      });
     expect(live()).toBe(built);
     const opt = new Adam(model.parameters(), { lr: 1e-3 });
-    torch.tidy(() => { model.forward(torch.randn([2, 4, 6, 6])).backward(); });
+    torch.tidy(() => {
+      model.forward(torch.randn([2, 4, 6, 6])).backward();
+    });
     opt.step();
     const withState = live();
     expect(withState - built).toBe(2 * model.parameters().length);
     for (let i = 0; i < 3; i++) {
       opt.zeroGrad();
-      torch.tidy(() => { model.forward(torch.randn([2, 4, 6, 6])).backward(); });
+      torch.tidy(() => {
+        model.forward(torch.randn([2, 4, 6, 6])).backward();
+      });
       opt.step();
     }
     expect(live()).toBe(withState);
-    torch.tidy(() => { model.eval(); model.forward(torch.randn([1, 4, 6, 6])); model.train(); });
+    torch.tidy(() => {
+      model.eval();
+      model.forward(torch.randn([1, 4, 6, 6]));
+      model.train();
+    });
     expect(live()).toBe(withState);
     opt.dispose();
     model.dispose();
@@ -56,7 +69,10 @@ describe("memory", () => {
     // level along the chain instead of growing by one per layer.
     const seen: number[] = [];
     class Probe extends Module {
-      forward(x: torch.Tensor): torch.Tensor { seen.push(live()); return x.mul(1); }
+      forward(x: torch.Tensor): torch.Tensor {
+        seen.push(live());
+        return x.mul(1);
+      }
     }
     const lin = new Conv2d(2, 2, 1);
     const seq = new Sequential(lin, new Probe(), new Probe(), new ReLU(), new Probe(), new Probe());

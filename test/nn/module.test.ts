@@ -32,13 +32,24 @@ describe("Module", () => {
   it("names parameters and buffers with dotted paths in registration order and counts them", () => {
     const net = new Net();
     expect(net.namedParameters().map(([n]) => n)).toEqual([
-      "blocks.0.conv.weight", "blocks.0.conv.bias", "blocks.0.norm.weight", "blocks.0.norm.bias",
-      "blocks.1.conv.weight", "blocks.1.conv.bias", "blocks.1.norm.weight", "blocks.1.norm.bias",
-      "head.weight", "head.bias",
+      "blocks.0.conv.weight",
+      "blocks.0.conv.bias",
+      "blocks.0.norm.weight",
+      "blocks.0.norm.bias",
+      "blocks.1.conv.weight",
+      "blocks.1.conv.bias",
+      "blocks.1.norm.weight",
+      "blocks.1.norm.bias",
+      "head.weight",
+      "head.bias",
     ]);
     expect(net.namedBuffers().map(([n]) => n)).toEqual([
-      "blocks.0.norm.running_mean", "blocks.0.norm.running_var", "blocks.0.norm.num_batches_tracked",
-      "blocks.1.norm.running_mean", "blocks.1.norm.running_var", "blocks.1.norm.num_batches_tracked",
+      "blocks.0.norm.running_mean",
+      "blocks.0.norm.running_var",
+      "blocks.0.norm.num_batches_tracked",
+      "blocks.1.norm.running_mean",
+      "blocks.1.norm.running_var",
+      "blocks.1.norm.num_batches_tracked",
     ]);
     const perBlock = 2 * 2 * 9 + 2 + 2 + 2;
     expect(net.numParameters()).toBe(2 * perBlock + 32 * 3 + 3);
@@ -52,7 +63,9 @@ describe("Module", () => {
   it("round-trips the state dict through a safetensors file: a fresh model gives equal outputs", () => {
     torch.manualSeed(1);
     const a = new Net();
-    torch.tidy(() => { a.forward(torch.randn([4, 2, 4, 4]).mul(2).add(1)); }); // moves the running stats
+    torch.tidy(() => {
+      a.forward(torch.randn([4, 2, 4, 4]).mul(2).add(1));
+    }); // moves the running stats
     a.eval();
     const path = join(dir, "net.safetensors");
     a.save(path, { note: "hello" });
@@ -130,7 +143,10 @@ describe("Module", () => {
     lin.setParameter("weight", torch.ones([2, 2]));
     expect(old.isDisposed).toBe(true);
     expect(lin.weight.requiresGrad).toBe(true);
-    lin.forward(torch.ones([1, 2])).sum().backward();
+    lin
+      .forward(torch.ones([1, 2]))
+      .sum()
+      .backward();
     expect(lin.weight.grad).not.toBeNull();
     lin.zeroGrad();
     expect(lin.weight.grad).toBeNull();

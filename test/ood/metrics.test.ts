@@ -5,7 +5,14 @@ import { readFileSync } from "node:fs";
 import { detectionMetrics, inDistributionThreshold, rocCurve } from "../../lib/ood/metrics.js";
 import { scoreSets } from "../../lib/ood/ood-scores.js";
 
-interface Case { in: number[]; ood: number[]; auroc: number; auprIn: number; auprOut: number; fpr95: number }
+interface Case {
+  in: number[];
+  ood: number[];
+  auroc: number;
+  auprIn: number;
+  auprOut: number;
+  fpr95: number;
+}
 const reference = JSON.parse(readFileSync(new URL("./fixtures/metrics-reference.json", import.meta.url), "utf8")) as { cases: Record<string, Case> };
 
 describe("detection metrics (OOD = positive, larger score = more OOD)", () => {
@@ -57,7 +64,8 @@ describe("scoreSets", () => {
   const images = (n: number) => ({ name: "x", split: "test", images: new Uint8Array(n * 4), n, channels: 1, height: 2, width: 2 });
   const evals = (logPx: number[]) => ({ logPx: Float64Array.from(logPx) });
   const inputs = (oodLogPx: number[]) => ({
-    data: { heldOut: images(3), in: images(3), ood: images(3) }, dims: 4,
+    data: { heldOut: images(3), in: images(3), ood: images(3) },
+    dims: 4,
     model: { heldOut: evals([-10, -11, -12]), in: evals([-10, -12, -11]), ood: evals(oodLogPx) },
   });
 

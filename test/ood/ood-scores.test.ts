@@ -14,8 +14,19 @@ import { SHARED_DATASETS } from "../paths.js";
 const data = { env: { TORCHTS_OOD_DATA: SHARED_DATASETS } };
 const dir = mkdtempSync(join(tmpdir(), "torchts-ood-"));
 const train = (kind: "glow" | "vae", name: string, seed: number, dataset = "fashion-mnist", trainSplit = "train", background = false) =>
-  trainRun({ kind, preset: "tiny", dataset, trainSplit, out: join(dir, name), seed, quiet: true, data, evalSplits: [], overrides: { steps: 3, checkpointEvery: 3, logEvery: 3 },
-    ...(background ? { background: { mutationRate: 0.2, l2: 1e-4 } } : {}) });
+  trainRun({
+    kind,
+    preset: "tiny",
+    dataset,
+    trainSplit,
+    out: join(dir, name),
+    seed,
+    quiet: true,
+    data,
+    evalSplits: [],
+    overrides: { steps: 3, checkpointEvery: 3, logEvery: 3 },
+    ...(background ? { background: { mutationRate: 0.2, l2: 1e-4 } } : {}),
+  });
 const base = { in: "fashion-mnist:test", ood: "mnist:test", heldOut: "fashion-mnist:train[:40]", limit: 40, data };
 
 beforeAll(async () => {
@@ -47,8 +58,9 @@ describe("oodScores", () => {
 
   it("refuses a background model of another data set, computes the ratio with one of the same, and Likelihood Regret for a VAE", async () => {
     // A background model must share the image shape and training data set: glow-mnist is refused.
-    await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-mnist"), ...base }))
-      .rejects.toThrow(/background model .*glow-mnist was trained on mnist:test\[:200\], the run on fashion-mnist:train/);
+    await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-mnist"), ...base })).rejects.toThrow(
+      /background model .*glow-mnist was trained on mnist:test\[:200\], the run on fashion-mnist:train/,
+    );
     // A model of the data is not a background model (trained on mutated inputs), nor the other way round.
     await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-2"), ...base })).rejects.toThrow(/glow-2 is not a background run/);
     await expect(oodScores({ run: join(dir, "glow-background"), ...base })).rejects.toThrow(/glow-background is a background run/);
@@ -80,18 +92,33 @@ describe("oodScores", () => {
 
 describe("torchts-ood ood", () => {
   async function cli(...args: string[]) {
-    const out: string[] = [], err: string[] = [];
+    const out: string[] = [],
+      err: string[] = [];
     vi.spyOn(console, "log").mockImplementation((...a) => void out.push(a.join(" ")));
     vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
     const code = await runCli(args);
     vi.restoreAllMocks();
     return { code, out: out.join("\n"), err: err.join("\n") };
   }
-  const env = () => { process.env.TORCHTS_OOD_DATA = SHARED_DATASETS; };
+  const env = () => {
+    process.env.TORCHTS_OOD_DATA = SHARED_DATASETS;
+  };
 
   it("prints the JSON object of the issue: in, ood, scores by name, batchScores", async () => {
     env();
-    const r = await cli("ood", join(dir, "glow"), "--in", "fashion-mnist:test", "--ood", "mnist:test", "--held-out", "fashion-mnist:train[:30]", "--limit", "30", "--json");
+    const r = await cli(
+      "ood",
+      join(dir, "glow"),
+      "--in",
+      "fashion-mnist:test",
+      "--ood",
+      "mnist:test",
+      "--held-out",
+      "fashion-mnist:train[:30]",
+      "--limit",
+      "30",
+      "--json",
+    );
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.in).toBe("fashion-mnist:test");
@@ -103,7 +130,20 @@ describe("torchts-ood ood", () => {
 
   it("prints a table, and one-line errors for bad flags", async () => {
     env();
-    const t = await cli("ood", join(dir, "glow"), "--in", "fashion-mnist:test", "--ood", "constant", "--held-out", "fashion-mnist:train[:20]", "--limit", "20", "--scores", "log-likelihood,typicality");
+    const t = await cli(
+      "ood",
+      join(dir, "glow"),
+      "--in",
+      "fashion-mnist:test",
+      "--ood",
+      "constant",
+      "--held-out",
+      "fashion-mnist:train[:20]",
+      "--limit",
+      "20",
+      "--scores",
+      "log-likelihood,typicality",
+    );
     expect(t.code, t.err).toBe(0);
     expect(t.out).toMatch(/^log-likelihood +\d\.\d{3}/m);
     expect(t.out).toMatch(/OOD is the positive class/);

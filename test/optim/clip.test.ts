@@ -8,7 +8,10 @@ function params(): torch.Tensor[] {
   const a = torch.zeros([2], { dtype: "float64" }).requiresGrad_(true);
   const b = torch.zeros([1], { dtype: "float64" }).requiresGrad_(true);
   const none = torch.zeros([3], { dtype: "float64" }).requiresGrad_(true);
-  a.mul(torch.tensor([3, 4], { dtype: "float64" })).sum().add(b.mul(12).sum()).backward();
+  a.mul(torch.tensor([3, 4], { dtype: "float64" }))
+    .sum()
+    .add(b.mul(12).sum())
+    .backward();
   return [a, b, none];
 }
 
@@ -48,11 +51,16 @@ describe("clipGradNormLazy_", () => {
   it("scales exactly as clipGradNorm_ and returns the norm as a tensor, reading nothing back", () => {
     torch.tidy(() => {
       const make = () => {
-        const p = torch.tensor([1, 2, 3], { dtype: "float64", requiresGrad: true }), q = torch.tensor([4], { dtype: "float64", requiresGrad: true });
-        p.mul(torch.tensor([3, 0, 4], { dtype: "float64" })).sum().add(q.mul(12).sum()).backward(); // grads [3,0,4] and [12]: norm 13
+        const p = torch.tensor([1, 2, 3], { dtype: "float64", requiresGrad: true }),
+          q = torch.tensor([4], { dtype: "float64", requiresGrad: true });
+        p.mul(torch.tensor([3, 0, 4], { dtype: "float64" }))
+          .sum()
+          .add(q.mul(12).sum())
+          .backward(); // grads [3,0,4] and [12]: norm 13
         return [p, q];
       };
-      const a = make(), b = make();
+      const a = make(),
+        b = make();
       const eager = clipGradNorm_(a, 6.5);
       const lazy = clipGradNormLazy_(b, 6.5)!;
       expect(lazy.item()).toBe(eager);

@@ -16,10 +16,18 @@ const WD = 0.1;
 const makeParam = () => torch.tensor(P0, { dtype: "float64" }).requiresGrad_(true);
 function computeGrad(p: torch.Tensor): void {
   p.grad = null;
-  torch.tidy(() => p.mul(torch.tensor(C, { dtype: "float64" })).sum().backward());
+  torch.tidy(() =>
+    p
+      .mul(torch.tensor(C, { dtype: "float64" }))
+      .sum()
+      .backward(),
+  );
 }
 function run(opt: Optimizer, p: torch.Tensor, steps: number): number[] {
-  for (let i = 0; i < steps; i++) { computeGrad(p); opt.step(); }
+  for (let i = 0; i < steps; i++) {
+    computeGrad(p);
+    opt.step();
+  }
   return p.toFlatArray();
 }
 const expectClose = (got: number[], want: number[], tol = 1e-12) =>
@@ -37,7 +45,9 @@ function byHand(steps: number, update: (p: number, g: number, s: Record<string, 
 
 describe("RMSprop", () => {
   it("matches sq = α·sq + (1-α)·g²; p -= lr·g/(√sq + eps) for one and two steps", () => {
-    const lr = 0.01, alpha = 0.99, eps = 1e-8;
+    const lr = 0.01,
+      alpha = 0.99,
+      eps = 1e-8;
     const hand = (p: number, g: number, s: Record<string, number>) => {
       s.sq = alpha * (s.sq ?? 0) + (1 - alpha) * g * g;
       return p - (lr * g) / (Math.sqrt(s.sq) + eps);
@@ -51,7 +61,10 @@ describe("RMSprop", () => {
   });
 
   it("with momentum and centering: buf = μ·buf + g/(√(sq - ḡ²) + eps); p -= lr·buf", () => {
-    const lr = 0.01, alpha = 0.9, eps = 1e-8, mu = 0.8;
+    const lr = 0.01,
+      alpha = 0.9,
+      eps = 1e-8,
+      mu = 0.8;
     const hand = (p: number, g: number, s: Record<string, number>) => {
       s.sq = alpha * (s.sq ?? 0) + (1 - alpha) * g * g;
       s.ga = alpha * (s.ga ?? 0) + (1 - alpha) * g;
@@ -69,7 +82,10 @@ describe("RMSprop", () => {
 
 describe("Adam", () => {
   it("matches the bias-corrected update with eps outside the square root", () => {
-    const lr = 0.05, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const lr = 0.05,
+      b1 = 0.9,
+      b2 = 0.999,
+      eps = 1e-8;
     const hand = (p: number, g: number, s: Record<string, number>, t: number) => {
       s.m = b1 * (s.m ?? 0) + (1 - b1) * g;
       s.v = b2 * (s.v ?? 0) + (1 - b2) * g * g;
@@ -91,7 +107,10 @@ describe("Adam", () => {
 
 describe("Adamax", () => {
   it("matches u = max(β2·u, |g| + eps); p -= lr/(1-β1ᵗ)·m/u", () => {
-    const lr = 0.02, b1 = 0.9, b2 = 0.99, eps = 1e-8;
+    const lr = 0.02,
+      b1 = 0.9,
+      b2 = 0.99,
+      eps = 1e-8;
     const hand = (p: number, g: number, s: Record<string, number>, t: number) => {
       s.m = b1 * (s.m ?? 0) + (1 - b1) * g;
       s.u = Math.max(b2 * (s.u ?? 0), Math.abs(g) + eps);

@@ -7,18 +7,30 @@ import { REPO_ROOT } from "../paths.js";
 import { imageBytes, post, testImages, tinyRunWithThresholds } from "./helpers.js";
 
 let run = "";
-beforeAll(async () => { run = await tinyRunWithThresholds(); });
+beforeAll(async () => {
+  run = await tinyRunWithThresholds();
+});
 
 it("SIGTERM drains in-flight requests, then exits 0", async () => {
   const images = await testImages(6);
   // A long --max-wait-ms keeps the requests queued while SIGTERM arrives.
-  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", "bin", "torchts-ood.js"), "serve", run, "--port", "0", "--workers", "1", "--max-wait-ms", "1500"],
-    { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stderr.on("data", (b: Buffer) => { stderr += String(b); });
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, "dist", "bin", "torchts-ood.js"), "serve", run, "--port", "0", "--workers", "1", "--max-wait-ms", "1500"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "",
+    stderr = "";
+  child.stderr.on("data", (b: Buffer) => {
+    stderr += String(b);
+  });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (b: Buffer) => { stdout += String(b); const m = /on (http:\/\/[\d.:]+)/.exec(stdout); if (m) resolve(m[1]!); });
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += String(b);
+      const m = /on (http:\/\/[\d.:]+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
     void exited.then((code) => reject(new Error(`serve exited with ${code} before listening: ${stderr}`)));
   });
   const inFlight = Array.from({ length: 6 }, (_, i) => post(`${url}/score`, imageBytes(images, i), "application/octet-stream"));

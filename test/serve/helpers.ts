@@ -15,7 +15,14 @@ export const DATA = { dataDir: SHARED_DATASETS };
 export async function tinyRunWithThresholds(): Promise<string> {
   const out = join(mkdtempSync(join(tmpdir(), "torchts-serve-")), "run");
   await trainRun({ kind: "glow", preset: "tiny", out, quiet: true, overrides: { steps: 3 }, evalSplits: [], data: DATA });
-  await oodScores({ run: out, in: "fashion-mnist:test", ood: "mnist:test", limit: 200, scores: ["log-likelihood", "typicality", "input-complexity", "flow-terms"], data: DATA });
+  await oodScores({
+    run: out,
+    in: "fashion-mnist:test",
+    ood: "mnist:test",
+    limit: 200,
+    scores: ["log-likelihood", "typicality", "input-complexity", "flow-terms"],
+    data: DATA,
+  });
   return out;
 }
 
@@ -27,7 +34,11 @@ export const imageBytes = (d: ImageDataset, i: number) => d.images.slice(i * 784
 /** What `eval` computes, at bin centres (eval's default adds dequantization noise). */
 export function evalAtBinCentres(run: string, d: ImageDataset): Float64Array {
   const r = openRun(run, "cpu");
-  try { return evaluate(r.model, d, { dequantize: false, batchSize: 256 }).logPx; } finally { r.model.dispose(); }
+  try {
+    return evaluate(r.model, d, { dequantize: false, batchSize: 256 }).logPx;
+  } finally {
+    r.model.dispose();
+  }
 }
 
 /** A gray PNG of w x h bytes; `rgb` makes a colour PNG with the red channel raised. */
@@ -46,7 +57,11 @@ export async function post(url: string, body: string | Uint8Array, type: string)
   const r = await fetch(url, { method: "POST", body, headers: { "content-type": type } });
   const text = await r.text();
   let json: any;
-  try { json = JSON.parse(text); } catch { json = text; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
   return { status: r.status, headers: r.headers, body: json };
 }
 

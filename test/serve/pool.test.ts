@@ -32,7 +32,10 @@ describe("createScoringPool", () => {
     const pool = await createScoringPool(run, { workers: 1 });
     try {
       const bytes = await pool.score(images.images, 4);
-      const unit = await pool.score(Float32Array.from(images.images, (p) => (p + 0.5) / 256), 4);
+      const unit = await pool.score(
+        Float32Array.from(images.images, (p) => (p + 0.5) / 256),
+        4,
+      );
       expect(bytes).toHaveLength(4);
       bytes.forEach((s, i) => {
         expect(close(s.logPx, reference[i]!)).toBe(true);
@@ -40,7 +43,9 @@ describe("createScoringPool", () => {
         expect(s.ood?.score).toBe("typicality");
         expect(Number.isFinite(s.logPz!) && Number.isFinite(s.logDet!)).toBe(true);
       });
-    } finally { await pool.close(); }
+    } finally {
+      await pool.close();
+    }
   });
 
   it("refuses images the model cannot score, and calls after close()", async () => {
@@ -63,7 +68,9 @@ describe("createScoringPool", () => {
     try {
       expect(niceOf().filter((n) => n === 10).length - before).toBe(2);
       expect(niceOfTask(process.pid)).toBe(0); // the main thread keeps its priority
-    } finally { await pool.close(); }
+    } finally {
+      await pool.close();
+    }
   });
 
   it("refuses a folder that is not a run, and bad options, saying what to give", async () => {
@@ -86,20 +93,43 @@ describe("the OOD verdict", () => {
       const [s] = await pool.score(imageBytes(images, 0));
       expect(s!.ood).toMatchObject({ score, isOod: s!.ood!.value > s!.ood!.threshold });
       if (value) expect(s!.ood!.value).toBe(value(s!));
-    } finally { await pool.close(); }
+    } finally {
+      await pool.close();
+    }
   });
 
   it.each([
-    ["no ood file", () => copyOf((d) => rmSync(join(d, "ood"), { recursive: true })), "typicality", /no OOD verdict: .*holds no thresholds; run `torchts-ood ood/],
+    [
+      "no ood file",
+      () => copyOf((d) => rmSync(join(d, "ood"), { recursive: true })),
+      "typicality",
+      /no OOD verdict: .*holds no thresholds; run `torchts-ood ood/,
+    ],
     ["a score that needs a second model", () => run, "likelihood-ratio", /no OOD verdict: likelihood-ratio is not computed from one model.*background model/],
     ["a score the file does not hold", () => run, "input-complexity-brotli", /no ood file of .* has the input-complexity-brotli score/],
-    ["thresholds older than the checkpoint", () => copyOf((d) => { const t = Date.now() / 1000 + 60; utimesSync(join(d, "checkpoint.safetensors"), t, t); }), "typicality", /older than the run's checkpoint.*run `torchts-ood ood` again/],
-    ["thresholds computed at another step", () => copyOf((d) => {
-      for (const f of readdirSync(join(d, "ood"))) {
-        const p = join(d, "ood", f), r = JSON.parse(readFileSync(p, "utf8"));
-        writeFileSync(p, JSON.stringify({ ...r, step: r.step + 1000 }));
-      }
-    }), "typicality", /computed at step \d+, the checkpoint is at step \d+; run `torchts-ood ood` again/],
+    [
+      "thresholds older than the checkpoint",
+      () =>
+        copyOf((d) => {
+          const t = Date.now() / 1000 + 60;
+          utimesSync(join(d, "checkpoint.safetensors"), t, t);
+        }),
+      "typicality",
+      /older than the run's checkpoint.*run `torchts-ood ood` again/,
+    ],
+    [
+      "thresholds computed at another step",
+      () =>
+        copyOf((d) => {
+          for (const f of readdirSync(join(d, "ood"))) {
+            const p = join(d, "ood", f),
+              r = JSON.parse(readFileSync(p, "utf8"));
+            writeFileSync(p, JSON.stringify({ ...r, step: r.step + 1000 }));
+          }
+        }),
+      "typicality",
+      /computed at step \d+, the checkpoint is at step \d+; run `torchts-ood ood` again/,
+    ],
   ] as const)("gives raw bits/dim and says why there is no verdict: %s", async (_, dir, score, why) => {
     const pool = await createScoringPool(dir(), { workers: 1, oodScore: score });
     try {
@@ -108,7 +138,9 @@ describe("the OOD verdict", () => {
       expect(s!.ood).toBeNull();
       expect(s!.note).toMatch(/the answer has log p\(x\) and bits\/dim only/);
       expect(close(s!.logPx, reference[0]!)).toBe(true);
-    } finally { await pool.close(); }
+    } finally {
+      await pool.close();
+    }
   });
 });
 
@@ -117,7 +149,10 @@ describe("examples/mount-pool.mjs", () => {
     const child = spawn(process.execPath, [join(REPO_ROOT, "examples", "mount-pool.mjs"), run, "0"], { stdio: ["ignore", "pipe", "inherit"] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        child.stdout.on("data", (b: Buffer) => { const m = /http:\/\/[\d.:]+/.exec(String(b)); if (m) resolve(m[0]); });
+        child.stdout.on("data", (b: Buffer) => {
+          const m = /http:\/\/[\d.:]+/.exec(String(b));
+          if (m) resolve(m[0]);
+        });
         child.once("exit", (code) => reject(new Error(`the example exited with ${code}`)));
       });
       const ok = await post(`${url}/ood`, png(imageBytes(images, 1)), "image/png");

@@ -22,13 +22,19 @@ beforeAll(async () => {
 
 describe("POST /score", () => {
   let server: ScoringServer;
-  beforeAll(async () => { server = await startServer(run, { port: 0, workers: 2, maxBatch: 16, maxBodyBytes: 200_000 }); });
+  beforeAll(async () => {
+    server = await startServer(run, { port: 0, workers: 2, maxBatch: 16, maxBodyBytes: 200_000 });
+  });
   afterAll(() => server.close());
 
   it("answers a PNG, raw bytes and a JSON batch with eval's log p(x), bits/dim and a typicality verdict", async () => {
     const fromPng = await post(`${server.url}/score`, png(imageBytes(images, 0)), "image/png");
     const fromRaw = await post(`${server.url}/score`, imageBytes(images, 1), "application/octet-stream");
-    const batch = await post(`${server.url}/score`, JSON.stringify({ images: Array.from({ length: 8 }, (_, i) => Array.from(imageBytes(images, i))) }), "application/json");
+    const batch = await post(
+      `${server.url}/score`,
+      JSON.stringify({ images: Array.from({ length: 8 }, (_, i) => Array.from(imageBytes(images, i))) }),
+      "application/json",
+    );
     expect([fromPng.status, fromRaw.status, batch.status]).toEqual([200, 200, 200]);
     expect(close(fromPng.body.logPx, reference[0]!)).toBe(true);
     expect(close(fromRaw.body.logPx, reference[1]!)).toBe(true);
@@ -53,7 +59,10 @@ describe("POST /score", () => {
     const rgba = new Uint8Array(784 * 4).map((_, k) => (k % 4 === 3 ? 255 : pixels[k >> 2]!));
     const file = Buffer.from(jpeg.encode({ data: rgba, width: 28, height: 28 }, 95).data);
     const decoded = jpeg.decode(file, { useTArray: true, formatAsRGBA: true }).data.filter((_, k) => k % 4 === 0);
-    const [fromJpeg, fromBytes] = await Promise.all([post(`${server.url}/score`, file, "image/jpeg"), post(`${server.url}/score`, decoded, "application/octet-stream")]);
+    const [fromJpeg, fromBytes] = await Promise.all([
+      post(`${server.url}/score`, file, "image/jpeg"),
+      post(`${server.url}/score`, decoded, "application/octet-stream"),
+    ]);
     expect(fromJpeg.status).toBe(200);
     expect(close(fromJpeg.body.logPx, fromBytes.body.logPx)).toBe(true);
   });
@@ -67,10 +76,25 @@ describe("POST /score", () => {
     ["an empty body", () => new Uint8Array(0), "application/octet-stream", /empty body: send one PNG or JPEG/],
     ["an empty JSON body", () => "", "application/json", /empty body/],
     ["NaN in JSON", () => `{"images": [[${"NaN,".repeat(783)}NaN]]}`, "application/json", /not valid JSON.*NaN and Infinity are not JSON/],
-    ["a pixel that is a string", () => JSON.stringify({ images: [["NaN", ...Array(783).fill(0)]] }), "application/json", /images\[0\]\[0\] is "NaN", expected an integer pixel 0-255/],
+    [
+      "a pixel that is a string",
+      () => JSON.stringify({ images: [["NaN", ...Array(783).fill(0)]] }),
+      "application/json",
+      /images\[0\]\[0\] is "NaN", expected an integer pixel 0-255/,
+    ],
     ["a pixel over 255", () => JSON.stringify({ images: [[300, ...Array(783).fill(0)]] }), "application/json", /images\[0\]\[0\] is 300.*"scale": "unit"/],
-    ["a unit-scale value over 1", () => JSON.stringify({ scale: "unit", images: [[1.5, ...Array(783).fill(0)]] }), "application/json", /images\[0\]\[0\] is 1.5, expected a number in \[0, 1\]/],
-    ["a JSON image of the wrong size", () => JSON.stringify({ images: [Array(10).fill(0)] }), "application/json", /images\[0\] has 10 values, an image of this model has 784/],
+    [
+      "a unit-scale value over 1",
+      () => JSON.stringify({ scale: "unit", images: [[1.5, ...Array(783).fill(0)]] }),
+      "application/json",
+      /images\[0\]\[0\] is 1.5, expected a number in \[0, 1\]/,
+    ],
+    [
+      "a JSON image of the wrong size",
+      () => JSON.stringify({ images: [Array(10).fill(0)] }),
+      "application/json",
+      /images\[0\] has 10 values, an image of this model has 784/,
+    ],
     ["JSON without images", () => JSON.stringify({ pixels: [] }), "application/json", /must be an object \{"images"/],
   ])("refuses %s with 400 and what to send", async (_, body, type, message) => {
     const r = await post(`${server.url}/score`, body(), type);
@@ -115,9 +139,14 @@ describe("dynamic batching", () => {
       server.pool.on("batch", (_n: number, requests: number) => batches.push(requests));
       const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post(`${server.url}/score`, imageBytes(images, i), "application/octet-stream")));
       expect(batches).toEqual([8]);
-      answers.forEach((a, i) => { expect(a.status).toBe(200); expect(close(a.body.logPx, reference[i]!)).toBe(true); });
+      answers.forEach((a, i) => {
+        expect(a.status).toBe(200);
+        expect(close(a.body.logPx, reference[i]!)).toBe(true);
+      });
       expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/torchts_serve_batch_size_requests_bucket\{le="8"\} 1/);
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 
   it("answers 503 with Retry-After when the queue is full", async () => {
@@ -129,7 +158,9 @@ describe("dynamic batching", () => {
       const full = answers.find((a) => a.status === 503)!;
       expect(full.headers.get("retry-after")).toBe("1");
       expect(full.body.error).toMatch(/queue holds 8 images \(at most 8\): try again shortly/);
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -140,7 +171,10 @@ describe("a worker that dies", () => {
       // Kill the worker the moment it is handed a batch: what a crash in the middle of scoring does.
       const slot = (server.pool as unknown as { slots: { worker: Worker }[] }).slots[0]!;
       const postMessage = slot.worker.postMessage.bind(slot.worker);
-      slot.worker.postMessage = (m: { x?: unknown }) => { postMessage(m); if (m.x) void slot.worker.terminate(); };
+      slot.worker.postMessage = (m: { x?: unknown }) => {
+        postMessage(m);
+        if (m.x) void slot.worker.terminate();
+      };
       const big = JSON.stringify({ images: Array.from({ length: 64 }, (_, i) => Array.from(imageBytes(images, i % 8))) });
       const died = await post(`${server.url}/score`, big, "application/json");
       expect(died.status).toBe(500);
@@ -152,6 +186,8 @@ describe("a worker that dies", () => {
       const health = await (await fetch(`${server.url}/healthz`)).json();
       expect(health.workers).toMatchObject({ up: 1, restarts: 1 });
       expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/torchts_serve_worker_restarts_total 1/);
-    } finally { await server.close(); }
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -18,25 +18,92 @@ const cases: [string, (x: torch.Tensor) => torch.Tensor, number[]][] = [
   ["where", (x) => torch.where(x.gt(0), x.mul(x), x.mul(3)), mixed],
   ["sum/mean/logsumexp", (x) => x.sum(1).add(x.mean(0).sum()).add(x.logsumexp(1)), mixed],
   ["max/min/var/std", (x) => x.max(1)[0].add(x.min(0)[0].sum()).add(x.var(1)).add(x.std()), mixed],
-  ["view/permute/transpose/flatten", (x) => x.view(3, 2).permute(1, 0).transpose(0, 1).flatten().mul(torch.arange(6, undefined, 1, { dtype: "float64" })), mixed],
+  [
+    "view/permute/transpose/flatten",
+    (x) =>
+      x
+        .view(3, 2)
+        .permute(1, 0)
+        .transpose(0, 1)
+        .flatten()
+        .mul(torch.arange(6, undefined, 1, { dtype: "float64" })),
+    mixed,
+  ],
   ["squeeze/unsqueeze/expand/repeat", (x) => x.unsqueeze(0).squeeze(0).unsqueeze(2).expand(2, 3, 2).repeat(1, 1, 2).mul(x.unsqueeze(2)).pow(2).sum(2), mixed],
-  ["cat/stack/chunk/split/narrow", (x) => {
-    const [a, b] = x.chunk(2, 1) as [torch.Tensor, torch.Tensor];
-    const [c] = x.split([1, 2], 1) as [torch.Tensor];
-    return torch.cat([a.mul(a), b.sum(1, true)], 1).sum(1).add(torch.stack([c, c], 0).sum(0).squeeze(1)).add(x.narrow(1, 1, 2).sum(1));
-  }, mixed],
-  ["index_select/gather/slice", (x) => x.indexSelect(1, torch.tensor([2, 0], { dtype: "int64" })).mul(x.gather(1, torch.tensor([[1, 1], [0, 2]], { dtype: "int64" }))).add(x.slice(1, 1, null).sum(1, true)), mixed],
+  [
+    "cat/stack/chunk/split/narrow",
+    (x) => {
+      const [a, b] = x.chunk(2, 1) as [torch.Tensor, torch.Tensor];
+      const [c] = x.split([1, 2], 1) as [torch.Tensor];
+      return torch
+        .cat([a.mul(a), b.sum(1, true)], 1)
+        .sum(1)
+        .add(torch.stack([c, c], 0).sum(0).squeeze(1))
+        .add(x.narrow(1, 1, 2).sum(1));
+    },
+    mixed,
+  ],
+  [
+    "index_select/gather/slice",
+    (x) =>
+      x
+        .indexSelect(1, torch.tensor([2, 0], { dtype: "int64" }))
+        .mul(
+          x.gather(
+            1,
+            torch.tensor(
+              [
+                [1, 1],
+                [0, 2],
+              ],
+              { dtype: "int64" },
+            ),
+          ),
+        )
+        .add(x.slice(1, 1, null).sum(1, true)),
+    mixed,
+  ],
   ["matmul", (x) => x.matmul(w().T).matmul(x), mixed],
-  ["slogdet", (x) => torch.linalg.slogdet(x.view(2, 3).matmul(x.view(2, 3).T).add(torch.eye(2, 2, { dtype: "float64" }))).logabsdet, mixed],
-  ["lu (P L U)", (x) => { const m = x.view(2, 3).matmul(w().T); const { L, U } = torch.linalg.lu(m); return L.mul(2).add(U.pow(2)); }, mixed],
+  [
+    "slogdet",
+    (x) =>
+      torch.linalg.slogdet(
+        x
+          .view(2, 3)
+          .matmul(x.view(2, 3).T)
+          .add(torch.eye(2, 2, { dtype: "float64" })),
+      ).logabsdet,
+    mixed,
+  ],
+  [
+    "lu (P L U)",
+    (x) => {
+      const m = x.view(2, 3).matmul(w().T);
+      const { L, U } = torch.linalg.lu(m);
+      return L.mul(2).add(U.pow(2));
+    },
+    mixed,
+  ],
   ["qr", (x) => torch.linalg.qr(x.view(3, 2)).R.pow(2), mixed],
   ["conv2d", (x) => torch.conv2d(x.view(1, 1, 2, 3), w().view(1, 1, 2, 3).narrow(3, 0, 2), null, { padding: 1 }).pow(2), mixed],
   ["conv_transpose2d", (x) => torch.convTranspose2d(x.view(1, 2, 1, 3), w().view(2, 1, 1, 3), null, { stride: 2 }).pow(2), mixed],
   ["linear", (x) => torch.linear(x, w(), torch.tensor([1, 2], { dtype: "float64" })).pow(2), mixed],
   ["batch_norm (training)", (x) => torch.batchNorm(x.view(3, 2), null, null, { training: true }).mul(w().view(3, 2)), mixed],
-  ["pad", (x) => torch.pad(x.view(1, 2, 3), [1, 2], "constant", 0).pow(2).mul(torch.arange(12, undefined, 1, { dtype: "float64" }).view(1, 2, 6)), mixed],
+  [
+    "pad",
+    (x) =>
+      torch
+        .pad(x.view(1, 2, 3), [1, 2], "constant", 0)
+        .pow(2)
+        .mul(torch.arange(12, undefined, 1, { dtype: "float64" }).view(1, 2, 6)),
+    mixed,
+  ],
   ["log_softmax/softmax", (x) => torch.logSoftmax(x, 1).mul(w()).add(torch.softmax(x, 0).mul(w())), mixed],
-  ["cross_entropy/nll_loss", (x) => torch.crossEntropy(x, torch.tensor([2, 0], { dtype: "int64" })).add(torch.nllLoss(torch.logSoftmax(x, 1), torch.tensor([1, 1], { dtype: "int64" }))), mixed],
+  [
+    "cross_entropy/nll_loss",
+    (x) => torch.crossEntropy(x, torch.tensor([2, 0], { dtype: "int64" })).add(torch.nllLoss(torch.logSoftmax(x, 1), torch.tensor([1, 1], { dtype: "int64" }))),
+    mixed,
+  ],
 ];
 
 describe("gradients match finite differences in float64", () => {
@@ -77,13 +144,18 @@ describe("autograd", () => {
     const y = torch.noGrad(() => x.mul(2));
     expect(y.requiresGrad).toBe(false);
     expect(torch.isGradEnabled()).toBe(true);
-    expect(() => torch.noGrad(() => { throw new Error("inside"); })).toThrow("inside");
+    expect(() =>
+      torch.noGrad(() => {
+        throw new Error("inside");
+      }),
+    ).toThrow("inside");
     expect(torch.isGradEnabled()).toBe(true);
     expect(torch.enableGrad(() => torch.noGrad(() => x.mul(2)).requiresGrad)).toBe(false);
   });
 
   it("reports unused inputs as null with allowUnused", () => {
-    const a = torch.ones([2], { requiresGrad: true }), b = torch.ones([2], { requiresGrad: true });
+    const a = torch.ones([2], { requiresGrad: true }),
+      b = torch.ones([2], { requiresGrad: true });
     const gs = torch.autograd.grad(a.mul(3).sum(), [a, b], { allowUnused: true });
     expect(gs[0]!.tolist()).toEqual([3, 3]);
     expect(gs[1]).toBeNull();

@@ -73,7 +73,9 @@ describe("the unboxed fast path", () => {
     const before = native.stats().unboxedOps;
     for (const s of ["aten::atan2", "aten::hardtanh", "aten::conv1d"]) native.op(s);
     expect(native.stats().unboxedOps - before).toBe(2); // atan2 (T,T) and conv1d; hardtanh has (T,S,S)
-    const x = torch.randn([1, 2, 6, 6]), w = torch.randn([3, 2, 3, 3]), b = torch.randn([3]);
+    const x = torch.randn([1, 2, 6, 6]),
+      w = torch.randn([3, 2, 3, 3]),
+      b = torch.randn([3]);
     const fast = torch.conv2d(x, w, b, { padding: 1, stride: [2, 1] });
     const boxed = tensorOp("aten::convolution")(x, w, b, [2, 1], [1, 1], [1, 1], false, [0, 0], 1);
     expect(fast.sub(boxed).abs().max().item()).toBeLessThan(1e-5);

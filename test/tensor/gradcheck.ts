@@ -10,7 +10,16 @@ export function maxGradError(f: (x: torch.Tensor) => torch.Tensor, x0: number[],
     let worst = 0;
     for (let i = 0; i < x0.length; i++) {
       const at = (d: number) =>
-        torch.noGrad(() => f(torch.tensor(Float64Array.from(x0, (v, j) => (j === i ? v + d : v)), { shape })).sum().item());
+        torch.noGrad(() =>
+          f(
+            torch.tensor(
+              Float64Array.from(x0, (v, j) => (j === i ? v + d : v)),
+              { shape },
+            ),
+          )
+            .sum()
+            .item(),
+        );
       const numeric = (at(eps) - at(-eps)) / (2 * eps);
       worst = Math.max(worst, Math.abs(numeric - analytic[i]!) / (1 + Math.abs(numeric)));
     }

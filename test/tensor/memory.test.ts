@@ -22,7 +22,9 @@ describe("scopes and dispose", () => {
       const inner = torch.tidy(() => torch.ones([10]).mul(3));
       expect(inner.isDisposed).toBe(false);
       const mid = torch.memory().liveTensors;
-      torch.tidy(() => { inner.add(1); });
+      torch.tidy(() => {
+        inner.add(1);
+      });
       expect(torch.memory().liveTensors).toBe(mid);
     });
     expect(torch.memory()).toEqual(start);
@@ -30,10 +32,18 @@ describe("scopes and dispose", () => {
 
   it("keeps tensors marked keep(), frees on throw", () => {
     const start = torch.memory();
-    const k = torch.tidy(() => { torch.zeros([3]).keep(); return 1; });
+    const k = torch.tidy(() => {
+      torch.zeros([3]).keep();
+      return 1;
+    });
     expect(k).toBe(1);
     expect(torch.memory().liveTensors).toBe(start.liveTensors + 1);
-    expect(() => torch.tidy(() => { torch.ones([5]); throw new Error("boom"); })).toThrow("boom");
+    expect(() =>
+      torch.tidy(() => {
+        torch.ones([5]);
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
     expect(torch.memory().liveTensors).toBe(start.liveTensors + 1);
   });
 
@@ -43,7 +53,11 @@ describe("scopes and dispose", () => {
     const scoped = async () => {
       const a = (made = torch.ones([4]));
       await new Promise((r) => setTimeout(r, 1));
-      try { usedAfterAwait = torch.tidy(() => a.sum().item()); } catch (e) { usedAfterAwait = e; }
+      try {
+        usedAfterAwait = torch.tidy(() => a.sum().item());
+      } catch (e) {
+        usedAfterAwait = e;
+      }
       return a;
     };
     expect(() => torch.tidy(scoped)).toThrow(/tidy\(\): the function returned a Promise/);
@@ -92,9 +106,12 @@ describe("scopes and dispose", () => {
     v8.setFlagsFromString("--expose-gc");
     const collect = gc ?? (vm.runInNewContext("gc") as () => void);
     const start = torch.memory().liveTensors;
-    (() => { for (let i = 0; i < 100; i++) torch.ones([1000]); })();
+    (() => {
+      for (let i = 0; i < 100; i++) torch.ones([1000]);
+    })();
     await new Promise((r) => setTimeout(r, 0)); // let the deferred registration run
-    for (let i = 0; i < 10 && torch.memory().liveTensors > start; i++) { // earlier tests' garbage may go too
+    for (let i = 0; i < 10 && torch.memory().liveTensors > start; i++) {
+      // earlier tests' garbage may go too
       collect();
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -13,9 +13,29 @@ describe("op types generated from LibTorch's schemas", () => {
 
   it("make a wrong argument a compile error", () => {
     const tsc = join(REPO_ROOT, "node_modules/typescript/bin/tsc");
-    const r = spawnSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext",
-      "--types", "node", "--skipLibCheck", join(REPO_ROOT, "test/tensor/fixtures/wrong-op-argument.ts")], { encoding: "utf8", cwd: REPO_ROOT });
-    const errors = r.stdout.split("\n").filter((l) => l.includes("error TS")).map((l) => l.replace(/^.*wrong-op-argument\.ts/, ""));
+    const r = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        "--noEmit",
+        "--strict",
+        "--target",
+        "es2022",
+        "--module",
+        "nodenext",
+        "--moduleResolution",
+        "nodenext",
+        "--types",
+        "node",
+        "--skipLibCheck",
+        join(REPO_ROOT, "test/tensor/fixtures/wrong-op-argument.ts"),
+      ],
+      { encoding: "utf8", cwd: REPO_ROOT },
+    );
+    const errors = r.stdout
+      .split("\n")
+      .filter((l) => l.includes("error TS"))
+      .map((l) => l.replace(/^.*wrong-op-argument\.ts/, ""));
     expect(errors).toEqual([
       "(7,16): error TS2345: Argument of type 'string' is not assignable to parameter of type 'Tensor'.",
       expect.stringMatching(/^\(8,\d+\): error TS2345: Argument of type '"yes"' is not assignable to parameter of type 'boolean/),

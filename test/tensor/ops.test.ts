@@ -12,10 +12,16 @@ const close = (t: torch.Tensor, expected: torch.NestedArray, tol = 1e-6) => {
 
 describe("creation", () => {
   it("makes zeros, ones, full, eye, arange with PyTorch's dtypes", () => {
-    expect(torch.zeros([2, 3]).tolist()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(torch.zeros([2, 3]).tolist()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(torch.ones([2]).dtype).toBe("float32");
     expect(torch.full([2], 7, { dtype: "int64" }).tolist()).toEqual([7, 7]);
-    expect(torch.eye(2).tolist()).toEqual([[1, 0], [0, 1]]);
+    expect(torch.eye(2).tolist()).toEqual([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(torch.arange(5).tolist()).toEqual([0, 1, 2, 3, 4]);
     expect(torch.arange(5).dtype).toBe("int64");
     expect(torch.arange(0, 1, 0.25).tolist()).toEqual([0, 0.25, 0.5, 0.75]);
@@ -26,7 +32,17 @@ describe("creation", () => {
     const a = torch.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
     expect(a.shape).toEqual([2, 3]);
     expect(Array.from(a.data() as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(torch.tensor([[1, 2], [3, 4]], { dtype: "int32" }).data()).toEqual(new Int32Array([1, 2, 3, 4]));
+    expect(
+      torch
+        .tensor(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          { dtype: "int32" },
+        )
+        .data(),
+    ).toEqual(new Int32Array([1, 2, 3, 4]));
     expect(torch.tensor([true, false]).dtype).toBe("bool");
     expect(torch.scalar(3.5).item()).toBe(3.5);
     expect(torch.scalar(3.5).shape).toEqual([]);
@@ -54,19 +70,39 @@ describe("element-wise math", () => {
     close(x().exp(), [-2, -0.5, 0, 0.5, 2].map(Math.exp));
     close(x().abs().log1p(), [2, 0.5, 0, 0.5, 2].map(Math.log1p));
     close(x().abs().sqrt(), [2, 0.5, 0, 0.5, 2].map(Math.sqrt));
-    close(x().sigmoid(), [-2, -0.5, 0, 0.5, 2].map((v) => 1 / (1 + Math.exp(-v))));
-    close(x().logsigmoid(), [-2, -0.5, 0, 0.5, 2].map((v) => -Math.log1p(Math.exp(-v))));
-    close(x().softplus(), [-2, -0.5, 0, 0.5, 2].map((v) => Math.log1p(Math.exp(v))));
+    close(
+      x().sigmoid(),
+      [-2, -0.5, 0, 0.5, 2].map((v) => 1 / (1 + Math.exp(-v))),
+    );
+    close(
+      x().logsigmoid(),
+      [-2, -0.5, 0, 0.5, 2].map((v) => -Math.log1p(Math.exp(-v))),
+    );
+    close(
+      x().softplus(),
+      [-2, -0.5, 0, 0.5, 2].map((v) => Math.log1p(Math.exp(v))),
+    );
     close(x().tanh(), [-2, -0.5, 0, 0.5, 2].map(Math.tanh));
     close(x().relu(), [0, 0, 0, 0.5, 2]);
-    close(x().elu(), [-2, -0.5, 0, 0.5, 2].map((v) => (v > 0 ? v : Math.expm1(v))));
+    close(
+      x().elu(),
+      [-2, -0.5, 0, 0.5, 2].map((v) => (v > 0 ? v : Math.expm1(v))),
+    );
     close(x().clamp(-1, 1), [-1, -0.5, 0, 0.5, 1]);
     close(x().pow(2), [4, 0.25, 0, 0.25, 4]);
-    close(x().abs().pow(T([1, 2, 3, 2, 1])), [2, 0.25, 0, 0.25, 2]);
+    close(
+      x()
+        .abs()
+        .pow(T([1, 2, 3, 2, 1])),
+      [2, 0.25, 0, 0.25, 2],
+    );
   });
 
   it("broadcasts binary ops and scalars, keeping int dtypes for integral scalars", () => {
-    close(T([[1], [2]]).add(T([10, 20])), [[11, 21], [12, 22]]);
+    close(T([[1], [2]]).add(T([10, 20])), [
+      [11, 21],
+      [12, 22],
+    ]);
     close(T([1, 2]).sub(T([1, 1]), 2), [-1, 0]);
     close(T([1, 2]).mul(3).div(2), [1.5, 3]);
     expect(torch.arange(3).add(1).dtype).toBe("int64");
@@ -88,7 +124,11 @@ describe("element-wise math", () => {
 });
 
 describe("reductions", () => {
-  const m = () => T([[1, 2, 3], [4, 5, 6]]);
+  const m = () =>
+    T([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   it("reduces over all elements and over dims with keepdim", () => {
     expect(m().sum().item()).toBe(21);
     close(m().sum(1), [6, 15]);
@@ -111,43 +151,102 @@ describe("reductions", () => {
 describe("shape ops", () => {
   const a = () => torch.arange(6, undefined, 1, { dtype: "float64" });
   it("views, permutes and reshapes", () => {
-    expect(a().view(2, 3).tolist()).toEqual([[0, 1, 2], [3, 4, 5]]);
-    expect(a().reshape([3, 2]).transpose(0, 1).tolist()).toEqual([[0, 2, 4], [1, 3, 5]]);
+    expect(a().view(2, 3).tolist()).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    expect(a().reshape([3, 2]).transpose(0, 1).tolist()).toEqual([
+      [0, 2, 4],
+      [1, 3, 5],
+    ]);
     expect(a().view(1, 2, 3).permute(2, 0, 1).shape).toEqual([3, 1, 2]);
     expect(a().view(2, 3).flatten().shape).toEqual([6]);
     expect(a().view(1, 6, 1).squeeze().shape).toEqual([6]);
     expect(a().view(1, 6, 1).squeeze(0).shape).toEqual([6, 1]);
     expect(a().unsqueeze(0).shape).toEqual([1, 6]);
-    expect(T([1, 2]).view(2, 1).expand(2, 3).tolist()).toEqual([[1, 1, 1], [2, 2, 2]]);
+    expect(T([1, 2]).view(2, 1).expand(2, 3).tolist()).toEqual([
+      [1, 1, 1],
+      [2, 2, 2],
+    ]);
     expect(T([1, 2]).repeat(2).tolist()).toEqual([1, 2, 1, 2]);
     expect(a().view(2, 3).transpose(0, 1).isContiguous()).toBe(false);
     expect(a().view(2, 3).transpose(0, 1).contiguous().isContiguous()).toBe(true);
   });
   it("joins, splits, slices and indexes", () => {
     expect(torch.cat([T([1]), T([2, 3])]).tolist()).toEqual([1, 2, 3]);
-    expect(torch.stack([T([1, 2]), T([3, 4])], 1).tolist()).toEqual([[1, 3], [2, 4]]);
-    expect(a().chunk(3).map((c) => c.tolist())).toEqual([[0, 1], [2, 3], [4, 5]]);
-    expect(a().split([1, 5]).map((c) => c.shape[0])).toEqual([1, 5]);
+    expect(torch.stack([T([1, 2]), T([3, 4])], 1).tolist()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
+    expect(
+      a()
+        .chunk(3)
+        .map((c) => c.tolist()),
+    ).toEqual([
+      [0, 1],
+      [2, 3],
+      [4, 5],
+    ]);
+    expect(
+      a()
+        .split([1, 5])
+        .map((c) => c.shape[0]),
+    ).toEqual([1, 5]);
     expect(a().narrow(0, 2, 3).tolist()).toEqual([2, 3, 4]);
     expect(a().slice(0, 1, null, 2).tolist()).toEqual([1, 3, 5]);
     expect(a().slice(0, -2).tolist()).toEqual([4, 5]);
-    expect(a().indexSelect(0, torch.tensor([5, 0], { dtype: "int64" })).tolist()).toEqual([5, 0]);
-    expect(a().view(2, 3).gather(1, torch.tensor([[2], [0]], { dtype: "int64" })).tolist()).toEqual([[2], [3]]);
+    expect(
+      a()
+        .indexSelect(0, torch.tensor([5, 0], { dtype: "int64" }))
+        .tolist(),
+    ).toEqual([5, 0]);
+    expect(
+      a()
+        .view(2, 3)
+        .gather(1, torch.tensor([[2], [0]], { dtype: "int64" }))
+        .tolist(),
+    ).toEqual([[2], [3]]);
     expect(a().view(2, 3).select(1, 1).tolist()).toEqual([1, 4]);
   });
 });
 
 describe("linear algebra", () => {
   it("matmul, slogdet, QR and LU", () => {
-    const A = T([[2, 1], [1, 3]]);
+    const A = T([
+      [2, 1],
+      [1, 3],
+    ]);
     expect(A.matmul(T([[1], [1]])).tolist()).toEqual([[3], [4]]);
-    const { sign, logabsdet } = torch.linalg.slogdet(T([[0, 2], [3, 0]]));
+    const { sign, logabsdet } = torch.linalg.slogdet(
+      T([
+        [0, 2],
+        [3, 0],
+      ]),
+    );
     expect(sign.item()).toBe(-1);
     expect(logabsdet.item()).toBeCloseTo(Math.log(6), 12);
     const { Q, R } = torch.linalg.qr(A);
-    close(Q.matmul(R), [[2, 1], [1, 3]], 1e-12);
-    close(Q.T.matmul(Q), [[1, 0], [0, 1]], 1e-12);
-    const B = T([[0, 1, 2], [3, 4, 5], [6, 7, 9]]);
+    close(
+      Q.matmul(R),
+      [
+        [2, 1],
+        [1, 3],
+      ],
+      1e-12,
+    );
+    close(
+      Q.T.matmul(Q),
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      1e-12,
+    );
+    const B = T([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 9],
+    ]);
     const { LU, pivots } = torch.linalg.luFactor(B);
     const { P, L, U } = torch.linalg.luUnpack(LU, pivots);
     close(P.matmul(L).matmul(U), B.tolist(), 1e-12);
@@ -159,21 +258,48 @@ describe("neural-net functions", () => {
   it("conv2d, conv_transpose2d and linear", () => {
     const x = torch.ones([1, 1, 3, 3], { dtype: "float64" });
     const w = torch.ones([1, 1, 3, 3], { dtype: "float64" });
-    expect(torch.conv2d(x, w, null, { padding: 1 }).tolist()).toEqual([[[[4, 6, 4], [6, 9, 6], [4, 6, 4]]]]);
+    expect(torch.conv2d(x, w, null, { padding: 1 }).tolist()).toEqual([
+      [
+        [
+          [4, 6, 4],
+          [6, 9, 6],
+          [4, 6, 4],
+        ],
+      ],
+    ]);
     expect(torch.convTranspose2d(torch.ones([1, 1, 2, 2]), torch.ones([1, 1, 2, 2]), null, { stride: 2 }).shape).toEqual([1, 1, 4, 4]);
-    expect(torch.linear(T([[1, 2]]), T([[1, 1], [0, 1]]), T([0, 10])).tolist()).toEqual([[3, 12]]);
+    expect(
+      torch
+        .linear(
+          T([[1, 2]]),
+          T([
+            [1, 1],
+            [0, 1],
+          ]),
+          T([0, 10]),
+        )
+        .tolist(),
+    ).toEqual([[3, 12]]);
   });
   it("batch_norm, dropout, pad", () => {
     const x = T([[1], [3]]);
     close(torch.batchNorm(x, null, null, { training: true, eps: 0 }), [-1, 1]);
-    expect(torch.dropout(torch.ones([100]), 0.5, false).sum().item()).toBe(100);
+    expect(
+      torch
+        .dropout(torch.ones([100]), 0.5, false)
+        .sum()
+        .item(),
+    ).toBe(100);
     const d = torch.dropout(torch.ones([10000]), 0.5, true);
     expect(d.eq(0).sum().item()).toBeGreaterThan(4000);
     expect(d.max().item()).toBe(2);
     expect(torch.pad(T([[1]]), [1, 1, 0, 0]).tolist()).toEqual([[0, 1, 0]]);
   });
   it("softmax, log_softmax, cross_entropy and nll_loss", () => {
-    const logits = T([[1, 2, 3], [1, 1, 1]]);
+    const logits = T([
+      [1, 2, 3],
+      [1, 1, 1],
+    ]);
     close(torch.softmax(logits, 1).sum(1), [1, 1]);
     const lsm = torch.logSoftmax(logits, 1);
     const target = torch.tensor([2, 0], { dtype: "int64" });

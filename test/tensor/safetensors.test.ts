@@ -37,10 +37,15 @@ describe("safetensors", () => {
     const python = process.env.PYTHON || "python3";
     const path = join(dir, "py.safetensors");
     torch.saveSafetensors(path, { x: torch.arange(6, undefined, 1, { dtype: "float32" }).view(2, 3), y: torch.tensor([3], { dtype: "int64" }) });
-    const r = spawnSync(python, ["-c",
-      `from safetensors.torch import load_file, save_file; import torch; t = load_file(${JSON.stringify(path)}); ` +
-      `print(t['x'].shape, t['x'].sum().item(), t['y'].dtype); save_file({'z': torch.full((2,), 2.5)}, ${JSON.stringify(join(dir, "from-py.safetensors"))})`],
-      { encoding: "utf8" });
+    const r = spawnSync(
+      python,
+      [
+        "-c",
+        `from safetensors.torch import load_file, save_file; import torch; t = load_file(${JSON.stringify(path)}); ` +
+          `print(t['x'].shape, t['x'].sum().item(), t['y'].dtype); save_file({'z': torch.full((2,), 2.5)}, ${JSON.stringify(join(dir, "from-py.safetensors"))})`,
+      ],
+      { encoding: "utf8" },
+    );
     expect(r.status, `${python} failed (scripts/setup.sh installs torch, numpy and safetensors):\n${r.error ?? r.stderr}`).toBe(0);
     expect(r.stdout.trim()).toBe("torch.Size([2, 3]) 15.0 torch.int64");
     expect(torch.loadSafetensors(join(dir, "from-py.safetensors")).tensors.z!.tolist()).toEqual([2.5, 2.5]);

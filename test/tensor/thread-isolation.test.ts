@@ -24,14 +24,19 @@ describe("worker threads", () => {
     // Each worker loops over small ops (sync, and async ones in flight); the main thread terminates it
     // mid-loop, twelve times. Before NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: exit 134, "terminate called
     // after throwing an instance of 'Napi::Error'".
-    writeFileSync(join(dir, "busy-worker.mjs"), `
+    writeFileSync(
+      join(dir, "busy-worker.mjs"),
+      `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { parentPort, workerData } from "node:worker_threads";
       const x = torch.ones([64, 64]);
       parentPort.postMessage("running");
       if (workerData.async) for (;;) { const y = await torch.callAsync("aten::matmul", x, x); y.dispose(); torch.tidy(() => x.add(1).shape); }
-      else for (;;) torch.tidy(() => x.add(1).shape);`);
-    const r = runModule("terminate.mjs", `
+      else for (;;) torch.tidy(() => x.add(1).shape);`,
+    );
+    const r = runModule(
+      "terminate.mjs",
+      `
       import { Worker } from "node:worker_threads";
       for (let i = 0; i < 12; i++) {
         const w = new Worker(${JSON.stringify(join(dir, "busy-worker.mjs"))}, { workerData: { async: i % 2 === 1 } });
@@ -39,14 +44,17 @@ describe("worker threads", () => {
         await new Promise((resolve) => setTimeout(resolve, 5 + (i % 4) * 7));
         await w.terminate();
       }
-      console.log("survived");`);
+      console.log("survived");`,
+    );
     expect(r.stderr).not.toMatch(/terminate called|Napi::Error/);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe("survived");
   });
 
   it("a handle from another thread is an error, not that thread's tensor", () => {
-    const r = runModule("foreign.mjs", `
+    const r = runModule(
+      "foreign.mjs",
+      `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { Worker } from "node:worker_threads";
       const mine = torch.full([1], 123);
@@ -58,7 +66,8 @@ describe("worker threads", () => {
         try { out = { value: t.item(t.call(t.op("aten::clone"), workerData.handle)) }; } catch (e) { out = { error: e.message }; }
         parentPort.postMessage(out);\`, { eval: true, workerData: { addon: ${JSON.stringify(join(REPO_ROOT, "build/Release/torchts.node"))}, handle: mine.handle } });
       const out = await new Promise((resolve, reject) => { w.once("message", resolve); w.once("error", reject); });
-      console.log(JSON.stringify(out));`);
+      console.log(JSON.stringify(out));`,
+    );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.value).toBeUndefined();
@@ -69,7 +78,9 @@ describe("worker threads", () => {
     // The main thread is environment 1; 254 workers load the addon and exit one after another; the next one
     // is environment 256, which a tag counted modulo 255 gave the main thread's tag: it read 777, its own
     // tensor in the same slot. Tags of exited environments are free again, so it must refuse the handle.
-    const r = runModule("tags.mjs", `
+    const r = runModule(
+      "tags.mjs",
+      `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { Worker } from "node:worker_threads";
       const addon = ${JSON.stringify(join(REPO_ROOT, "build/Release/torchts.node"))};
@@ -84,7 +95,8 @@ describe("worker threads", () => {
         t.call(t.op("aten::full"), [1], 777);
         try { parentPort.postMessage({ value: t.item(workerData.handle) }); } catch (e) { parentPort.postMessage({ error: e.message }); }\`,
         { eval: true, workerData: { addon, handle: mine.handle } });
-      console.log(JSON.stringify(await new Promise((resolve) => w.once("message", resolve))));`);
+      console.log(JSON.stringify(await new Promise((resolve) => w.once("message", resolve))));`,
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).error).toMatch(/belongs to another thread/);
   }, 180_000); // 255 worker start-ups: about 8 s alone, much longer on a loaded machine
@@ -92,7 +104,9 @@ describe("worker threads", () => {
   it("each thread has its own random generator: a seed in one does not move another's draws", () => {
     // Worker A seeds 7; then worker B seeds 8 and draws; then A draws. With one generator for the process,
     // A's draws would follow B's seed.
-    const r = runModule("seeds.mjs", `
+    const r = runModule(
+      "seeds.mjs",
+      `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { Worker } from "node:worker_threads";
       const src = \`
@@ -112,7 +126,8 @@ describe("worker threads", () => {
       torch.manualSeed(7);
       const expected = torch.tidy(() => torch.randn([4]).tolist());
       console.log(JSON.stringify({ aDraw, bDraw, expected }));
-      await a.terminate(); await b.terminate();`);
+      await a.terminate(); await b.terminate();`,
+    );
     expect(r.status, r.stderr).toBe(0);
     const { aDraw, bDraw, expected } = JSON.parse(r.stdout);
     expect(aDraw).toEqual(expected);
@@ -124,7 +139,9 @@ describe("async ops", () => {
   it("registering ops while an async op runs leaves the running op intact", () => {
     // The async worker holds its op entry; registering new ops must not move it. MALLOC_PERTURB_ makes
     // glibc fill freed memory, so a dangling entry fails loudly instead of reading stale bytes.
-    const r = runModule("op-registry.mjs", `
+    const r = runModule(
+      "op-registry.mjs",
+      `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { native } from ${JSON.stringify(pathToFileURL(join(REPO_ROOT, "dist/lib/tensor/native.js")).href)};
       const schemas = ["abs", "neg", "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "rsqrt",
@@ -142,7 +159,9 @@ describe("async ops", () => {
         bad += torch.tidy(() => c.sub(a.matmul(a)).abs().max().item()) > 1e-3 ? 1 : 0;
         c.dispose();
       }
-      console.log(JSON.stringify({ bad, enough: registered > 100 }));`, { MALLOC_PERTURB_: "165", TORCHTS_OOD_MALLOC: "system" });
+      console.log(JSON.stringify({ bad, enough: registered > 100 }));`,
+      { MALLOC_PERTURB_: "165", TORCHTS_OOD_MALLOC: "system" },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ bad: 0, enough: true });
   });

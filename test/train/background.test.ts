@@ -20,7 +20,8 @@ describe("background runs", () => {
     expect(() => expectRunRole("runs/bg", bg, "background")).not.toThrow();
     expect(() => expectRunRole("runs/fg", config(), "model")).not.toThrow();
     expect(() => expectRunRole("runs/fg", config(), "background")).toThrow(
-      "runs/fg is not a background run (its config.json has no \"background\"): train one with `torchts-ood train glow --dataset fashion-mnist --background` and pass that folder");
+      'runs/fg is not a background run (its config.json has no "background"): train one with `torchts-ood train glow --dataset fashion-mnist --background` and pass that folder',
+    );
     expect(() => expectRunRole("runs/bg", bg, "model")).toThrow(/^runs\/bg is a background run \(trained on mutated inputs, mutation rate 0.2\)/);
   });
 });

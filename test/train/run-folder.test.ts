@@ -64,8 +64,13 @@ describe("run folder files", () => {
   it("removes the temporary files of processes that are no longer running, and only those", () => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-runfolder-"));
     const dead = deadPid();
-    const files = ["checkpoint.safetensors", `checkpoint.safetensors.tmp-${dead}`, `config.json.tmp-${dead}`,
-      `checkpoint.safetensors.tmp-${process.ppid}`, `metrics.jsonl.tmp-${process.pid}`];
+    const files = [
+      "checkpoint.safetensors",
+      `checkpoint.safetensors.tmp-${dead}`,
+      `config.json.tmp-${dead}`,
+      `checkpoint.safetensors.tmp-${process.ppid}`,
+      `metrics.jsonl.tmp-${process.pid}`,
+    ];
     for (const f of files) writeFileSync(join(dir, f), "x");
     expect(removeStaleTemps(dir).sort()).toEqual([`checkpoint.safetensors.tmp-${dead}`, `config.json.tmp-${dead}`]);
     expect(readdirSync(dir).sort()).toEqual([files[0], files[3], files[4]].sort());
@@ -75,8 +80,15 @@ describe("run folder files", () => {
 describe("config.json", () => {
   const preset = presetFor("glow", "tiny", [1, 28, 28]);
   const valid: RunConfig = {
-    format: RUN_FORMAT, kind: "glow", preset: "tiny", dataset: "fashion-mnist:train", seed: 0, device: "cpu", model: preset.model,
-    train: preset.train, evalSplits: ["fashion-mnist:test", "mnist:test"],
+    format: RUN_FORMAT,
+    kind: "glow",
+    preset: "tiny",
+    dataset: "fashion-mnist:train",
+    seed: 0,
+    device: "cpu",
+    model: preset.model,
+    train: preset.train,
+    evalSplits: ["fashion-mnist:test", "mnist:test"],
   };
   /** The error reading back `valid` with `edit` applied. */
   const errorOf = (edit: (c: Record<string, any>) => void): string => {
@@ -147,7 +159,15 @@ describe("the score cache (RUN/eval/)", () => {
     let dir = "";
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "torchts-cache-run-"));
-      await trainRun({ kind: "glow", preset: "tiny", out: dir, quiet: true, data, evalSplits: [split], overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 } });
+      await trainRun({
+        kind: "glow",
+        preset: "tiny",
+        out: dir,
+        quiet: true,
+        data,
+        evalSplits: [split],
+        overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 },
+      });
     }, 60_000);
 
     /** Marks the saved scores of `split` so that a read of them shows. */
@@ -178,7 +198,15 @@ describe("the score cache (RUN/eval/)", () => {
 
     it("a new run trained into the folder drops the old model's scores", async () => {
       expect(readdirSync(join(dir, "eval")).length).toBeGreaterThan(0);
-      await trainRun({ kind: "glow", preset: "tiny", out: dir, quiet: true, data, evalSplits: [split], overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 } });
+      await trainRun({
+        kind: "glow",
+        preset: "tiny",
+        out: dir,
+        quiet: true,
+        data,
+        evalSplits: [split],
+        overrides: { steps: 2, evalEvery: 0, checkpointEvery: 2 },
+      });
       expect(existsSync(join(dir, "eval"))).toBe(false);
     }, 60_000);
   });

@@ -15,7 +15,16 @@ function setup() {
   const x = torch.rand([4, 1, 8, 8]).keep();
   const updates: number[] = [];
   const optimizer = { zeroGrad: () => model.zeroGrad(), step: () => void updates.push(gradNorm(model.parameters())) };
-  return { model, x, updates, optimizer, done: () => { model.dispose(); x.dispose(); } };
+  return {
+    model,
+    x,
+    updates,
+    optimizer,
+    done: () => {
+      model.dispose();
+      x.dispose();
+    },
+  };
 }
 
 describe("trainStep", () => {
@@ -55,7 +64,16 @@ describe("trainStep", () => {
     try {
       const bad = torch.full([4, 1, 8, 8], NaN).keep();
       let term = "";
-      expect(() => trainStep(model, optimizer, bad, { clipNorm: 50, read: true, onNonFinite: (t) => { term = t; throw new Error("stop"); } })).toThrow("stop");
+      expect(() =>
+        trainStep(model, optimizer, bad, {
+          clipNorm: 50,
+          read: true,
+          onNonFinite: (t) => {
+            term = t;
+            throw new Error("stop");
+          },
+        }),
+      ).toThrow("stop");
       expect(term).toMatch(/^non-finite/);
       expect(updates).toEqual([]);
       bad.dispose();

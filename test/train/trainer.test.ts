@@ -19,8 +19,16 @@ const evalData = uniformImages({ n: 64, channels: 1, height: 8, width: 8, seed: 
 const preset = presetFor("glow", "tiny", [1, 8, 8]);
 const quiet = new Progress(process.stderr, 10, true);
 const config = (o: Partial<TrainLoopConfig> = {}): TrainLoopConfig => ({
-  ...preset.train, steps: 12, batchSize: 16, checkpointEvery: 4, evalEvery: 6, evalLimit: 32, logEvery: 2, seed: 7,
-  lrAt: scheduleOf(preset.train), ...o,
+  ...preset.train,
+  steps: 12,
+  batchSize: 16,
+  checkpointEvery: 4,
+  evalEvery: 6,
+  evalLimit: 32,
+  logEvery: 2,
+  seed: 7,
+  lrAt: scheduleOf(preset.train),
+  ...o,
 });
 
 async function run(outDir: string, o: { stopAfter?: number; resume?: boolean; cfg?: Partial<TrainLoopConfig> } = {}) {
@@ -28,8 +36,15 @@ async function run(outDir: string, o: { stopAfter?: number; resume?: boolean; cf
   const model = new Glow(preset.model as never);
   const optimizer = optimizerOf(preset.train, model.parameters());
   const summary = await trainLoop({
-    model, optimizer, train: data, evalSplits: { held: evalData }, outDir, config: config(o.cfg), progress: quiet,
-    ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}), ...(o.resume ? { resume: true } : {}),
+    model,
+    optimizer,
+    train: data,
+    evalSplits: { held: evalData },
+    outDir,
+    config: config(o.cfg),
+    progress: quiet,
+    ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
+    ...(o.resume ? { resume: true } : {}),
   });
   const params = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, t.toFlatArray()]));
   model.dispose();
@@ -70,7 +85,10 @@ describe("trainLoop", () => {
   it("writes metrics with loss in bits/dim, lr, gradient norm, speed and wall time, and evaluation lines", async () => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-train-"));
     await run(dir);
-    const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const step = lines.find((l) => "loss" in l);
     expect(Object.keys(step).sort()).toEqual(["gradNorm", "imagesPerSec", "loss", "lr", "step", "wallTime"]);
     expect(step.loss).toBeGreaterThan(0);
@@ -94,8 +112,12 @@ describe("trainLoop", () => {
     const err = await run(dir, { cfg: { lrAt: (s) => (s === 8 ? lr : 1e-3), clipNorm: 0 } }).catch((e) => e);
     expect(err).toBeInstanceOf(NonFiniteStateError);
     expect(err.step).toBe(8);
-    expect(err.message).toMatch(new RegExp(`training stopped: the update of step 8 made the ${what.source}; ` +
-      "the last good checkpoint is kept at .*checkpoint.safetensors \\(step 4\\)\\. Lower --lr"));
+    expect(err.message).toMatch(
+      new RegExp(
+        `training stopped: the update of step 8 made the ${what.source}; ` +
+          "the last good checkpoint is kept at .*checkpoint.safetensors \\(step 4\\)\\. Lower --lr",
+      ),
+    );
     const ck = loadCheckpoint(join(dir, "checkpoint.safetensors"));
     expect(ck.step).toBe(4);
     for (const [k, t] of Object.entries({ ...ck.model, ...ck.optimizer })) expect(Boolean(t.isfinite().all().item()), k).toBe(true);

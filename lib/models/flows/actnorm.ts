@@ -22,7 +22,10 @@ export class ActNorm extends Module implements FlowLayer {
   readonly logScaleFactor: number;
   private knownInitialized = false; // a JS copy of the flag once it is 1: saves a device read per batch
 
-  constructor(readonly numChannels: number, o: ActNormOptions = {}) {
+  constructor(
+    readonly numChannels: number,
+    o: ActNormOptions = {},
+  ) {
     super();
     this.eps = o.eps ?? 1e-6;
     this.logScaleFactor = o.logScaleFactor ?? 1;
@@ -31,9 +34,13 @@ export class ActNorm extends Module implements FlowLayer {
     this.param("logs", zeros([1, numChannels, 1, 1], f));
     this.buffer("initialized", scalar(0, { dtype: "uint8", device: o.device }));
   }
-  get bias(): Tensor { return this.getParameter("bias"); }
+  get bias(): Tensor {
+    return this.getParameter("bias");
+  }
   /** The stored log-scale parameter (logs / logScaleFactor). */
-  get logs(): Tensor { return this.getParameter("logs"); }
+  get logs(): Tensor {
+    return this.getParameter("logs");
+  }
 
   get initialized(): boolean {
     if (!this.knownInitialized) this.knownInitialized = this.getBuffer("initialized").item() !== 0;
@@ -45,13 +52,15 @@ export class ActNorm extends Module implements FlowLayer {
 
   /** Sets bias and logs from a batch so the output has zero mean and unit variance per channel. */
   initialize(x: Tensor): void {
-    tidy(() => noGrad(() => {
-      const mean = x.mean([0, 2, 3], true);
-      const std = x.std([0, 2, 3], { correction: 0, keepdim: true });
-      this.bias.copy_(mean.neg());
-      this.logs.copy_(std.add(this.eps).reciprocal().log().div(this.logScaleFactor));
-      this.getBuffer("initialized").fill_(1);
-    }));
+    tidy(() =>
+      noGrad(() => {
+        const mean = x.mean([0, 2, 3], true);
+        const std = x.std([0, 2, 3], { correction: 0, keepdim: true });
+        this.bias.copy_(mean.neg());
+        this.logs.copy_(std.add(this.eps).reciprocal().log().div(this.logScaleFactor));
+        this.getBuffer("initialized").fill_(1);
+      }),
+    );
     this.knownInitialized = true;
   }
 
@@ -77,7 +86,10 @@ export class ActNorm extends Module implements FlowLayer {
   /** H*W*sum(logs), the same for every example. */
   private logdet(logs: Tensor, x: Tensor): Tensor {
     const [n, , h, w] = x.shape as [number, number, number, number];
-    return logs.sum().mul(h * w).expand([n]); // a view: callers add it out of place
+    return logs
+      .sum()
+      .mul(h * w)
+      .expand([n]); // a view: callers add it out of place
   }
 
   private check(x: Tensor): void {

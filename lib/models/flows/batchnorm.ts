@@ -7,7 +7,11 @@ import { Module } from "../../nn/index.js";
 import { type FlowLayer } from "./flow-layer.js";
 
 export class FlowBatchNorm extends Module implements FlowLayer {
-  constructor(readonly channels: number, readonly momentum = 0.05, readonly eps = 1e-4) {
+  constructor(
+    readonly channels: number,
+    readonly momentum = 0.05,
+    readonly eps = 1e-4,
+  ) {
     super();
     this.param("log_gamma", torch.zeros([1, channels, 1, 1]));
     this.param("beta", torch.zeros([1, channels, 1, 1]));
@@ -29,7 +33,11 @@ export class FlowBatchNorm extends Module implements FlowLayer {
 
   private logdet(v: Tensor, x: Tensor): Tensor {
     const [n, , h, w] = x.shape as [number, number, number, number];
-    return this.getParameter("log_gamma").sub(v.add(this.eps).log().mul(0.5)).sum().mul(h * w).expand([n]);
+    return this.getParameter("log_gamma")
+      .sub(v.add(this.eps).log().mul(0.5))
+      .sum()
+      .mul(h * w)
+      .expand([n]);
   }
 
   forward(x: Tensor): [Tensor, Tensor] {
@@ -40,7 +48,8 @@ export class FlowBatchNorm extends Module implements FlowLayer {
 
   /** Inverts with the running statistics (evaluation mode), as sampling does. */
   inverse(y: Tensor): [Tensor, Tensor] {
-    const mean = this.getBuffer("running_mean"), v = this.getBuffer("running_var");
+    const mean = this.getBuffer("running_mean"),
+      v = this.getBuffer("running_var");
     const x = y.sub(this.getParameter("beta")).mul(this.getParameter("log_gamma").neg().exp()).mul(v.add(this.eps).sqrt()).add(mean);
     return [x, this.logdet(v, y).neg()];
   }

@@ -29,7 +29,10 @@ export function convCouplingNet(inC: number, outC: number, hidden: number): Modu
 export class Coupling extends Module implements FlowLayer {
   readonly net: Module & { forward(x: Tensor): Tensor };
 
-  constructor(readonly channels: number, readonly o: CouplingOptions) {
+  constructor(
+    readonly channels: number,
+    readonly o: CouplingOptions,
+  ) {
     super();
     if (channels % 2) throw new Error(`coupling needs an even channel count, got ${channels}`);
     const half = channels / 2;
@@ -43,7 +46,8 @@ export class Coupling extends Module implements FlowLayer {
   private params(cond: Tensor): { shift: Tensor; logScale: Tensor | null } {
     const h = this.net.forward(cond);
     if (this.o.kind === "additive") return { shift: h, logScale: null };
-    const shift = h.slice(1, 0, null, 2), raw = h.slice(1, 1, null, 2);
+    const shift = h.slice(1, 0, null, 2),
+      raw = h.slice(1, 1, null, 2);
     return { shift, logScale: this.o.scale === "sigmoid" ? raw.add(2).logsigmoid() : raw };
   }
 

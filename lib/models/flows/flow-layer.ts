@@ -23,7 +23,10 @@ export class FactoredCodes {
   logPz: Tensor | null = null;
   private remaining: number;
 
-  constructor(private readonly given: readonly (Tensor | null)[] = [], readonly temperature = 1) {
+  constructor(
+    private readonly given: readonly (Tensor | null)[] = [],
+    readonly temperature = 1,
+  ) {
     this.remaining = given.length;
   }
 

@@ -41,7 +41,10 @@ export abstract class Flow extends Module implements DensityModel {
     const splits = this.numCodes - 1;
     const device = this.parameters()[0]!.device;
     const top = zs?.[splits] ?? this.topPrior.sample([n, ...this.topShape], null, temperature, device);
-    const codes = new FactoredCodes(Array.from({ length: splits }, (_, i) => zs?.[i] ?? null), temperature);
+    const codes = new FactoredCodes(
+      Array.from({ length: splits }, (_, i) => zs?.[i] ?? null),
+      temperature,
+    );
     return this.chain.inverse(top, codes)[0];
   }
 

@@ -47,7 +47,10 @@ abstract class InvertibleConv1x1Base extends Module implements FlowLayer {
 
   private pixelLogdet(x: Tensor): Tensor {
     const [n, , h, w] = x.shape as [number, number, number, number];
-    return this.logAbsDet().to(x.dtype).mul(h * w).expand([n]); // a view: callers add it out of place
+    return this.logAbsDet()
+      .to(x.dtype)
+      .mul(h * w)
+      .expand([n]); // a view: callers add it out of place
   }
 
   private check(x: Tensor): void {
@@ -60,7 +63,10 @@ abstract class InvertibleConv1x1Base extends Module implements FlowLayer {
 export class InvertibleConv1x1 extends InvertibleConv1x1Base {
   constructor(numChannels: number, o: InvertibleConvOptions = {}) {
     super(numChannels);
-    this.param("weight", tidy(() => randomRotation(numChannels, o.device).to(o.dtype ?? "float32")));
+    this.param(
+      "weight",
+      tidy(() => randomRotation(numChannels, o.device).to(o.dtype ?? "float32")),
+    );
   }
   weight(): Tensor {
     return this.getParameter("weight");
@@ -93,7 +99,9 @@ export class InvertibleConv1x1LU extends InvertibleConv1x1Base {
     return tidy(() => {
       const mask = this.getBuffer("lower_mask");
       const l = this.getParameter("lower").mul(mask).add(this.getBuffer("eye"));
-      const u = this.getParameter("upper").mul(mask.t()).add(this.getBuffer("sign_s").mul(this.getParameter("log_s").exp()).diag());
+      const u = this.getParameter("upper")
+        .mul(mask.t())
+        .add(this.getBuffer("sign_s").mul(this.getParameter("log_s").exp()).diag());
       return this.getBuffer("perm").matmul(l).matmul(u);
     });
   }

@@ -43,7 +43,13 @@ export type MaskKind = "checkerboard" | "channel";
 /** y = b*x + (1-b)*(x*exp(s) + t), with (s, t) from b*x; s = scale * tanh(raw). */
 export class MaskedCoupling extends Module implements FlowLayer {
   readonly net: ResNet;
-  constructor(readonly channels: number, readonly mask: MaskKind, readonly parity: 0 | 1, hidden: number, blocks: number) {
+  constructor(
+    readonly channels: number,
+    readonly mask: MaskKind,
+    readonly parity: 0 | 1,
+    hidden: number,
+    blocks: number,
+  ) {
     super();
     const inC = mask === "channel" ? channels / 2 : channels;
     const outC = mask === "channel" ? channels : 2 * channels;
@@ -53,13 +59,15 @@ export class MaskedCoupling extends Module implements FlowLayer {
 
   private checkerboard(x: Tensor): Tensor {
     const [, , h, w] = x.shape as [number, number, number, number];
-    const i = torch.arange(h, undefined, 1, { device: x.device }).view(h, 1), j = torch.arange(w, undefined, 1, { device: x.device }).view(1, w);
+    const i = torch.arange(h, undefined, 1, { device: x.device }).view(h, 1),
+      j = torch.arange(w, undefined, 1, { device: x.device }).view(1, w);
     return i.add(j).add(this.parity).remainder(2).to(x.dtype).view(1, 1, h, w);
   }
 
   private st(cond: Tensor): [Tensor, Tensor] {
     const h = this.net.forward(cond);
-    const raw = h.slice(1, 0, null, 2), t = h.slice(1, 1, null, 2);
+    const raw = h.slice(1, 0, null, 2),
+      t = h.slice(1, 1, null, 2);
     return [raw.tanh().mul(this.getParameter("scale")), t];
   }
 
@@ -72,13 +80,19 @@ export class MaskedCoupling extends Module implements FlowLayer {
       const y = this.parity === 0 ? torch.cat([fixed, moved], 1) : torch.cat([moved, fixed], 1);
       return [y, s.flatten(1).sum(1).mul(sign)];
     }
-    const b = this.checkerboard(x), nb = b.rsub(1);
+    const b = this.checkerboard(x),
+      nb = b.rsub(1);
     const [sRaw, tRaw] = this.st(x.mul(b));
-    const s = sRaw.mul(nb), t = tRaw.mul(nb);
+    const s = sRaw.mul(nb),
+      t = tRaw.mul(nb);
     const y = sign > 0 ? x.mul(s.exp()).add(t) : x.sub(t).mul(s.neg().exp());
     return [y, s.flatten(1).sum(1).mul(sign)];
   }
 
-  forward(x: Tensor): [Tensor, Tensor] { return this.apply(x, 1); }
-  inverse(y: Tensor): [Tensor, Tensor] { return this.apply(y, -1); }
+  forward(x: Tensor): [Tensor, Tensor] {
+    return this.apply(x, 1);
+  }
+  inverse(y: Tensor): [Tensor, Tensor] {
+    return this.apply(y, -1);
+  }
 }

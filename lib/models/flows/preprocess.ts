@@ -34,6 +34,12 @@ export class LogitTransform extends Module implements FlowLayer {
 
   /** d/dx logit(a + (1-2a)x) = (1-2a) / (p (1-p)), summed in log over each example. */
   private logDetAt(p: Tensor): Tensor {
-    return p.log().add(p.rsub(1).log()).neg().add(Math.log(1 - 2 * this.alpha)).flatten(1).sum(1);
+    return p
+      .log()
+      .add(p.rsub(1).log())
+      .neg()
+      .add(Math.log(1 - 2 * this.alpha))
+      .flatten(1)
+      .sum(1);
   }
 }

@@ -9,15 +9,29 @@ import { type FlowLayer } from "./flow-layer.js";
 import { type CouplingScale } from "./coupling.js";
 
 export class VectorCoupling extends Module implements FlowLayer {
-  readonly l1: Linear; readonly l2: Linear; readonly l3: Linear;
-  constructor(readonly dims: number, parity: 0 | 1, hidden: number, readonly scale: CouplingScale) {
+  readonly l1: Linear;
+  readonly l2: Linear;
+  readonly l3: Linear;
+  constructor(
+    readonly dims: number,
+    parity: 0 | 1,
+    hidden: number,
+    readonly scale: CouplingScale,
+  ) {
     super();
     this.l1 = this.module("l1", new Linear(dims, hidden));
     this.l2 = this.module("l2", new Linear(hidden, hidden));
     this.l3 = this.module("l3", new Linear(hidden, 2 * dims));
     init.zeros_(this.l3.weight);
     init.zeros_(this.l3.bias!);
-    this.buffer("mask", torch.tensor(Float32Array.from({ length: dims }, (_, i) => (i % 2 === parity ? 1 : 0)), { shape: [1, dims] }), { persistent: false });
+    this.buffer(
+      "mask",
+      torch.tensor(
+        Float32Array.from({ length: dims }, (_, i) => (i % 2 === parity ? 1 : 0)),
+        { shape: [1, dims] },
+      ),
+      { persistent: false },
+    );
   }
 
   /** Shift and log-scale of the masked-out features (0 on the masked-in ones). */

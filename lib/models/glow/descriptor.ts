@@ -12,8 +12,19 @@ export function glow(kind: "glow" | "cv-glow", preset: PresetName, shape: Shape)
     return {
       model: { ...base, levels: small ? 2 : 3, steps: small ? 16 : 8, hidden: small ? 200 : 400, net: "highway", actnorm: false } satisfies GlowConfig,
       train: {
-        steps: 100_000, batchSize: 32, optimizer: "rmsprop", lr: 1e-5, weightDecay: small ? 0 : 5e-2, warmup: 0,
-        boundaries: [80_000, 90_000], factors: [0.5, 0.25], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+        steps: 100_000,
+        batchSize: 32,
+        optimizer: "rmsprop",
+        lr: 1e-5,
+        weightDecay: small ? 0 : 5e-2,
+        warmup: 0,
+        boundaries: [80_000, 90_000],
+        factors: [0.5, 0.25],
+        clipNorm: 0,
+        logEvery: 100,
+        evalEvery: 5000,
+        evalLimit: 10_000,
+        checkpointEvery: 5000,
       },
     };
   }
@@ -24,23 +35,53 @@ export function glow(kind: "glow" | "cv-glow", preset: PresetName, shape: Shape)
       // The architecture of ../shared/bench/glow_small.json (L=2, K=8, 128 hidden) plus ActNorm.
       model: { ...base, levels: 2, steps: 8, hidden: 128, net: "conv", actnorm: true },
       train: {
-        steps: 8000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 200,
-        boundaries: [6000, 7200], factors: [0.5, 0.25], clipNorm: 50, logEvery: 50, evalEvery: 1000, evalLimit: 1000, checkpointEvery: 500,
+        steps: 8000,
+        batchSize: 32,
+        optimizer: "adam",
+        lr: 1e-3,
+        weightDecay: 0,
+        warmup: 200,
+        boundaries: [6000, 7200],
+        factors: [0.5, 0.25],
+        clipNorm: 50,
+        logEvery: 50,
+        evalEvery: 1000,
+        evalLimit: 1000,
+        checkpointEvery: 500,
       },
     };
   }
   return {
     model: { ...base, levels: 2, steps: 2, hidden: 8, net: "conv", actnorm: true },
     train: {
-      steps: 20, batchSize: 16, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 0, boundaries: [], factors: [],
-      clipNorm: 50, logEvery: 5, evalEvery: 10, evalLimit: 64, checkpointEvery: 10,
+      steps: 20,
+      batchSize: 16,
+      optimizer: "adam",
+      lr: 1e-3,
+      weightDecay: 0,
+      warmup: 0,
+      boundaries: [],
+      factors: [],
+      clipNorm: 50,
+      logEvery: 5,
+      evalEvery: 10,
+      evalLimit: 64,
+      checkpointEvery: 10,
     },
   };
 }
 
 export const glowModel: ModelDescriptor<GlowConfig & { kind: "glow" }> = {
-  kind: "glow", title: "Glow", isFlow: true, create: (c) => new Glow(c), preset: (p, s) => glow("glow", p, s) as Preset & { model: GlowConfig & { kind: "glow" } },
+  kind: "glow",
+  title: "Glow",
+  isFlow: true,
+  create: (c) => new Glow(c),
+  preset: (p, s) => glow("glow", p, s) as Preset & { model: GlowConfig & { kind: "glow" } },
 };
 export const cvGlowModel: ModelDescriptor<GlowConfig & { kind: "cv-glow" }> = {
-  kind: "cv-glow", title: "constant-volume Glow", isFlow: true, create: (c) => new Glow(c), preset: (p, s) => glow("cv-glow", p, s) as Preset & { model: GlowConfig & { kind: "cv-glow" } },
+  kind: "cv-glow",
+  title: "constant-volume Glow",
+  isFlow: true,
+  create: (c) => new Glow(c),
+  preset: (p, s) => glow("cv-glow", p, s) as Preset & { model: GlowConfig & { kind: "cv-glow" } },
 };

@@ -6,8 +6,23 @@ import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Module, ModuleList } from "../../nn/index.js";
 import {
-  ActNorm, CenterPixels, Coupling, FlowChain, GaussianPrior, InvertibleConv1x1, InvertibleConv1x1LU, Squeeze, SplitPriorNet,
-  SplitWithPrior, standardNormal, type CodePrior, type CouplingKind, type CouplingNet, type CouplingScale, type FactoredCodes, type FlowLayer,
+  ActNorm,
+  CenterPixels,
+  Coupling,
+  FlowChain,
+  GaussianPrior,
+  InvertibleConv1x1,
+  InvertibleConv1x1LU,
+  Squeeze,
+  SplitPriorNet,
+  SplitWithPrior,
+  standardNormal,
+  type CodePrior,
+  type CouplingKind,
+  type CouplingNet,
+  type CouplingScale,
+  type FactoredCodes,
+  type FlowLayer,
 } from "../flows/index.js";
 import { Flow } from "../flows/flow.js";
 
@@ -77,7 +92,9 @@ export class Glow extends Flow {
     const layers: FlowLayer[] = [new CenterPixels()];
     for (let l = 0; l < config.levels; l++) {
       if (h % 2 || w % 2) throw new Error(`Glow: ${config.levels} levels need H and W divisible by ${2 ** config.levels}, got ${config.imageShape}`);
-      c *= 4; h /= 2; w /= 2;
+      c *= 4;
+      h /= 2;
+      w /= 2;
       const steps = new ModuleList<GlowStep>();
       for (let k = 0; k < config.steps; k++) steps.push(new GlowStep(c, config));
       this.levels.push(steps);

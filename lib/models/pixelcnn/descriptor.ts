@@ -10,18 +10,41 @@ function pixelcnn(preset: PresetName, shape: Shape): Preset {
     // 100K steps with decays at 80K and 90K (read as x0.5, x0.25, as the flows' schedule). CIFAR-10: 15
     // layers of 128 features, a 1024-unit skip layer, RMSProp 1e-4 for 200K steps, the rate divided by 3
     // at 120K, 180K and 195K. Batch 32.
-    if (isSmall(shape)) return {
-      model: { ...base, layers: 5, features: 32, skip: 256 } satisfies PixelCNNConfig,
-      train: {
-        steps: 100_000, batchSize: 32, optimizer: "adam", lr: 1e-4, weightDecay: 0, warmup: 0,
-        boundaries: [80_000, 90_000], factors: [0.5, 0.25], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
-      },
-    };
+    if (isSmall(shape))
+      return {
+        model: { ...base, layers: 5, features: 32, skip: 256 } satisfies PixelCNNConfig,
+        train: {
+          steps: 100_000,
+          batchSize: 32,
+          optimizer: "adam",
+          lr: 1e-4,
+          weightDecay: 0,
+          warmup: 0,
+          boundaries: [80_000, 90_000],
+          factors: [0.5, 0.25],
+          clipNorm: 0,
+          logEvery: 100,
+          evalEvery: 5000,
+          evalLimit: 10_000,
+          checkpointEvery: 5000,
+        },
+      };
     return {
       model: { ...base, layers: 15, features: 128, skip: 1024 } satisfies PixelCNNConfig,
       train: {
-        steps: 200_000, batchSize: 32, optimizer: "rmsprop", lr: 1e-4, weightDecay: 0, warmup: 0,
-        boundaries: [120_000, 180_000, 195_000], factors: [1 / 3, 1 / 9, 1 / 27], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+        steps: 200_000,
+        batchSize: 32,
+        optimizer: "rmsprop",
+        lr: 1e-4,
+        weightDecay: 0,
+        warmup: 0,
+        boundaries: [120_000, 180_000, 195_000],
+        factors: [1 / 3, 1 / 9, 1 / 27],
+        clipNorm: 0,
+        logEvery: 100,
+        evalEvery: 5000,
+        evalLimit: 10_000,
+        checkpointEvery: 5000,
       },
     };
   }
@@ -32,8 +55,19 @@ function pixelcnn(preset: PresetName, shape: Shape): Preset {
     return {
       model: { ...base, layers: 5, features: 32, skip: 256 },
       train: {
-        steps: 1200, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 100,
-        boundaries: [900, 1080], factors: [0.5, 0.25], clipNorm: 50, logEvery: 25, evalEvery: 600, evalLimit: 500, checkpointEvery: 200,
+        steps: 1200,
+        batchSize: 32,
+        optimizer: "adam",
+        lr: 1e-3,
+        weightDecay: 0,
+        warmup: 100,
+        boundaries: [900, 1080],
+        factors: [0.5, 0.25],
+        clipNorm: 50,
+        logEvery: 25,
+        evalEvery: 600,
+        evalLimit: 500,
+        checkpointEvery: 200,
       },
     };
   }
@@ -41,5 +75,9 @@ function pixelcnn(preset: PresetName, shape: Shape): Preset {
 }
 
 export const pixelcnnModel: ModelDescriptor<PixelCNNConfig> = {
-  kind: "pixelcnn", title: "Gated PixelCNN", isFlow: false, create: (c) => new PixelCNN(c), preset: pixelcnn as (p: PresetName, s: Shape) => Preset & { model: PixelCNNConfig },
+  kind: "pixelcnn",
+  title: "Gated PixelCNN",
+  isFlow: false,
+  create: (c) => new PixelCNN(c),
+  preset: pixelcnn as (p: PresetName, s: Shape) => Preset & { model: PixelCNNConfig },
 };

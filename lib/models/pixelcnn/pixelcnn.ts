@@ -56,7 +56,11 @@ export const channelGroup = (i: number, n: number, groups: number): number => Ma
 class CausalConv extends Module {
   private readonly masked: boolean = false;
   constructor(
-    inC: number, outC: number, readonly kh: number, readonly kw: number, readonly pad: [number, number, number, number],
+    inC: number,
+    outC: number,
+    readonly kh: number,
+    readonly kw: number,
+    readonly pad: [number, number, number, number],
     centre: { type: MaskType; groups: number; outGroupOf: (o: number) => number; inGroupOf: (i: number) => number } | null,
   ) {
     super();
@@ -68,9 +72,13 @@ class CausalConv extends Module {
       let any = false;
       for (let o = 0; o < outC; o++)
         for (let i = 0; i < inC; i++) {
-          const go = centre.outGroupOf(o), gi = centre.inGroupOf(i);
+          const go = centre.outGroupOf(o),
+            gi = centre.inGroupOf(i);
           const on = centre.type === "A" ? go > gi : go >= gi;
-          if (!on) { m[((o * inC + i) * kh + kh - 1) * kw + kw - 1] = 0; any = true; }
+          if (!on) {
+            m[((o * inC + i) * kh + kh - 1) * kw + kw - 1] = 0;
+            any = true;
+          }
         }
       if (any) {
         this.masked = true;
@@ -79,8 +87,12 @@ class CausalConv extends Module {
       }
     }
   }
-  get weight(): Tensor { return this.getParameter("weight"); }
-  get bias(): Tensor { return this.getParameter("bias"); }
+  get weight(): Tensor {
+    return this.getParameter("weight");
+  }
+  get bias(): Tensor {
+    return this.getParameter("bias");
+  }
 
   forward(x: Tensor): Tensor {
     const w = this.masked ? this.weight.mul(this.getBuffer("mask")) : this.weight;
@@ -105,7 +117,14 @@ class GatedLayer extends Module {
   readonly out: CausalConv;
   readonly toSkip: CausalConv;
 
-  constructor(readonly first: boolean, inC: number, f: number, skip: number, k: number, groups: number) {
+  constructor(
+    readonly first: boolean,
+    inC: number,
+    f: number,
+    skip: number,
+    k: number,
+    groups: number,
+  ) {
     super();
     const ch = k >> 1;
     const type: MaskType = first ? "A" : "B";
@@ -149,7 +168,8 @@ export class PixelCNN extends Module implements DensityModel {
     const [c] = (this.imageShape = config.imageShape);
     const { features: f, skip } = config;
     const levels = (this.levels = config.levels ?? 256);
-    const k = config.kernel ?? 3, k0 = config.firstKernel ?? 7;
+    const k = config.kernel ?? 3,
+      k0 = config.firstKernel ?? 7;
     if (k % 2 === 0 || k0 % 2 === 0 || k < 3 || k0 < 3) throw new Error(`PixelCNN: kernels must be odd and >= 3, got ${k0} and ${k}`);
     if (config.layers < 1) throw new Error(`PixelCNN: needs at least one gated layer, got ${config.layers}`);
     if (f < c || skip < c) throw new Error(`PixelCNN: features (${f}) and skip (${skip}) must be at least the ${c} colour channels`);
@@ -159,7 +179,10 @@ export class PixelCNN extends Module implements DensityModel {
     const sg = (o: number) => channelGroup(o, skip, c);
     this.head1 = this.module("head1", new CausalConv(skip, skip, 1, 1, [0, 0, 0, 0], { type: "B", groups: c, outGroupOf: sg, inGroupOf: sg }));
     // Logits of colour g are channels [g L, (g+1) L): group g of the last layer.
-    this.head2 = this.module("head2", new CausalConv(skip, levels * c, 1, 1, [0, 0, 0, 0], { type: "B", groups: c, outGroupOf: (o) => Math.floor(o / levels), inGroupOf: sg }));
+    this.head2 = this.module(
+      "head2",
+      new CausalConv(skip, levels * c, 1, 1, [0, 0, 0, 0], { type: "B", groups: c, outGroupOf: (o) => Math.floor(o / levels), inGroupOf: sg }),
+    );
   }
 
   /**
@@ -170,12 +193,19 @@ export class PixelCNN extends Module implements DensityModel {
     return torch.tidy(() => {
       // Each layer's temporaries are freed as soon as it returns, and the previous layer's outputs once
       // used (autograd keeps what backward needs): evaluating large batches needs a few maps, not all.
-      let v = input, h = input, skip: Tensor | null = null;
+      let v = input,
+        h = input,
+        skip: Tensor | null = null;
       for (const layer of this.layers) {
         const [v2, h2, s] = torch.tidy(() => layer.forward(v, h));
         if (v !== input) torch.dispose([v, h]);
-        if (skip) { const sum: Tensor = skip.add(s); torch.dispose([skip, s]); skip = sum; } else skip = s;
-        v = v2; h = h2;
+        if (skip) {
+          const sum: Tensor = skip.add(s);
+          torch.dispose([skip, s]);
+          skip = sum;
+        } else skip = s;
+        v = v2;
+        h = h2;
       }
       return torch.tidy(() => this.head2.forward(torch.tidy(() => this.head1.forward(skip!.relu()).relu())));
     });
@@ -217,8 +247,15 @@ export class PixelCNN extends Module implements DensityModel {
               torch.tidy(() => {
                 const top = values.narrow(2, 0, r + 1);
                 const logits = this.logits(centredInput(top, L)); // [n, C*L, r+1, W]
-                const at = logits.select(3, col).select(2, r).narrow(1, ch * L, L); // [n, L]
-                values.select(1, ch).select(1, r).select(1, col).copy_(sampleCategorical(at, 1, o.temperature ?? 1));
+                const at = logits
+                  .select(3, col)
+                  .select(2, r)
+                  .narrow(1, ch * L, L); // [n, L]
+                values
+                  .select(1, ch)
+                  .select(1, r)
+                  .select(1, col)
+                  .copy_(sampleCategorical(at, 1, o.temperature ?? 1));
               });
         return torch.tidy(() => binCentres(values, L));
       } finally {

@@ -15,8 +15,19 @@ function realnvp(preset: PresetName, shape: Shape): Preset {
       // Its first scale runs at full resolution, so it costs several Glow steps per step: a narrow net.
       model: { ...model, scales: 2, hidden: 32, blocks: 1 },
       train: {
-        steps: 4000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 5e-5, warmup: 200,
-        boundaries: [3000, 3600], factors: [0.5, 0.25], clipNorm: 50, logEvery: 50, evalEvery: 1000, evalLimit: 1000, checkpointEvery: 500,
+        steps: 4000,
+        batchSize: 32,
+        optimizer: "adam",
+        lr: 1e-3,
+        weightDecay: 5e-5,
+        warmup: 200,
+        boundaries: [3000, 3600],
+        factors: [0.5, 0.25],
+        clipNorm: 50,
+        logEvery: 50,
+        evalEvery: 1000,
+        evalLimit: 1000,
+        checkpointEvery: 500,
       },
     };
   }
@@ -24,5 +35,9 @@ function realnvp(preset: PresetName, shape: Shape): Preset {
 }
 
 export const realnvpModel: ModelDescriptor<RealNVPConfig> = {
-  kind: "realnvp", title: "RealNVP", isFlow: true, create: (c) => new RealNVP(c), preset: realnvp as (p: PresetName, s: Shape) => Preset & { model: RealNVPConfig },
+  kind: "realnvp",
+  title: "RealNVP",
+  isFlow: true,
+  create: (c) => new RealNVP(c),
+  preset: realnvp as (p: PresetName, s: Shape) => Preset & { model: RealNVPConfig },
 };

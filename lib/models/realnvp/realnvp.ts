@@ -4,8 +4,17 @@
 // couplings. The model is that list of layers, one FlowChain.
 import { ModuleList } from "../../nn/index.js";
 import {
-  FlowBatchNorm, FlowChain, FlowLayerList, LogitTransform, MaskedCoupling, Squeeze, SplitWithPrior, standardNormal,
-  type CodePrior, type FlowLayer, type MaskKind,
+  FlowBatchNorm,
+  FlowChain,
+  FlowLayerList,
+  LogitTransform,
+  MaskedCoupling,
+  Squeeze,
+  SplitWithPrior,
+  standardNormal,
+  type CodePrior,
+  type FlowLayer,
+  type MaskKind,
 } from "../flows/index.js";
 import { Flow } from "../flows/flow.js";
 
@@ -47,12 +56,15 @@ export class RealNVP extends Flow {
     const layers: FlowLayer[] = [new LogitTransform(config.alpha)];
     for (let s = 0; s < config.scales; s++) {
       const last = s === config.scales - 1;
-      const pre = new FlowLayerList(), post = new FlowLayerList();
+      const pre = new FlowLayerList(),
+        post = new FlowLayerList();
       for (let i = 0; i < (last ? 4 : 3); i++) add(pre, c, "checkerboard", (i % 2) as 0 | 1);
       layers.push(pre);
       if (!last) {
         if (h % 2 || w % 2) throw new Error(`RealNVP: ${config.scales} scales need H, W divisible by ${2 ** (config.scales - 1)}`);
-        c *= 4; h /= 2; w /= 2;
+        c *= 4;
+        h /= 2;
+        w /= 2;
         for (let i = 0; i < 3; i++) add(post, c, "channel", (i % 2) as 0 | 1);
         c /= 2;
         layers.push(new Squeeze(), post, new SplitWithPrior(standardNormal));

@@ -21,8 +21,19 @@ function vae(preset: PresetName, shape: Shape): Preset {
     return {
       model: { ...base, ...arch, iwSamples: 100 } satisfies VAEConfig,
       train: {
-        steps: 200_000, batchSize: 32, optimizer: "rmsprop", lr: 1e-4, weightDecay: 0, warmup: 0,
-        boundaries: [], factors: [], clipNorm: 0, logEvery: 100, evalEvery: 5000, evalLimit: 10_000, checkpointEvery: 5000,
+        steps: 200_000,
+        batchSize: 32,
+        optimizer: "rmsprop",
+        lr: 1e-4,
+        weightDecay: 0,
+        warmup: 0,
+        boundaries: [],
+        factors: [],
+        clipNorm: 0,
+        logEvery: 100,
+        evalEvery: 5000,
+        evalLimit: 10_000,
+        checkpointEvery: 5000,
       },
     };
   }
@@ -34,17 +45,41 @@ function vae(preset: PresetName, shape: Shape): Preset {
     return {
       model: { ...base, ...arch, iwSamples: 4, initStd: 0.02 },
       train: {
-        steps: 3000, batchSize: 32, optimizer: "adam", lr: 1e-3, weightDecay: 0, warmup: 100,
-        boundaries: [2250, 2700], factors: [0.5, 0.25], clipNorm: 50, logEvery: 50, evalEvery: 1500, evalLimit: 500, checkpointEvery: 500,
+        steps: 3000,
+        batchSize: 32,
+        optimizer: "adam",
+        lr: 1e-3,
+        weightDecay: 0,
+        warmup: 100,
+        boundaries: [2250, 2700],
+        factors: [0.5, 0.25],
+        clipNorm: 50,
+        logEvery: 50,
+        evalEvery: 1500,
+        evalLimit: 500,
+        checkpointEvery: 500,
       },
     };
   }
   return {
-    model: { ...base, encoder: [4, 8], bottleneck: 8, decoder: [8, 8], latent: 4, iwSamples: 4, initStd: 0.05, ...(small ? {} : { encoder: [4, 8, 8], decoder: [8, 8, 8] }) },
+    model: {
+      ...base,
+      encoder: [4, 8],
+      bottleneck: 8,
+      decoder: [8, 8],
+      latent: 4,
+      iwSamples: 4,
+      initStd: 0.05,
+      ...(small ? {} : { encoder: [4, 8, 8], decoder: [8, 8, 8] }),
+    },
     train: tinyTrain,
   };
 }
 
 export const vaeModel: ModelDescriptor<VAEConfig> = {
-  kind: "vae", title: "VAE", isFlow: false, create: (c) => new VAE(c), preset: vae as (p: PresetName, s: Shape) => Preset & { model: VAEConfig },
+  kind: "vae",
+  title: "VAE",
+  isFlow: false,
+  create: (c) => new VAE(c),
+  preset: vae as (p: PresetName, s: Shape) => Preset & { model: VAEConfig },
 };

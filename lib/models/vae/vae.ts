@@ -65,20 +65,30 @@ export class VAE extends Module implements DensityModel {
     super();
     const [c, h, w] = (this.imageShape = config.imageShape);
     const levels = (this.levels = config.levels ?? 256);
-    const down = 2 ** config.encoder.length, up = 2 ** config.decoder.length;
-    if (down !== up) throw new Error(`VAE: the encoder (${config.encoder.length} stride-2 layers) and decoder (${config.decoder.length}) must change the size by the same factor`);
+    const down = 2 ** config.encoder.length,
+      up = 2 ** config.decoder.length;
+    if (down !== up)
+      throw new Error(
+        `VAE: the encoder (${config.encoder.length} stride-2 layers) and decoder (${config.decoder.length}) must change the size by the same factor`,
+      );
     if (h % up || w % up) throw new Error(`VAE: ${config.decoder.length} stride-2 layers need H and W divisible by ${up}, got ${h}x${w}`);
     this.baseShape = [config.bottleneck, h / up, w / up];
 
     this.encoderConvs = this.module("encoder", new ModuleList<Conv2d>());
     let ch = c;
-    for (const f of config.encoder) { this.encoderConvs.push(new Conv2d(ch, f, 4, { stride: 2, padding: 1 })); ch = f; }
+    for (const f of config.encoder) {
+      this.encoderConvs.push(new Conv2d(ch, f, 4, { stride: 2, padding: 1 }));
+      ch = f;
+    }
     this.toPosterior = this.module("posterior", new Linear(ch * (h / down) * (w / down), 2 * config.latent));
 
     this.fromLatent = this.module("latent", new Linear(config.latent, config.bottleneck * (h / up) * (w / up)));
     this.decoderConvs = this.module("decoder", new ModuleList<ConvTranspose2d>());
     ch = config.bottleneck;
-    for (const f of config.decoder) { this.decoderConvs.push(new ConvTranspose2d(ch, f, 4, { stride: 2, padding: 1 })); ch = f; }
+    for (const f of config.decoder) {
+      this.decoderConvs.push(new ConvTranspose2d(ch, f, 4, { stride: 2, padding: 1 }));
+      ch = f;
+    }
     this.toLogits = this.module("logits", new ConvTranspose2d(ch, levels * c, 3, { stride: 1, padding: 1 }));
 
     for (const [name, p] of this.namedParameters()) {
@@ -92,7 +102,10 @@ export class VAE extends Module implements DensityModel {
     return torch.tidy(() => {
       const values = pixelValues(x, this.levels);
       // In place: a convolution's backward does not need its output.
-      const h = chain(centredInput(values, this.levels), [...this.encoderConvs].map((conv) => (v: Tensor) => conv.forward(v).relu_()));
+      const h = chain(
+        centredInput(values, this.levels),
+        [...this.encoderConvs].map((conv) => (v: Tensor) => conv.forward(v).relu_()),
+      );
       const [mu, logVar] = this.toPosterior.forward(h.flatten(1)).chunk(2, 1) as [Tensor, Tensor];
       return { values, mu, logVar };
     });
@@ -102,7 +115,11 @@ export class VAE extends Module implements DensityModel {
   decode(z: Tensor): Tensor {
     return torch.tidy(() => {
       return chain(z, [
-        (v) => this.fromLatent.forward(v).relu_().view(z.shape[0]!, ...this.baseShape),
+        (v) =>
+          this.fromLatent
+            .forward(v)
+            .relu_()
+            .view(z.shape[0]!, ...this.baseShape),
         ...[...this.decoderConvs].map((conv) => (v: Tensor) => conv.forward(v).relu_()),
         this.toLogits,
       ]);
@@ -144,15 +161,29 @@ export class VAE extends Module implements DensityModel {
       const logW: Tensor[] = [];
       for (let k0 = 0; k0 < k; k0 += chunk) {
         const kk = Math.min(chunk, k - k0);
-        logW.push(torch.tidy(() => {
-          const eps = torch.randn([kk, b, d], { device: mu.device });
-          const z = eps.mul(std).add(mu); // [kk, B, d]
-          const target = values.unsqueeze(0).expand(kk, ...values.shape).reshape(kk * b, ...values.shape.slice(1));
-          const logPxGivenZ = categoricalLogLikelihood(this.decode(z.view(kk * b, d)), target, this.levels).view(kk, b);
-          const logPz = z.square().sum(2).mul(-0.5).sub(d * HALF_LOG_2PI);
-          const logQz = eps.square().sum(2).mul(-0.5).sub(logVar.sum(1).mul(0.5)).sub(d * HALF_LOG_2PI);
-          return logPxGivenZ.add(logPz).sub(logQz);
-        }));
+        logW.push(
+          torch.tidy(() => {
+            const eps = torch.randn([kk, b, d], { device: mu.device });
+            const z = eps.mul(std).add(mu); // [kk, B, d]
+            const target = values
+              .unsqueeze(0)
+              .expand(kk, ...values.shape)
+              .reshape(kk * b, ...values.shape.slice(1));
+            const logPxGivenZ = categoricalLogLikelihood(this.decode(z.view(kk * b, d)), target, this.levels).view(kk, b);
+            const logPz = z
+              .square()
+              .sum(2)
+              .mul(-0.5)
+              .sub(d * HALF_LOG_2PI);
+            const logQz = eps
+              .square()
+              .sum(2)
+              .mul(-0.5)
+              .sub(logVar.sum(1).mul(0.5))
+              .sub(d * HALF_LOG_2PI);
+            return logPxGivenZ.add(logPz).sub(logQz);
+          }),
+        );
       }
       return logW.length === 1 ? logW[0]! : torch.cat(logW, 0);
     });
@@ -169,11 +200,13 @@ export class VAE extends Module implements DensityModel {
 
   /** z ~ N(0, temperature^2 I), then every sub-pixel drawn from p(x|z). */
   sample(n: number, o: { temperature?: number } = {}): Tensor {
-    return torch.noGrad(() => torch.tidy(() => {
-      const z = torch.randn([n, this.config.latent], { device: this.toLogits.weight.device }).mul(o.temperature ?? 1);
-      const [c, h, w] = this.imageShape;
-      const logits = this.decode(z).view(n, c, this.levels, h, w);
-      return binCentres(sampleCategorical(logits, 2), this.levels);
-    }));
+    return torch.noGrad(() =>
+      torch.tidy(() => {
+        const z = torch.randn([n, this.config.latent], { device: this.toLogits.weight.device }).mul(o.temperature ?? 1);
+        const [c, h, w] = this.imageShape;
+        const logits = this.decode(z).view(n, c, this.levels, h, w);
+        return binCentres(sampleCategorical(logits, 2), this.levels);
+      }),
+    );
   }
 }

@@ -11,7 +11,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const maxAbs = (t: torch.Tensor) => torch.tidy(() => t.abs().max().item());
 // Data far from zero mean / unit variance, with a different scale per channel.
-const batch = (n = 16) => torch.randn([n, 3, 5, 5]).mul(torch.tensor([0.5, 2, 7]).view(1, 3, 1, 1)).add(torch.tensor([3, -1, 10]).view(1, 3, 1, 1));
+const batch = (n = 16) =>
+  torch
+    .randn([n, 3, 5, 5])
+    .mul(torch.tensor([0.5, 2, 7]).view(1, 3, 1, 1))
+    .add(torch.tensor([3, -1, 10]).view(1, 3, 1, 1));
 
 describe("ActNorm", () => {
   it("initialises from the first training batch to zero mean and unit variance per channel", () => {
@@ -25,7 +29,7 @@ describe("ActNorm", () => {
     expect(maxAbs(y.mean([0, 2, 3]))).toBeLessThan(1e-5);
     expect(maxAbs(y.std([0, 2, 3], { correction: 0 }).sub(1))).toBeLessThan(1e-4);
     // log-det = H*W*sum(logs) = -H*W*sum(log std) for every example.
-    const expected = -25 * (x.std([0, 2, 3], { correction: 0 }).log().sum().item());
+    const expected = -25 * x.std([0, 2, 3], { correction: 0 }).log().sum().item();
     expect(logdet.shape).toEqual([16]);
     for (const v of logdet.toFlatArray()) expect(v).toBeCloseTo(expected, 3);
     // A second batch uses the learned parameters; it does not re-initialise.
@@ -76,7 +80,16 @@ describe("ActNorm", () => {
     expect(maxAbs(x2.sub(x))).toBeLessThan(1e-4);
     expect(maxAbs(ld.add(ldInv))).toBe(0);
     // With logScaleFactor 3 the stored parameter is a third of the log-scale.
-    expect(an.logs.mul(3).exp().mul(x.std([0, 2, 3], { correction: 0, keepdim: true })).sub(1).abs().max().item()).toBeLessThan(1e-4);
+    expect(
+      an.logs
+        .mul(3)
+        .exp()
+        .mul(x.std([0, 2, 3], { correction: 0, keepdim: true }))
+        .sub(1)
+        .abs()
+        .max()
+        .item(),
+    ).toBeLessThan(1e-4);
     expect(() => an.forward(torch.zeros([1, 2, 3, 3]))).toThrow(/expected input \(N, 3, H, W\)/);
     an.dispose();
   });

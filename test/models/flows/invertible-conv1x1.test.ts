@@ -19,12 +19,14 @@ function jacobianLogAbsDet(layer: FlowLayer, x: torch.Tensor): number {
 
 /** Makes W a random non-orthogonal matrix (a rotation has log|det| 0, which would test nothing). */
 function perturb(layer: InvertibleConv1x1 | InvertibleConv1x1LU): void {
-  torch.tidy(() => torch.noGrad(() => {
-    for (const p of layer.parameters()) p.add_(torch.randnLike(p).mul(0.3));
-    // and scale it, so |det W| moves well away from 1 whatever the draw
-    if (layer instanceof InvertibleConv1x1LU) layer.getParameter("log_s").add_(1);
-    else layer.getParameter("weight").mul_(3);
-  }));
+  torch.tidy(() =>
+    torch.noGrad(() => {
+      for (const p of layer.parameters()) p.add_(torch.randnLike(p).mul(0.3));
+      // and scale it, so |det W| moves well away from 1 whatever the draw
+      if (layer instanceof InvertibleConv1x1LU) layer.getParameter("log_s").add_(1);
+      else layer.getParameter("weight").mul_(3);
+    }),
+  );
 }
 
 describe.each([
@@ -69,7 +71,10 @@ describe("InvertibleConv1x1LU", () => {
     expect(conv.forward(torch.randn([1, 3, 2, 2]))[1].item()).toBeCloseTo(4 * conv.getParameter("log_s").sum().item(), 5);
     // Entries outside the triangles do not act: changing them leaves W unchanged.
     const w0 = conv.weight().tolist();
-    torch.noGrad(() => { conv.getParameter("lower").add_(torch.ones([3, 3]).triu()); conv.getParameter("upper").add_(torch.ones([3, 3]).tril()); });
+    torch.noGrad(() => {
+      conv.getParameter("lower").add_(torch.ones([3, 3]).triu());
+      conv.getParameter("upper").add_(torch.ones([3, 3]).tril());
+    });
     expect(conv.weight().tolist()).toEqual(w0);
     conv.dispose();
   });

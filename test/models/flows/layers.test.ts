@@ -3,8 +3,24 @@
 import { describe, expect, it } from "vitest";
 import * as torch from "../../../lib/tensor/index.js";
 import {
-  ActNorm, CenterPixels, Coupling, FactoredCodes, FlowBatchNorm, FlowChain, FlowLayerList, GaussianPrior, InvertibleConv1x1,
-  LogitTransform, MaskedCoupling, Squeeze, SplitPriorNet, SplitWithPrior, VectorCoupling, standardNormal, standardNormalLogProb, type FlowLayer,
+  ActNorm,
+  CenterPixels,
+  Coupling,
+  FactoredCodes,
+  FlowBatchNorm,
+  FlowChain,
+  FlowLayerList,
+  GaussianPrior,
+  InvertibleConv1x1,
+  LogitTransform,
+  MaskedCoupling,
+  Squeeze,
+  SplitPriorNet,
+  SplitWithPrior,
+  VectorCoupling,
+  standardNormal,
+  standardNormalLogProb,
+  type FlowLayer,
 } from "../../../lib/models/flows/index.js";
 import { jacobianLogDet } from "../flow-helpers.js";
 
@@ -12,7 +28,9 @@ const maxAbs = (t: torch.Tensor) => torch.tidy(() => t.abs().max().item());
 
 /** Makes zero-initialised output layers non-zero, so couplings are not the identity. */
 function perturb(layer: FlowLayer, scale = 0.1): void {
-  torch.noGrad(() => { for (const p of layer.parameters()) p.add_(torch.randnLike(p).mul(scale)); });
+  torch.noGrad(() => {
+    for (const p of layer.parameters()) p.add_(torch.randnLike(p).mul(scale));
+  });
 }
 
 describe("each flow layer", () => {
@@ -42,7 +60,10 @@ describe("each flow layer", () => {
         expect(maxAbs(back.sub(x))).toBeLessThan(1e-10);
         expect(ld.shape).toEqual([1]);
         expect(maxAbs(ld.add(ldInv))).toBeLessThan(1e-10);
-        expect(ld.item()).toBeCloseTo(jacobianLogDet((xi) => layer.forward(xi.view(shape))[0], x), 8);
+        expect(ld.item()).toBeCloseTo(
+          jacobianLogDet((xi) => layer.forward(xi.view(shape))[0], x),
+          8,
+        );
         layer.dispose();
       });
     });
@@ -57,8 +78,13 @@ describe("FlowChain", () => {
       const chain = new FlowChain(layers);
       const x = torch.randn([3, 4, 2, 2]);
       const [y, logDet] = chain.forward(x);
-      let h = x, sum = torch.zeros([3]);
-      for (const l of layers) { const [o, ld] = l.forward(h); h = o; sum = sum.add(ld); }
+      let h = x,
+        sum = torch.zeros([3]);
+      for (const l of layers) {
+        const [o, ld] = l.forward(h);
+        h = o;
+        sum = sum.add(ld);
+      }
       expect(y.sub(h).abs().max().item()).toBe(0);
       expect(maxAbs(logDet.sub(sum))).toBeLessThan(1e-4);
       const [back, inv] = chain.inverse(y);
@@ -115,13 +141,24 @@ describe("SplitWithPrior", () => {
       const codes = new FactoredCodes();
       split.forward(x, codes);
       const [, logs] = net.params(kept);
-      expect(maxAbs(codes.logPz!.sub(logs.neg().flatten(1).sum(1).sub(18 * 0.5 * Math.log(2 * Math.PI))))).toBeLessThan(1e-3);
+      expect(
+        maxAbs(
+          codes.logPz!.sub(
+            logs
+              .neg()
+              .flatten(1)
+              .sum(1)
+              .sub(18 * 0.5 * Math.log(2 * Math.PI)),
+          ),
+        ),
+      ).toBeLessThan(1e-3);
       net.dispose();
     });
   });
 
   it("FactoredCodes hands codes back last-first, null where none was given", () => {
-    const a = torch.zeros([1]), b = torch.ones([1]);
+    const a = torch.zeros([1]),
+      b = torch.ones([1]);
     const codes = new FactoredCodes([a, null, b]);
     expect(codes.take()).toBe(b);
     expect(codes.take()).toBeNull();
