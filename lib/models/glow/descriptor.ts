@@ -1,6 +1,6 @@
 // Glow (Kingma and Dhariwal 2018) and the paper's constant-volume Glow (additive couplings): the
 // descriptors the registry lists, with their presets.
-import { type Preset, type PresetName, type Shape, isSmall } from "../../presets.js";
+import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "../../presets.js";
 import type { ModelDescriptor } from "../registry.js";
 import { Glow, type GlowConfig } from "./glow.js";
 
@@ -53,21 +53,7 @@ export function glow(kind: "glow" | "cv-glow", preset: PresetName, shape: Shape)
   }
   return {
     model: { ...base, levels: 2, steps: 2, hidden: 8, net: "conv", actnorm: true },
-    train: {
-      steps: 20,
-      batchSize: 16,
-      optimizer: "adam",
-      lr: 1e-3,
-      weightDecay: 0,
-      warmup: 0,
-      boundaries: [],
-      factors: [],
-      clipNorm: 50,
-      logEvery: 5,
-      evalEvery: 10,
-      evalLimit: 64,
-      checkpointEvery: 10,
-    },
+    train: tinyTrain,
   };
 }
 

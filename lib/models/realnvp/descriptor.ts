@@ -1,5 +1,5 @@
 // RealNVP (Dinh et al. 2017): the descriptor the registry lists, with its presets.
-import { type Preset, type PresetName, type Shape, isSmall } from "../../presets.js";
+import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "../../presets.js";
 import type { ModelDescriptor } from "../registry.js";
 import { glow } from "../glow/descriptor.js";
 import { RealNVP, type RealNVPConfig } from "./realnvp.js";
@@ -31,7 +31,7 @@ function realnvp(preset: PresetName, shape: Shape): Preset {
       },
     };
   }
-  return { model: { ...model, scales: 2, hidden: 8, blocks: 1 }, train: glow("glow", "tiny", shape).train };
+  return { model: { ...model, scales: 2, hidden: 8, blocks: 1 }, train: tinyTrain };
 }
 
 export const realnvpModel: ModelDescriptor<RealNVPConfig> = {
