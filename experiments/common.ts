@@ -4,10 +4,11 @@
 import { basename, resolve } from "node:path";
 import { paperSplits, type ImageDataset, type LoadOptions, type PaperSplits } from "../lib/data/index.js";
 import type { ModelKind } from "../lib/models/density.js";
-import { evaluate, type PerExample } from "../lib/train/evaluate.js";
-import { loadSplit, openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
+import type { PerExample } from "../lib/train/evaluate.js";
+import { openRun, type OpenRun, type RunConfig } from "../lib/train/run.js";
 import { RunFolder } from "../lib/train/run-folder.js";
-import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE, type ScoreKey } from "../lib/train/score-cache.js";
+import { SCORE_BATCH_SIZE } from "../lib/train/score-cache.js";
+import { scoresOf } from "../lib/train/score.js";
 import type * as torch from "../lib/tensor/index.js";
 import type { VegaLiteSpec } from "../lib/viz/plot.js";
 
@@ -102,36 +103,28 @@ export async function scores(
   cfg: AnalysisConfig,
   limit = cfg.limit ?? 2000,
 ): Promise<Scores> {
-  const key: ScoreKey = {
-    split: typeof what === "string" ? what : what.key,
-    step: run.step,
-    limit,
-    seed: DEQUANTIZATION_SEED,
-    batchSize: cfg.batchSize ?? SCORE_BATCH_SIZE,
-  };
-  const id = `${resolve(run.dir)}|${JSON.stringify(key)}`;
+  const batchSize = cfg.batchSize ?? SCORE_BATCH_SIZE;
+  const id = `${resolve(run.dir)}|${JSON.stringify({ split: typeof what === "string" ? what : what.key, step: run.step, limit, batchSize })}`;
   const hit = memoryCache.get(id);
   if (hit) return hit;
-  const cache = cfg.cacheScores === false ? null : run.folder.scores;
-  const saved = cache?.read(key);
-  if (saved) {
-    memoryCache.set(id, saved);
-    return saved;
-  }
-  const ds = typeof what === "string" ? await loadSplit(what, cfg.data) : what.dataset;
   const t0 = Date.now();
-  const r = evaluate(run.model, ds, { limit, batchSize: key.batchSize, seed: key.seed, ...(cfg.device ? { device: cfg.device } : {}) });
-  cfg.log?.(
-    `  scored ${basename(run.dir)} on ${key.split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
-  );
+  const r = await scoresOf(run, what, {
+    limit,
+    batchSize,
+    ...(cfg.data ? { data: cfg.data } : {}),
+    ...(cfg.device ? { device: cfg.device } : {}),
+    write: cfg.cacheScores !== false,
+    // A run folder the analyses may only read (another user's runs): the scores stay in memory.
+    onUnsaved: (e) => cfg.log?.(`  not saving scores in ${run.folder.evalDir}: ${e.message}`),
+  });
+  if (!r.cached) {
+    const split = typeof what === "string" ? what : what.key;
+    cfg.log?.(
+      `  scored ${basename(run.dir)} on ${split}: ${r.n} images, ${r.mean.bitsPerDim.toFixed(3)} bits/dim (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
+  }
   const s: Scores = { n: r.n, logPx: r.logPx, bitsPerDim: r.bitsPerDim, ...(r.logPz ? { logPz: r.logPz } : {}), ...(r.logDet ? { logDet: r.logDet } : {}) };
   memoryCache.set(id, s);
-  try {
-    cache?.write(key, run.config.kind, { ...s, mean: r.mean });
-  } catch (e) {
-    // A run folder the analyses may only read (another user's runs): the scores stay in memory.
-    cfg.log?.(`  not saving scores in ${run.folder.evalDir}: ${(e as Error).message}`);
-  }
   return s;
 }
 

@@ -85,7 +85,10 @@ export interface OodReport {
 
 const HELD_OUT_DEFAULT = 5000;
 
-/** Per-example values of a run on the three sets, and the seconds that took. */
+/**
+ * Per-example values of a run on the three sets, and the seconds that took. Evaluated here, not read from
+ * the run's score cache (lib/train/score.ts): each score's images/s times these model passes.
+ */
 function evaluateRun(run: OpenRun, data: PerSet<ImageDataset>, o: OodOptions): { evals: PerSet<ModelEval>; seconds: number; images: number } {
   const t0 = performance.now();
   const evals = {} as PerSet<ModelEval>;

@@ -1,9 +1,9 @@
 // Scoring a trained run on named splits: the paper's Figure 1 table, with the per-example values saved
 // under DIR/eval/ (score-cache.ts), where the analyses read them, and where a second `eval` finds them.
 import type * as torch from "../tensor/index.js";
-import type { LoadOptions } from "../data/index.js";
+import type { ImageDataset, LoadOptions } from "../data/index.js";
 import { evaluate } from "./evaluate.js";
-import { defaultEvalSplits, loadSplit, openRun } from "./run.js";
+import { defaultEvalSplits, loadSplit, openRun, type OpenRun } from "./run.js";
 import { DEQUANTIZATION_SEED, SCORE_BATCH_SIZE, type CachedScores, type ScoreKey } from "./score-cache.js";
 
 export { fileNameOf } from "./score-cache.js";
@@ -32,27 +32,42 @@ export interface ScoreOptions {
   write?: boolean;
 }
 
+/**
+ * Per-example scores of a run's model on a split (or a data set made in memory, named by a unique key): from
+ * the run folder's score cache when it holds them for this step, limit and noise, else evaluated and saved
+ * there. `eval`, the analyses and `ood` all score through this, so none scores what another already has.
+ */
+export async function scoresOf(
+  run: OpenRun,
+  what: string | { key: string; dataset: ImageDataset },
+  o: Omit<ScoreOptions, "splits"> & { onUnsaved?: (e: Error) => void } = {},
+): Promise<CachedScores & { cached: boolean }> {
+  const split = typeof what === "string" ? what : what.key;
+  const key: ScoreKey = { split, step: run.step, limit: o.limit ?? null, seed: DEQUANTIZATION_SEED, batchSize: o.batchSize ?? SCORE_BATCH_SIZE };
+  const cache = (o.write ?? true) ? run.folder.scores : null;
+  const saved = cache?.read(key);
+  if (saved) return { ...saved, cached: true };
+  const ds = typeof what === "string" ? await loadSplit(what, o.data) : what.dataset;
+  const r = evaluate(run.model, ds, { limit: o.limit, batchSize: key.batchSize, seed: key.seed, ...(o.device ? { device: o.device } : {}) });
+  try {
+    cache?.write(key, run.config.kind, r);
+  } catch (e) {
+    if (!o.onUnsaved) throw e;
+    o.onUnsaved(e as Error);
+  }
+  return { ...r, cached: false };
+}
+
 export async function scoreRun(dir: string, o: ScoreOptions = {}): Promise<RunScores> {
   const run = openRun(dir, o.device);
   try {
     // the training split itself, then what training was evaluated on
     const splits = o.splits ?? [run.config.dataset, ...(run.config.evalSplits.length ? run.config.evalSplits : defaultEvalSplits(run.config.dataset))];
     const out: RunScores = { model: run.config.kind, step: run.step, splits: {} };
-    const cache = (o.write ?? true) ? run.folder.scores : null;
     for (const s of splits) {
-      const key: ScoreKey = { split: s, step: run.step, limit: o.limit ?? null, seed: DEQUANTIZATION_SEED, batchSize: o.batchSize ?? SCORE_BATCH_SIZE };
-      const cached = cache?.read(key) ?? null;
-      const r: CachedScores =
-        cached ??
-        evaluate(run.model, await loadSplit(s, o.data), {
-          limit: o.limit,
-          batchSize: key.batchSize,
-          seed: key.seed,
-          ...(o.device ? { device: o.device } : {}),
-        });
+      const r = await scoresOf(run, s, o);
       // cached ones too: the analyses save scores whatever they are
       assertFinite(dir, run.step, s, r);
-      if (!cached) cache?.write(key, run.config.kind, r);
       out.splits[s] = { n: r.n, ...r.mean };
     }
     return out;
