@@ -106,10 +106,11 @@ function evaluateRun(run: OpenRun, data: PerSet<ImageDataset>, o: OodOptions): {
   return { evals, seconds: (performance.now() - t0) / 1000, images };
 }
 
-function withRun<T>(dir: string, device: torch.Device | undefined, f: (run: OpenRun) => T): T {
+/** Opens a run, gives its model to f (sync or async), and disposes it afterwards. */
+async function withRun<T>(dir: string, device: torch.Device | undefined, f: (run: OpenRun) => T | Promise<T>): Promise<T> {
   const run = openRun(dir, device);
   try {
-    return f(run);
+    return await f(run);
   } finally {
     run.model.dispose();
   }
@@ -147,7 +148,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     const twice = all.find((d, i) => all.indexOf(d) !== i);
     if (twice) throw new Error(`--ensemble: ${twice} is listed twice (RUN is the first member already)`);
   }
-  return withRunAsync(o.run, o.device, async (main) => {
+  return withRun(o.run, o.device, async (main) => {
     expectRunRole(o.run, main.config, "model");
     const heldOutSpec = o.heldOut ?? main.config.dataset;
     if (!o.in.includes(":")) throw new Error(`--in ${o.in}: expected DATASET:SPLIT, e.g. fashion-mnist:test`);
@@ -172,7 +173,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
     const passSeconds: Partial<Record<"model" | "background" | "ensemble" | "regret", number>> = { model: mainEval.seconds / mainEval.images };
 
     if (o.background && wanted.includes("likelihood-ratio")) {
-      const bg = withRun(o.background, o.device, (run) => {
+      const bg = await withRun(o.background, o.device, (run) => {
         checkCompatible(main, run, "background model");
         expectRunRole(o.background!, run.config, "background");
         return evaluateRun(run, data, o);
@@ -185,7 +186,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
         images = mainEval.images;
       inputs.ensemble = [mainEval.evals];
       for (const dir of o.ensemble) {
-        const member = withRun(dir, o.device, (run) => {
+        const member = await withRun(dir, o.device, (run) => {
           checkCompatible(main, run, "ensemble member");
           expectRunRole(dir, run.config, "model");
           return evaluateRun(run, data, o);
@@ -302,13 +303,4 @@ function typicalityBatches(inp: ScoreInputs): Record<string, BatchScoreResult> {
     };
   }
   return out;
-}
-
-async function withRunAsync<T>(dir: string, device: torch.Device | undefined, f: (run: OpenRun) => Promise<T>): Promise<T> {
-  const run = openRun(dir, device);
-  try {
-    return await f(run);
-  } finally {
-    run.model.dispose();
-  }
 }
