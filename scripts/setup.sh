@@ -22,13 +22,14 @@ if [ -n "${LIBTORCH:-}" ]; then
 fi
 command -v "$PY" >/dev/null 2>&1 || { say "no Python at '$PY': install Python 3 with pip, or set PYTHON to one"; exit 1; }
 missing=()
-"$PY" -c 'import torch' 2>/dev/null || missing+=("torch>=2.1,<3")
+"$PY" -c 'import torch' 2>/dev/null || missing+=("torch")
 "$PY" -c 'import numpy' 2>/dev/null || missing+=("numpy")
 "$PY" -c 'import safetensors' 2>/dev/null || missing+=("safetensors")
 if [ ${#missing[@]} -gt 0 ]; then
   "$PY" -m pip --version >/dev/null 2>&1 || { say "$PY has no pip to install ${missing[*]}: install them, or set PYTHON to a Python with pip (python3 -m venv .venv; PYTHON=.venv/bin/python)"; exit 1; }
   say "installing into $PY from PyPI: ${missing[*]} (PyTorch is about 1 GB with its CUDA libraries; its LibTorch runs on CPUs too)"
-  "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}" ||
+  # The versions are pinned in one place (scripts/python-constraints.txt): the LibTorch the tests were run against.
+  "$PY" -m pip install --quiet --disable-pip-version-check -c scripts/python-constraints.txt "${missing[@]}" ||
     { say "pip could not install ${missing[*]} into $PY (an externally managed Python? use a venv: python3 -m venv .venv, then PYTHON=.venv/bin/python bash scripts/setup.sh)"; exit 1; }
 fi
 "$PY" -c 'import torch, numpy, safetensors.torch' 2>/dev/null ||
