@@ -3,13 +3,17 @@
 //   curl --data-binary @image.png -H 'content-type: image/png' localhost:3000/ood   (or 784 raw bytes)
 import { createServer } from "node:http";
 import { createScoringPool } from "../dist/lib/serve/pool.js";
-import { imagesFromBytes } from "../dist/lib/serve/request-images.js";
+import { bodyKind, unsupportedType } from "../dist/lib/serve/content-type.js";
+import { requestImages } from "../dist/lib/serve/request-images.js";
 
 const pool = await createScoringPool(process.argv[2], { workers: 2, maxBatch: 32 });
 const app = createServer(async (req, res) => {
   if (req.method !== "POST" || req.url !== "/ood") return res.writeHead(404).end("your other routes\n");
+  const kind = bodyKind(req.headers["content-type"]); // the declared type decides; bytes are never sniffed
+  if (!kind) return res.writeHead(415).end(`${unsupportedType(req.headers["content-type"])}\n`);
   try {
-    const { images, n } = imagesFromBytes(Buffer.concat(await req.toArray()), pool.info.imageShape);
+    const body = Buffer.concat(await req.toArray()); // a real app limits the body size first
+    const { images, n } = await requestImages(kind, body, pool.info.imageShape, pool.info.maxQueue);
     const [answer] = await pool.score(images, n); // batched with whatever else is in flight
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
   } catch (e) {

@@ -14,6 +14,11 @@ interface ServeArgs {
   "max-wait-ms": number;
   "max-queue": number;
   "max-body-bytes": number;
+  "headers-timeout-ms": number;
+  "body-timeout-ms": number;
+  "keep-alive-timeout-ms": number;
+  "drain-timeout-ms": number;
+  isolation: string;
   "ood-score": string;
   "ood-file"?: string;
   "data-dir"?: string;
@@ -34,6 +39,24 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("max-wait-ms", { type: "number", default: 2, describe: "how long a request may wait for others to share its batch" })
       .option("max-queue", { type: "number", default: 2048, describe: "most images waiting; past it requests are answered 503 with Retry-After" })
       .option("max-body-bytes", { type: "number", default: 4 * 1024 * 1024, describe: "larger bodies are answered 413" })
+      .option("headers-timeout-ms", {
+        type: "number",
+        default: 10_000,
+        describe: "a request's headers must arrive within this, else 408 and the connection is closed",
+      })
+      .option("body-timeout-ms", {
+        type: "number",
+        default: 30_000,
+        describe: "the whole request, body included, must arrive within this, else 408 and closed",
+      })
+      .option("keep-alive-timeout-ms", { type: "number", default: 5_000, describe: "idle keep-alive connections are closed after this" })
+      .option("drain-timeout-ms", { type: "number", default: 10_000, describe: "on SIGTERM, requests still in flight after this are cut off" })
+      .option("isolation", {
+        type: "string",
+        default: "thread",
+        choices: ["thread", "process"],
+        describe: "scoring workers as threads (faster) or child processes (a native crash costs one worker, not the server)",
+      })
       .option("ood-score", {
         type: "string",
         default: "typicality",
@@ -59,6 +82,11 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       maxWaitMs: a["max-wait-ms"],
       maxQueue: positiveInt("max-queue", a["max-queue"])!,
       maxBodyBytes: positiveInt("max-body-bytes", a["max-body-bytes"])!,
+      headersTimeoutMs: positiveInt("headers-timeout-ms", a["headers-timeout-ms"])!,
+      bodyTimeoutMs: positiveInt("body-timeout-ms", a["body-timeout-ms"])!,
+      keepAliveTimeoutMs: positiveInt("keep-alive-timeout-ms", a["keep-alive-timeout-ms"])!,
+      drainTimeoutMs: positiveInt("drain-timeout-ms", a["drain-timeout-ms"])!,
+      isolation: a.isolation as "thread" | "process",
       ...(a.workers !== undefined ? { workers: positiveInt("workers", a.workers)! } : {}),
       ...(a.threads !== undefined ? { threads: positiveInt("threads", a.threads)! } : {}),
       workerNice: a["worker-nice"],
@@ -68,18 +96,24 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       log: (line) => console.error(`torchts-ood serve: ${line}`),
     });
     const i = server.pool.info;
+    const where = i.isolation === "process" ? "worker process" : "worker";
     console.log(
-      `torchts-ood serve: ${i.kind} run ${i.run} (step ${i.step}) on ${server.url} with ${i.workers} worker${i.workers > 1 ? "s" : ""} x ${i.threads} thread${i.threads > 1 ? "s" : ""}, batches up to ${i.maxBatch} images or ${i.maxWaitMs} ms`,
+      `torchts-ood serve: ${i.kind} run ${i.run} (step ${i.step}, checkpoint sha256 ${i.checkpoint.sha256.slice(0, 12)}) on ${server.url} with ${i.workers} ${where}${i.workers > 1 ? "s" : ""} x ${i.threads} thread${i.threads > 1 ? "s" : ""}, batches up to ${i.maxBatch} images or ${i.maxWaitMs} ms`,
     );
-    console.log(
-      "ood" in i && "note" in i.ood
-        ? `torchts-ood serve: ${i.ood.note}`
-        : `torchts-ood serve: verdict: ${(i.ood as { score: string }).score} > ${(i.ood as { threshold: number }).threshold} is OOD (${(i.ood as { file: string }).file})`,
-    );
-    // SIGTERM (or Ctrl-C): answer what is in flight, stop the workers, exit 0.
+    const verdict = (info: typeof i) => ("note" in info.ood ? info.ood.note : `verdict: ${info.ood.score} > ${info.ood.threshold} is OOD (${info.ood.file})`);
+    console.log(`torchts-ood serve: ${verdict(i)}`);
+    // SIGHUP: serve the checkpoint and thresholds now in the run folder (a failed reload keeps the old ones).
+    const onHup = () =>
+      server.reload().then(
+        (n) =>
+          console.log(`torchts-ood serve: SIGHUP: reloaded ${n.run} at step ${n.step} (checkpoint sha256 ${n.checkpoint.sha256.slice(0, 12)}); ${verdict(n)}`),
+        (e) => console.error(`torchts-ood serve: SIGHUP: reload failed, still serving step ${server.pool.info.step}: ${(e as Error).message}`),
+      );
+    process.on("SIGHUP", onHup);
+    // SIGTERM (or Ctrl-C): answer what is in flight (at most --drain-timeout-ms), stop the workers, exit 0.
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        console.log(`torchts-ood serve: ${signal}: draining in-flight requests`);
+        console.log(`torchts-ood serve: ${signal}: draining in-flight requests (at most ${a["drain-timeout-ms"]} ms)`);
         server.close().then(resolve, (e) => {
           console.error(`torchts-ood serve: while closing: ${(e as Error).message}`);
           resolve();

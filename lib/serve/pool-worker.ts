@@ -1,15 +1,19 @@
-// One worker of a ScoringPool: its own copy of the model and its own LibTorch thread count. It scores
-// each batch the pool sends and, when the pool serves an OOD score, computes that score too (input
-// complexity compresses every image: better here than on the event loop).
+// One worker of a ScoringPool, a thread or (isolation "process") a child process: its own copy of the model,
+// loaded from the checkpoint bytes the pool read at start (never the file, which may have changed since),
+// and its own LibTorch thread count. It scores each batch the pool sends and, when the pool serves an OOD
+// score, computes that score too (input complexity compresses every image: better here than on the event loop).
 import { parentPort, workerData } from "node:worker_threads";
 import { setPriority } from "node:os";
 import * as torch from "../tensor/index.js";
 import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
 import { computeScores, type OodRule } from "./ood-rule.js";
+import type { RunConfig } from "../train/run-config.js";
 
-interface Init {
+export interface Init {
   dir: string;
+  config: RunConfig;
+  checkpoint: Uint8Array;
   threads: number;
   nice: number;
   rule?: OodRule;
@@ -29,7 +33,12 @@ export interface BatchAnswer {
   error?: string;
 }
 
-const init = workerData as Init;
+// A thread gets its Init as workerData; a child process as its first IPC message.
+const inProcess = !parentPort;
+const init: Init = inProcess ? await new Promise((r) => process.once("message", (m: { init: Init }) => r(m.init))) : (workerData as Init);
+const post = (m: object, transfer: ArrayBuffer[] = []) => (inProcess ? process.send!(m) : parentPort!.postMessage(m, transfer));
+// The server is gone (even killed): nothing is left to answer.
+if (inProcess) process.once("disconnect", () => process.exit(0));
 // Below the event loop's thread (Linux nice is per thread): when cores are short, the thread that takes
 // requests and answers them runs first, and scoring takes the rest.
 try {
@@ -38,15 +47,16 @@ try {
   /* not permitted here: score at the default priority */
 }
 torch.setNumThreads(init.threads);
-const run = openRun(init.dir, "cpu");
+const run = openRun(init.dir, "cpu", { config: init.config, checkpoint: init.checkpoint });
 const shape = run.model.imageShape;
 const dims = dimsOf(shape);
-parentPort!.postMessage({ ready: true, kind: run.config.kind, step: run.step, imageShape: [...shape] });
+post({ ready: true, kind: run.config.kind, step: run.step, imageShape: [...shape] });
 
-parentPort!.on("message", (m: BatchRequest | { close: true }) => {
+(inProcess ? process : parentPort!).on("message", (m: BatchRequest | { close: true }) => {
   if ("close" in m) {
     run.model.dispose();
-    parentPort!.close();
+    if (inProcess) process.exit(0);
+    else parentPort!.close();
     return;
   }
   try {
@@ -66,8 +76,8 @@ parentPort!.on("message", (m: BatchRequest | { close: true }) => {
       answer.score = computeScores(init.rule.score, init.rule.heldOutEval, answer, pixels, shape);
     }
     const buffers = [answer.logPx, answer.bitsPerDim, answer.logPz, answer.logDet, answer.score].filter((a) => a).map((a) => a!.buffer as ArrayBuffer);
-    parentPort!.postMessage(answer, buffers);
+    post(answer, buffers);
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
+    post({ id: m.id, error: (e as Error).message });
   }
 });

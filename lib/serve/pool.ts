@@ -1,9 +1,11 @@
-// A pool of worker threads, each with its own copy of a run's model, that scores images for a service.
-// Requests that arrive together are scored together (dynamic batching: up to maxBatch images, or what
-// came within maxWaitMs), and each request gets back its own images' answers. The event loop never waits
-// on LibTorch; a worker that dies fails only the requests it held (WorkerDiedError) and is replaced.
+// A pool of workers (threads, or child processes with isolation "process"), each with its own copy of a
+// run's model, that scores images for a service. Requests that arrive together are scored together
+// (dynamic batching: up to maxBatch images, or what came within maxWaitMs), and each request gets back its
+// own images' answers. The event loop never waits on LibTorch; a worker that dies fails only the requests
+// it held (WorkerDiedError) and is replaced. Every worker, replacements included, loads the checkpoint
+// bytes read when the pool started (snapshot.ts): the pool serves one model for its whole life.
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,9 +14,16 @@ import type { LoadOptions } from "../data/index.js";
 import type { ModelEval, ScoreName } from "../ood/scores.js";
 import { checkImages } from "./check-batch.js";
 import { chooseOodRule, noVerdict, type OodChoice, type OodRule } from "./ood-rule.js";
-import type { BatchAnswer } from "./pool-worker.js";
+import type { BatchAnswer, Init } from "./pool-worker.js";
+import { readSnapshot, type RunSnapshot } from "./snapshot.js";
+import { ProcessWorker } from "./worker-process.js";
 
 export interface PoolOptions {
+  /**
+   * "thread" (default: the faster, see BENCHMARKS.md) or "process": each worker a child process, so a native
+   * fault (SIGSEGV) ends that worker only; its requests fail (500) and it is replaced.
+   */
+  isolation?: "thread" | "process";
   /** Worker threads, each with a copy of the model (default: cores / threads). */
   workers?: number;
   /** LibTorch threads per worker (default 1: small batches gain little from more, and workers x threads should fit the cores). */
@@ -51,6 +60,9 @@ export interface PoolInfo {
   kind: string;
   step: number;
   imageShape: [number, number, number];
+  /** The checkpoint every worker scores with: its sha256 and size, read when the pool started. */
+  checkpoint: { sha256: string; bytes: number };
+  isolation: "thread" | "process";
   workers: number;
   threads: number;
   workerNice: number;
@@ -89,7 +101,7 @@ interface Job {
   reject: (e: Error) => void;
 }
 interface Slot {
-  worker: Worker;
+  worker: Worker | ProcessWorker;
   ready: boolean;
   batch: Job[] | null;
   id: number;
@@ -138,7 +150,10 @@ export async function createScoringPool(run: string, o: PoolOptions = {}): Promi
   if (!(Number.isInteger(workerNice) && workerNice >= 0 && workerNice <= 19))
     throw new RangeError(`createScoringPool: workerNice must be an integer 0-19, got ${workerNice}`);
   if (!(Number.isFinite(maxWaitMs) && maxWaitMs >= 0)) throw new RangeError(`createScoringPool: maxWaitMs must be a number >= 0, got ${maxWaitMs}`);
-  const pool = new Pool(run, { workers, threads, workerNice, maxBatch, maxWaitMs, maxQueue });
+  const isolation = o.isolation ?? "thread";
+  if (isolation !== "thread" && isolation !== "process")
+    throw new RangeError(`createScoringPool: isolation must be "thread" or "process", got ${String(isolation)}`);
+  const pool = new Pool(run, { isolation, workers, threads, workerNice, maxBatch, maxWaitMs, maxQueue });
   await pool.start(o);
   return pool;
 }
@@ -155,6 +170,7 @@ class Pool extends EventEmitter implements ScoringPool {
   private closing: Promise<void> | null = null;
   private rule: OodRule | undefined;
   private dims = 0;
+  private snapshot!: RunSnapshot;
   /** Set when no worker can be started any more: every call rejects with it. */
   private dead: Error | null = null;
   /** Until every first worker is up, a worker that fails to load fails start() instead of being replaced. */
@@ -162,18 +178,27 @@ class Pool extends EventEmitter implements ScoringPool {
 
   constructor(
     private readonly run: string,
-    private readonly cfg: { workers: number; threads: number; workerNice: number; maxBatch: number; maxWaitMs: number; maxQueue: number },
+    private readonly cfg: {
+      isolation: "thread" | "process";
+      workers: number;
+      threads: number;
+      workerNice: number;
+      maxBatch: number;
+      maxWaitMs: number;
+      maxQueue: number;
+    },
   ) {
     super();
   }
 
   async start(o: PoolOptions): Promise<void> {
-    const imageShape = readImageShape(this.run);
+    this.snapshot = readSnapshot(this.run);
+    const imageShape = [...this.snapshot.config.model.imageShape] as [number, number, number];
     this.dims = imageShape.reduce((a, b) => a * b, 1);
     const choice = await chooseOodRule(this.run, o.oodScore ?? "typicality", imageShape, {
       ...(o.oodFile ? { file: o.oodFile } : {}),
       ...(o.data ? { data: o.data } : {}),
-      checkpointMtimeMs: statSync(join(this.run, "checkpoint.safetensors")).mtimeMs,
+      checkpointMtimeMs: this.snapshot.mtimeMs,
       refit: (heldOut, n, data) => refitHeldOut(this.run, heldOut, n, data),
     });
     if ("rule" in choice) this.rule = choice.rule;
@@ -196,6 +221,7 @@ class Pool extends EventEmitter implements ScoringPool {
       kind: model.kind,
       step: model.step,
       imageShape,
+      checkpoint: { sha256: this.snapshot.sha256, bytes: this.snapshot.checkpoint.length },
       ...this.cfg,
       ood: "rule" in ood ? { score: ood.rule.score, threshold: ood.rule.threshold, file: ood.rule.file, heldOut: ood.rule.heldOut } : ood,
     };
@@ -261,9 +287,13 @@ class Pool extends EventEmitter implements ScoringPool {
 
   /** Starts a worker; resolves when it has loaded the model, rejects if it dies first. */
   private spawn(): Promise<Loaded> {
-    const worker = new Worker(workerPath(), {
-      workerData: { dir: this.run, threads: this.cfg.threads, nice: this.cfg.workerNice, ...(this.rule ? { rule: this.rule } : {}) },
-    });
+    const { config, checkpoint } = this.snapshot;
+    const init: Init = { dir: this.run, config, checkpoint, threads: this.cfg.threads, nice: this.cfg.workerNice, ...(this.rule ? { rule: this.rule } : {}) };
+    // Threads share the checkpoint's memory; a child process gets its own copy over IPC.
+    const worker =
+      this.cfg.isolation === "process"
+        ? new ProcessWorker(workerPath(), { ...init, checkpoint: new Uint8Array(checkpoint) })
+        : new Worker(workerPath(), { workerData: init });
     const slot: Slot = { worker, ready: false, batch: null, id: -1, closing: false };
     this.slots.push(slot);
     let lastError: Error | undefined;
@@ -279,9 +309,9 @@ class Pool extends EventEmitter implements ScoringPool {
       worker.on("error", (e) => {
         lastError = e;
       });
-      worker.once("exit", (code) => {
+      worker.once("exit", (code: number, signal?: NodeJS.Signals | null) => {
         this.slots.splice(this.slots.indexOf(slot), 1);
-        const why = lastError ? lastError.message : `exit code ${code}`;
+        const why = lastError ? lastError.message : signal ? `signal ${signal}` : `exit code ${code}`;
         if (!slot.ready) reject(new Error(`a scoring worker could not load ${this.run}: ${why}`));
         if (slot.batch) {
           const err = new WorkerDiedError(`the worker scoring this request stopped (${why}); it was replaced: send the request again`);
@@ -385,14 +415,6 @@ class Pool extends EventEmitter implements ScoringPool {
     } else if ("note" in this.info.ood) s.note = this.info.ood.note;
     return s;
   }
-}
-
-function readImageShape(run: string): [number, number, number] {
-  const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8")) as { model?: { imageShape?: [number, number, number] } };
-  const shape = config.model?.imageShape;
-  if (!shape || shape.length !== 3)
-    throw new Error(`createScoringPool: ${run}/config.json names no model.imageShape; is it a run folder written by \`torchts-ood train\`?`);
-  return shape;
 }
 
 function concat(batch: Job[], size: number): Float32Array {

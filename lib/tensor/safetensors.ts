@@ -59,11 +59,14 @@ export interface LoadedSafetensors {
   metadata: Metadata;
 }
 
-/** Reads a safetensors file; a truncated or foreign file is an Error that says what is wrong with it. */
-export function loadSafetensors(path: string): LoadedSafetensors {
+/**
+ * Reads a safetensors file, or `bytes` already read from it (`path` then only names it in messages); a
+ * truncated or foreign file is an Error that says what is wrong with it.
+ */
+export function loadSafetensors(path: string, bytes?: Uint8Array): LoadedSafetensors {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : readFileSync(path);
   } catch (e) {
     throw new Error(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }

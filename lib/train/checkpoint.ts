@@ -70,10 +70,13 @@ export interface LoadedCheckpoint extends CheckpointParts {
   rng?: torch.Tensor;
 }
 
-/** Reads a checkpoint; a file that is not one says so. Tensors are the caller's to dispose. */
-export function loadCheckpoint(path: string): LoadedCheckpoint {
-  if (!existsSync(path)) throw new Error(`no checkpoint at ${path}`);
-  const { tensors, metadata } = torch.loadSafetensors(path);
+/**
+ * Reads a checkpoint (from `bytes` already read from `path`, when given); a file that is not one says so.
+ * Tensors are the caller's to dispose.
+ */
+export function loadCheckpoint(path: string, bytes?: Uint8Array): LoadedCheckpoint {
+  if (!bytes && !existsSync(path)) throw new Error(`no checkpoint at ${path}`);
+  const { tensors, metadata } = torch.loadSafetensors(path, bytes);
   if (metadata.format !== CHECKPOINT_FORMAT) {
     torch.dispose(tensors);
     throw new Error(`${path} is a safetensors file but not a torchts-ood checkpoint (format '${metadata.format ?? "none"}')`);

@@ -152,11 +152,11 @@ export interface OpenRun {
   step: number;
 }
 
-/** Loads a run folder's model with its checkpoint, in eval mode. */
-export function openRun(dir: string, device?: torch.Device): OpenRun {
+/** Loads a run folder's model with its checkpoint, in eval mode; `o` gives config and checkpoint bytes read before (a server keeps what it announced). */
+export function openRun(dir: string, device?: torch.Device, o: { config?: RunConfig; checkpoint?: Uint8Array } = {}): OpenRun {
   const folder = new RunFolder(dir);
-  const config = folder.readConfig();
-  const ck = loadCheckpoint(folder.checkpointPath);
+  const config = o.config ?? folder.readConfig();
+  const ck = loadCheckpoint(folder.checkpointPath, o.checkpoint);
   let model: AnyModel | undefined;
   let fault: string | undefined;
   try {
