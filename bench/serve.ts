@@ -1,16 +1,19 @@
-// `npm run bench:serve [-- RUN] [--workers N] [--requests N] [--seconds S]`: `torchts-ood serve` on
-// loopback under autocannon at 1, 8 and 64 connections, against the same model scored in a plain loop
-// (the ceiling). Also the server's event-loop delay while it scores, and its RSS after 10,000 and after
+// `npm run bench:serve [-- RUN] [--workers N] [--requests N] [--seconds S] [--isolation process]`:
+// `torchts-ood serve` on loopback under autocannon at 1, 8 and 64 connections, against the same model
+// scored in a plain loop (the ceiling); then 8 connections again while bombs and slow clients are refused
+// (the hostile row). Also the server's event-loop delay while it scores, and its RSS after 10,000 and after
 // --requests requests. The run is copied (and given fresh thresholds), never written into.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { Worker } from "node:worker_threads";
 import { loadSplit } from "../lib/train/run.js";
 import { oodScores } from "../lib/ood/ood-scores.js";
+import { jpegBomb, pngBomb } from "./hostile-bodies.js";
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,6 +26,7 @@ const seconds = arg("seconds", 15),
 const cores = availableParallelism();
 const workers = arg("workers", cores),
   threads = arg("threads", 1);
+const isolation = process.argv.includes("--isolation") ? process.argv[process.argv.indexOf("--isolation") + 1]! : "thread";
 if (!existsSync(join(source, "checkpoint.safetensors")))
   throw new Error(`bench:serve: no trained run at ${source}; train one (\`torchts-ood train glow --preset cpu --out DIR\`) and pass DIR`);
 
@@ -66,7 +70,26 @@ async function startServe(): Promise<{ child: ChildProcess; url: string }> {
   const cli = fileURLToPath(new URL("../bin/torchts-ood.js", import.meta.url));
   const child = spawn(
     process.execPath,
-    [cli, "serve", run, "--port", "0", "--workers", String(workers), "--threads", String(threads), "--max-batch", String(maxBatch)],
+    // Short header and body timeouts: the hostile row's slow clients are cut off while it runs.
+    [
+      cli,
+      "serve",
+      run,
+      "--port",
+      "0",
+      "--workers",
+      String(workers),
+      "--threads",
+      String(threads),
+      "--max-batch",
+      String(maxBatch),
+      "--isolation",
+      isolation,
+      "--headers-timeout-ms",
+      "1000",
+      "--body-timeout-ms",
+      "2000",
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const url = await new Promise<string>((resolve, reject) => {
@@ -119,6 +142,54 @@ for (const c of [1, 8, 64]) {
   console.log(row);
 }
 
+/**
+ * 8 connections of ordinary requests while a side loop sends decompression bombs (interlaced and plain PNGs
+ * inflating to 1 GiB, a 2000x2000 JPEG) one after another, and 16 clients send full headers and then one
+ * body byte every 500 ms (each cut off by --body-timeout-ms and replaced).
+ */
+async function hostileRow(url: string): Promise<string> {
+  const GiB = 2 ** 30;
+  const bombs = [pngBomb({ interlaced: true, inflated: GiB }), pngBomb({ interlaced: false, inflated: GiB }), await jpegBomb(2000)];
+  const types = ["image/png", "image/png", "image/jpeg"];
+  let stop = false,
+    sent = 0,
+    refused = 0,
+    cutOff = 0;
+  const bombing = (async () => {
+    while (!stop) {
+      const k = sent++ % bombs.length;
+      const r = await fetch(`${url}/score`, { method: "POST", body: bombs[k], headers: { "content-type": types[k]! } });
+      if (r.status === 400) refused++;
+      await r.arrayBuffer();
+    }
+  })();
+  const u = new URL(url);
+  const slowClient = (): void => {
+    if (stop) return;
+    const s = connect(Number(u.port), u.hostname);
+    s.on("error", () => {});
+    s.write(`POST /score HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/octet-stream\r\nContent-Length: 784\r\n\r\n`);
+    const t = setInterval(() => s.write("0"), 500);
+    s.once("close", () => {
+      clearInterval(t);
+      if (!stop) cutOff++;
+      slowClient();
+    });
+    sockets.add(s);
+  };
+  const sockets = new Set<ReturnType<typeof connect>>();
+  for (let k = 0; k < 16; k++) slowClient();
+  await metric(url, "nodejs_eventloop_lag_p99_seconds"); // resets the delay histogram
+  const r = await load(url, 8, { duration: seconds });
+  const lagP99 = await metric(url, "nodejs_eventloop_lag_p99_seconds");
+  stop = true;
+  await bombing;
+  for (const s of sockets) s.destroy();
+  return `| 8 + hostile | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${(lagP99 * 1000).toFixed(1)} | ${refused} of ${sent} bombs refused (400), ${cutOff} slow clients cut off | ${r.non2xx + r.errors} |`;
+}
+const hostile = await hostileRow(url);
+console.log(hostile);
+
 // Memory: RSS after 10,000 requests, then after totalRequests (64 connections throughout).
 const t0 = performance.now();
 // Every 10,000 requests: RSS (the whole process, workers included) and the main thread's V8 heap.
@@ -138,7 +209,7 @@ child.kill("SIGTERM");
 const after = await loopCeiling();
 
 console.log(
-  `\n${workers} worker(s) x ${threads} thread(s), max batch ${maxBatch}, ${seconds} s per row; ${cores} cores, load average ${loadavg()
+  `\n${workers} worker(s) x ${threads} thread(s) (isolation ${isolation}), max batch ${maxBatch}, ${seconds} s per row; ${cores} cores, load average ${loadavg()
     .map((v) => v.toFixed(1))
     .join(" ")} at the end`,
 );
@@ -148,6 +219,8 @@ console.log(
 console.log("| connections | requests/s | of the loop | p50 ms | p99 ms | mean batch | event-loop p99 ms | non-2xx |");
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const row of rows) console.log(row);
+console.log("\n| connections | requests/s | p50 ms | p99 ms | event-loop p99 ms | hostile traffic | non-2xx |\n| --- | --- | --- | --- | --- | --- | --- |");
+console.log(hostile);
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 console.log(
   `\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`,

@@ -12,7 +12,7 @@ import * as torch from "../../lib/tensor/index.js";
 import { startServer, type ScoringServer } from "../../lib/serve/server.js";
 import type { ImageDataset } from "../../lib/data/index.js";
 import { close, evalAtBinCentres, imageBytes, png, post, testImages, tinyRunWithThresholds } from "./helpers.js";
-import { canvasDigit, digitAlpha, jpegBomb, pngBomb, rgbaPng } from "./hostile-inputs.js";
+import { canvasDigit, digitAlpha, jpegBomb, pngBomb, rgbaPng } from "../../bench/hostile-bodies.js";
 
 let run = "";
 let images: ImageDataset;

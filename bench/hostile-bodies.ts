@@ -1,6 +1,6 @@
 // Bodies a hostile or careless client sends: decompression bombs (PNG interlaced and not, a JPEG of
-// millions of pixels in a few KB), images with alpha, raw bytes that start like an image. Made here, with
-// zlib and sharp, so the tests need no fixture files.
+// millions of pixels in a few KB), images with alpha. Made with zlib and sharp, so neither the serving tests
+// (test/serve/hostile.test.ts) nor bench:serve's hostile row needs fixture files.
 import sharp from "sharp";
 import { deflateRawSync, constants } from "node:zlib";
 
