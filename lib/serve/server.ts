@@ -57,7 +57,7 @@ export interface ScoringServer {
 const DEFAULTS = { headersTimeoutMs: 10_000, bodyTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, drainTimeoutMs: 10_000 };
 type Limits = typeof DEFAULTS;
 
-function limitsOf(o: ServerOptions): Limits {
+function limitsOf(o: Partial<Limits>): Limits {
   const l = { ...DEFAULTS };
   for (const k of Object.keys(DEFAULTS) as (keyof Limits)[]) {
     const v = o[k] ?? DEFAULTS[k];
@@ -77,7 +77,7 @@ export async function startServer(run: string, o: ServerOptions = {}): Promise<S
   let pool = await createScoringPool(run, o);
   const retired = new Set<Promise<void>>();
   try {
-    const { app, registry, watch } = scoringApp(() => pool, { ...o, ...limits });
+    const { app, registry, watch } = scoringApp(() => pool, o);
     watch(pool);
     // Keep-alive connections of requests in flight would hold close() open: their answers end them.
     let closing: Promise<void> | null = null;
@@ -138,10 +138,10 @@ class UnsupportedTypeError extends Error {
  */
 export function scoringApp(
   pool: () => ScoringPool,
-  o: Pick<ServerOptions, "maxBodyBytes" | "log"> & Partial<Limits> = {},
+  o: Pick<ServerOptions, "maxBodyBytes" | "log" | keyof Limits> = {},
 ): { app: FastifyInstance; registry: Registry; watch: (p: ScoringPool) => void } {
   const maxBody = o.maxBodyBytes ?? 4 * 1024 * 1024;
-  const l = { ...DEFAULTS, ...o };
+  const l = limitsOf(o);
   const app = Fastify({
     bodyLimit: maxBody,
     logger: false,
