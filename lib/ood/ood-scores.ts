@@ -87,6 +87,8 @@ export interface OodReport {
    * the same way (typicality's entropy, flow-terms' Gaussian) without evaluating the held-out data again.
    */
   heldOutModel: { logPx: number[]; logPz?: number[]; logDet?: number[] };
+  /** typicality's entropy estimate H (from training data): what a service needs to score typicality as `ood` did. */
+  entropy?: number;
   /** The combined detector's Gaussian, fitted on the held-out set (what a service needs to score with it). */
   combined?: GaussianFit & { dropped: string[] };
 }
@@ -363,7 +365,10 @@ export async function pairReport(s: OodSession, inSpec: string, oodSpec: string,
           : t.perImage("model"));
   Object.assign(report, scoreSets(inputs, s.wanted, cost));
   if (report.scores.combined) report.combined = combinedFit(inputs);
-  if (s.wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
+  if (s.wanted.includes("typicality")) {
+    report.batchScores = typicalityBatches(inputs);
+    report.entropy = entropyEstimate((inputs.train ?? inputs.model.heldOut).logPx);
+  }
 
   if (o.write ?? true) {
     mkdirSync(main.folder.oodDir, { recursive: true });

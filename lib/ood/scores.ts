@@ -50,6 +50,8 @@ export interface ScoreInputs {
   regret?: PerSet<Float64Array>;
   /** The main model on training data: typicality's entropy (its paper takes it from training data). */
   train?: ModelEval;
+  /** typicality's entropy H when it is known already (a service's stored value from `ood`). */
+  entropy?: number;
   /** Compressed lengths in bits/dim per example (complexity.ts), computed by the caller for the scores that read them. */
   complexity?: PerSet<Partial<Record<Compressor, Float64Array>>>;
 }
@@ -171,7 +173,7 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
     missing: () => undefined,
     compute(inp, set) {
       // H from training data, as the paper; without it (a service's stored values), from the held-out set.
-      const h = entropyEstimate((inp.train ?? inp.model.heldOut).logPx);
+      const h = inp.entropy ?? entropyEstimate((inp.train ?? inp.model.heldOut).logPx);
       return map(inp.model[set].logPx, (lp) => Math.abs(-lp - h));
     },
   },
