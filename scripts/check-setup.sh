@@ -38,5 +38,20 @@ done
 [ -n "$fm" ] || miss "FashionMNIST (train-images-idx3-ubyte.gz in /usr/share/datasets/fashion-mnist or \$TORCHTS_OOD_DATA/fashion-mnist): apt-get install dataset-fashion-mnist"
 [ -f ../shared/datasets/mnist/t10k-images-idx3-ubyte.gz ] || miss "MNIST's test split at ../shared/datasets/mnist (beside the repository; see ../shared/datasets/README.md)"
 
+# The LibTorch the tests were checked against is pinned in scripts/python-constraints.txt. Another one (an
+# installed torch of another version, or LIBTORCH) is allowed, with a warning: its float results and speed
+# were never checked here.
+pinned=$(sed -n 's/^torch==\([0-9.]*\).*/\1/p' scripts/python-constraints.txt)
+found_py=$("$PY" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null)
+found_addon=$(node -e 'process.stdout.write(require("./build/Release/torchts.node").version())' 2>/dev/null)
+printf 'check-setup: LibTorch pinned %s; Python torch %s; the addon links %s%s\n' "$pinned" "${found_py:-none}" \
+  "${found_addon:-nothing (not built)}" "${LIBTORCH:+ (LIBTORCH=$LIBTORCH)}" >&2
+for v in "$found_py" "$found_addon"; do
+  if [ -n "$v" ] && [ "$v" != "$pinned" ]; then
+    printf 'check-setup: WARNING: LibTorch %s is not the pinned %s (scripts/python-constraints.txt): the tests and BENCHMARKS.md were checked against %s only. To use the pin: %s -m pip install -c scripts/python-constraints.txt torch, then npm run build:native\n' "$v" "$pinned" "$pinned" "$PY" >&2
+    break
+  fi
+done
+
 [ $bad = 0 ] && printf 'check-setup: everything the tests call is here (%s, Node.js %s)\n' "$("$PY" -c 'import torch; print("PyTorch " + torch.__version__)' 2>/dev/null)" "$node_version" >&2
 exit $bad

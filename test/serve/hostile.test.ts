@@ -251,7 +251,7 @@ describe("the checkpoint a server announced", () => {
       expect(after.status).toBe(200);
       expect(after.body.logPx).toBe(before.body.logPx);
       const health = await (await fetch(`${server.url}/healthz`)).json();
-      expect(health).toMatchObject({ step: 3, checkpoint: { sha256: announced }, workers: { up: 1, restarts: 1 }, ood: { score: "typicality" } });
+      expect(health).toMatchObject({ step: 3, checkpoint: { sha256: announced }, workers: { up: 1, restarts: 1 }, ood: { score: "combined" } });
 
       await server.reload();
       const reloaded = await (await fetch(`${server.url}/healthz`)).json();
