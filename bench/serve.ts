@@ -144,13 +144,16 @@ for (const c of [1, 8, 64]) {
 
 /**
  * 8 connections of ordinary requests while a side loop sends decompression bombs (interlaced and plain PNGs
- * inflating to 1 GiB, a 2000x2000 JPEG) one after another, and 16 clients send full headers and then one
- * body byte every 500 ms (each cut off by --body-timeout-ms and replaced).
+ * inflating to 1 GiB, a 2000x2000 JPEG) one after another as fast as they are answered, and 16 clients send
+ * full headers and then one body byte every 500 ms (each cut off by --body-timeout-ms and replaced). With
+ * `junk`, the side loop sends the same bytes as raw bytes of the wrong length instead: what receiving the
+ * bodies costs, without any image in them.
  */
-async function hostileRow(url: string): Promise<string> {
+async function hostileRow(url: string, junk: boolean): Promise<string> {
   const GiB = 2 ** 30;
-  const bombs = [pngBomb({ interlaced: true, inflated: GiB }), pngBomb({ interlaced: false, inflated: GiB }), await jpegBomb(2000)];
-  const types = ["image/png", "image/png", "image/jpeg"];
+  const images = [pngBomb({ interlaced: true, inflated: GiB }), pngBomb({ interlaced: false, inflated: GiB }), await jpegBomb(2000)];
+  const bombs = junk ? images.map((b) => Buffer.alloc(b.length, 7)) : images;
+  const types = junk ? Array(3).fill("application/octet-stream") : ["image/png", "image/png", "image/jpeg"];
   let stop = false,
     sent = 0,
     refused = 0,
@@ -185,10 +188,11 @@ async function hostileRow(url: string): Promise<string> {
   stop = true;
   await bombing;
   for (const s of sockets) s.destroy();
-  return `| 8 + hostile | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${(lagP99 * 1000).toFixed(1)} | ${refused} of ${sent} bombs refused (400), ${cutOff} slow clients cut off | ${r.non2xx + r.errors} |`;
+  const what = junk ? "bodies of the bombs' sizes, not images," : "bombs";
+  return `| 8 + ${junk ? "junk" : "hostile"} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${(lagP99 * 1000).toFixed(1)} | ${refused} of ${sent} ${what} refused (400), ${cutOff} slow clients cut off | ${r.non2xx + r.errors} |`;
 }
-const hostile = await hostileRow(url);
-console.log(hostile);
+const hostile = [await hostileRow(url, false), await hostileRow(url, true)];
+console.log(hostile.join("\n"));
 
 // Memory: RSS after 10,000 requests, then after totalRequests (64 connections throughout).
 const t0 = performance.now();
@@ -220,7 +224,7 @@ console.log("| connections | requests/s | of the loop | p50 ms | p99 ms | mean b
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const row of rows) console.log(row);
 console.log("\n| connections | requests/s | p50 ms | p99 ms | event-loop p99 ms | hostile traffic | non-2xx |\n| --- | --- | --- | --- | --- | --- | --- |");
-console.log(hostile);
+console.log(hostile.join("\n"));
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 console.log(
   `\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`,

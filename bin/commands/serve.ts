@@ -97,9 +97,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       log: (line) => console.error(`torchts-ood serve: ${line}`),
     });
     const i = server.pool.info;
-    const where = i.isolation === "process" ? "worker process" : "worker";
+    const where = i.isolation === "process" ? (i.workers > 1 ? "worker processes" : "worker process") : i.workers > 1 ? "workers" : "worker";
     console.log(
-      `torchts-ood serve: ${i.kind} run ${i.run} (step ${i.step}, checkpoint sha256 ${i.checkpoint.sha256.slice(0, 12)}) on ${server.url} with ${i.workers} ${where}${i.workers > 1 ? "s" : ""} x ${i.threads} thread${i.threads > 1 ? "s" : ""}, batches up to ${i.maxBatch} images or ${i.maxWaitMs} ms`,
+      `torchts-ood serve: ${i.kind} run ${i.run} (step ${i.step}, checkpoint sha256 ${i.checkpoint.sha256.slice(0, 12)}) on ${server.url} with ${i.workers} ${where} x ${i.threads} thread${i.threads > 1 ? "s" : ""}, batches up to ${i.maxBatch} images or ${i.maxWaitMs} ms`,
     );
     const verdict = (info: typeof i) => ("note" in info.ood ? info.ood.note : `verdict: ${info.ood.score} > ${info.ood.threshold} is OOD (${info.ood.file})`);
     console.log(`torchts-ood serve: ${verdict(i)}`);
