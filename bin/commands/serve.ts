@@ -55,7 +55,7 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
         type: "string",
         default: "thread",
         choices: ["thread", "process"],
-        describe: "scoring workers as threads (faster) or child processes (a native crash costs one worker, not the server)",
+        describe: "scoring workers as threads (the default: half the memory) or child processes (a native crash costs one worker, not the server)",
       })
       .option("ood-score", {
         type: "string",
@@ -69,6 +69,10 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
     if (!existsSync(a.run)) throw new Error(`no run folder at ${a.run}`);
     if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error(`--port must be an integer 0-65535, got ${a.port}`);
     if (!(Number.isFinite(a["max-wait-ms"]) && a["max-wait-ms"] >= 0)) throw new Error(`--max-wait-ms must be a number >= 0, got ${a["max-wait-ms"]}`);
+    if (a["headers-timeout-ms"] > a["body-timeout-ms"])
+      throw new Error(
+        `--headers-timeout-ms (${a["headers-timeout-ms"]}) must not exceed --body-timeout-ms (${a["body-timeout-ms"]}), which counts the headers too`,
+      );
     // Imported here, not at the top: --help must not load the scoring stack.
     const [{ startServer }, { isScoreName }, { SCORE_NAMES }] = await Promise.all([
       import("../../lib/serve/server.js"),

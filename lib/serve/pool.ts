@@ -20,7 +20,7 @@ import { ProcessWorker } from "./worker-process.js";
 
 export interface PoolOptions {
   /**
-   * "thread" (default: the faster, see BENCHMARKS.md) or "process": each worker a child process, so a native
+   * "thread" (default: as fast, half the memory, BENCHMARKS.md) or "process": each worker a child process, so a native
    * fault (SIGSEGV) ends that worker only; its requests fail (500) and it is replaced.
    */
   isolation?: "thread" | "process";
