@@ -63,9 +63,11 @@ describe("hostile bodies", () => {
     }
     await health;
     delay.disable();
-    // Bounds with room for a shared two-core machine: before the fix, 7 s of blocked loop and +2 GB.
-    expect(delay.max / 1e6).toBeLessThan(250);
-    expect(slowestHealth).toBeLessThan(500);
+    // Bounds with room for a shared two-core machine, where a process not scheduled for a while shows up
+    // to ~300 ms of delay with no bomb (seen under the full suite at load 16): before the fix, one
+    // interlaced bomb blocked the loop for 7 s and RSS grew by 2 GB.
+    expect(delay.max / 1e6).toBeLessThan(1000);
+    expect(slowestHealth).toBeLessThan(1000);
     expect(process.memoryUsage().rss - rss0).toBeLessThan(200 * 2 ** 20);
     expect((await post(`${server.url}/score`, png(imageBytes(images, 0)), "image/png")).status).toBe(200);
   });
