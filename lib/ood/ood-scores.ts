@@ -238,7 +238,7 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
           : name === "likelihood-regret"
             ? passSeconds.regret!
             : passSeconds.model!;
-    Object.assign(report, scoreSets(inputs, wanted, cost));
+    Object.assign(report, await scoreSets(inputs, wanted, cost));
     if (wanted.includes("typicality")) report.batchScores = typicalityBatches(inputs);
 
     if (o.write ?? true) {
@@ -253,11 +253,11 @@ export async function oodScores(o: OodOptions): Promise<OodReport> {
  * Every wanted score on the three sets, with its metrics: those that do not apply are skipped with the
  * reason. `secondsPerImage` is the cost of the model passes a score needs (its own work is timed here).
  */
-export function scoreSets(
+export async function scoreSets(
   inputs: ScoreInputs,
   wanted: readonly ScoreName[],
   secondsPerImage: (name: ScoreName) => number,
-): Pick<OodReport, "scores" | "skipped" | "perExample"> {
+): Promise<Pick<OodReport, "scores" | "skipped" | "perExample">> {
   const out: Pick<OodReport, "scores" | "skipped" | "perExample"> = { scores: {}, skipped: {}, perExample: {} };
   for (const name of wanted) {
     const def = SCORES[name];
@@ -268,7 +268,7 @@ export function scoreSets(
     }
     const t0 = performance.now();
     const values = {} as PerSet<Float64Array>;
-    for (const set of SET_NAMES) values[set] = def.compute(inputs, set);
+    for (const set of SET_NAMES) values[set] = await def.compute(inputs, set);
     const own = (performance.now() - t0) / 1000 / SET_NAMES.reduce((n, set) => n + values[set].length, 0);
     try {
       out.scores[name] = {

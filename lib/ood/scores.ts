@@ -52,8 +52,8 @@ export interface ScoreDefinition {
   cite: string;
   /** Why it cannot be computed from these inputs, or undefined when it can. */
   missing(inputs: ScoreInputs): string | undefined;
-  /** The score of every example of one set. */
-  compute(inputs: ScoreInputs, set: SetName): Float64Array;
+  /** The score of every example of one set (a promise where a compressor encodes on libuv's pool). */
+  compute(inputs: ScoreInputs, set: SetName): Float64Array | Promise<Float64Array>;
 }
 
 const map = (a: Float64Array, f: (v: number, i: number) => number) => Float64Array.from(a, f);
@@ -63,9 +63,9 @@ function inputComplexity(name: ScoreName, compressor: Compressor): ScoreDefiniti
     name,
     cite: "Serra et al., Input Complexity and Out-of-Distribution Detection with Likelihood-based Generative Models, ICLR 2020",
     missing: () => undefined,
-    compute(inp, set) {
+    async compute(inp, set) {
       // S(x)/D = -log2 p(x)/D - L(x)/D: bits/dim minus compressed bits/dim.
-      const bits = complexityBitsPerDim(inp.data[set], compressor, inp.model[set].logPx.length);
+      const bits = await complexityBitsPerDim(inp.data[set], compressor, inp.model[set].logPx.length);
       return map(inp.model[set].logPx, (lp, i) => -lp / (inp.dims * Math.LN2) - bits[i]!);
     },
   };

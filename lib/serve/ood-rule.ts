@@ -92,7 +92,7 @@ export async function chooseOodRule(
   }
   // The stored held-out scores must come out again: else the file and this model disagree.
   if (score === "typicality" || score === "flow-terms") {
-    const again = computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
+    const again = await computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
     const worst = again.reduce(
       (m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))),
       again.length === stored.length ? 0 : Infinity,
@@ -109,7 +109,13 @@ export async function chooseOodRule(
  * The score of each image of a batch: lib/ood's definition with the held-out values beside the batch's.
  * `pixels` are the 8-bit images (input complexity compresses them); `shape` is [C, H, W].
  */
-export function computeScores(score: ScoreName, heldOut: ModelEval, batch: ModelEval, pixels: Uint8Array, shape: readonly number[]): Float64Array {
+export async function computeScores(
+  score: ScoreName,
+  heldOut: ModelEval,
+  batch: ModelEval,
+  pixels: Uint8Array,
+  shape: readonly number[],
+): Promise<Float64Array> {
   const [c, h, w] = shape as [number, number, number];
   const n = batch.logPx.length;
   const images = { name: "served", split: "request", images: pixels, n, channels: c, height: h, width: w };

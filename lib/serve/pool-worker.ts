@@ -43,7 +43,7 @@ const shape = run.model.imageShape;
 const dims = dimsOf(shape);
 parentPort!.postMessage({ ready: true, kind: run.config.kind, step: run.step, imageShape: [...shape] });
 
-parentPort!.on("message", (m: BatchRequest | { close: true }) => {
+parentPort!.on("message", async (m: BatchRequest | { close: true }) => {
   if ("close" in m) {
     run.model.dispose();
     parentPort!.close();
@@ -63,7 +63,7 @@ parentPort!.on("message", (m: BatchRequest | { close: true }) => {
     if (init.rule) {
       // Bin centres (p + 0.5) / 256 give back the 8-bit pixel p exactly; other values in [0, 1] their bin.
       const pixels = Uint8Array.from(m.x, (v) => Math.min(255, Math.floor(v * 256)));
-      answer.score = computeScores(init.rule.score, init.rule.heldOutEval, answer, pixels, shape);
+      answer.score = await computeScores(init.rule.score, init.rule.heldOutEval, answer, pixels, shape);
     }
     const buffers = [answer.logPx, answer.bitsPerDim, answer.logPz, answer.logDet, answer.score].filter((a) => a).map((a) => a!.buffer as ArrayBuffer);
     parentPort!.postMessage(answer, buffers);
