@@ -7,13 +7,14 @@
  *
  * Compressors (Serra et al.: the stronger the compressor, the better the score):
  * - png: libpng 1.6 through sharp/libvips, deflate level 9 (zlib-ng), adaptive filtering (libpng's
- *   per-row heuristic over all five filters), no palette; gray images as 1-channel gray, RGB as RGB.
- *   Within 1% of PIL (optimize, level 9) on average: test/ood/fixtures/png-sizes.json.
+ *   per-row heuristic over its five filters), no palette; gray images as 8-bit gray (colour type 0), RGB as
+ *   RGB. Only the critical chunks count (libvips's pHYs is metadata). Exactly as long as Pillow's PNGs
+ *   (optimize=True, compress_level=9) on the fixture's 200 images: test/ood/fixtures/png-sizes.json.
  * - webp: lossless WebP (libwebp 1.6 through sharp) at its strongest setting (effort 6, quality 100).
- * - brotli: Brotli at quality 11 (Node's zlib) over the raw bytes.
- * Mean bytes per image, first 1000 test images (FashionMNIST / MNIST): png 506 / 274, webp 419 / 221,
- * brotli 448 / 242 (pngjs, used before: 521 / 312). The whole file counts, headers included: a constant
- * per image size, so it moves no ranking.
+ * - brotli: Brotli at quality 11 (Node's zlib) over the raw channel-major bytes.
+ * Mean bytes per image over the first 1000 test images, FashionMNIST / MNIST (scripts/bench-complexity.mjs):
+ * png 509.0 / 267.8, webp 446.4 / 199.1, brotli 448.9 / 194.2; pngjs, used here before, 521.1 / 311.8.
+ * Headers count: a constant per image size, so they move no ranking.
  */
 import { brotliCompressSync, constants as zlibConstants } from "node:zlib";
 import sharp from "sharp";
