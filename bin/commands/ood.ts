@@ -5,8 +5,9 @@ import { applyThreads, dataOptions, deviceOption, positiveInt } from "./options.
 
 interface OodArgs {
   run: string;
-  in: string;
-  ood: string;
+  in?: string;
+  ood?: string;
+  suite: boolean;
   "held-out"?: string;
   background?: string;
   ensemble?: string[];
@@ -27,11 +28,22 @@ export const oodCommand: CommandModule<object, OodArgs> = {
   builder: (y) =>
     y
       .positional("run", { type: "string", demandOption: true, describe: "run folder written by `train`" })
-      .option("in", { type: "string", demandOption: true, describe: "in-distribution test data, DATASET:SPLIT (e.g. fashion-mnist:test)" })
-      .option("ood", { type: "string", demandOption: true, describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F]" })
+      .option("in", { type: "string", describe: "in-distribution test data, DATASET:SPLIT (e.g. fashion-mnist:test)" })
+      .option("ood", { type: "string", describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F], inverted, vflip" })
+      .option("suite", {
+        type: "boolean",
+        default: false,
+        describe:
+          "every pair that applies to the run's data set (its OOD partner, constant, uniform, grayed, inverted, flipped): a matrix with each score's worst pair",
+      })
       .option("held-out", {
         type: "string",
-        describe: "held-out in-distribution data for the entropy and thresholds (default: the run's training split, first 5,000)",
+        describe: "held-out in-distribution data the detectors are fitted on (default: the run's validation split, first 5,000); never the --in or --ood data",
+      })
+      .check((a) => {
+        if (a.suite && (a.in !== undefined || a.ood !== undefined)) throw new Error("--suite chooses the pairs itself: leave out --in and --ood");
+        if (!a.suite && (a.in === undefined || a.ood === undefined)) throw new Error("give --in and --ood (one pair), or --suite (every pair)");
+        return true;
       })
       .option("background", { type: "string", describe: "run folder of a background model (train <model> --background) for the likelihood ratio" })
       .option("ensemble", { type: "string", array: true, describe: "more run folders of the same model, other seeds (train --seeds), for WAIC" })
@@ -57,15 +69,14 @@ export const oodCommand: CommandModule<object, OodArgs> = {
     }
     const device = deviceOption(a.device);
     // Imported here, not at the top: --help must not load the model stack.
-    const [{ oodScores }, { parseScoreNames }, { formatOodReport }] = await Promise.all([
+    const [{ oodScores }, { parseScoreNames }, { formatOodReport }, { oodSuite, formatSuite }] = await Promise.all([
       import("../../lib/ood/ood-scores.js"),
       import("../../lib/ood/scores.js"),
       import("../../lib/ood/format.js"),
+      import("../../lib/ood/suite.js"),
     ]);
-    const report = await oodScores({
+    const options = {
       run: a.run,
-      in: a.in,
-      ood: a.ood,
       scores: parseScoreNames(a.scores),
       ...(a["held-out"] ? { heldOut: a["held-out"] } : {}),
       ...(a.background ? { background: a.background } : {}),
@@ -75,7 +86,15 @@ export const oodCommand: CommandModule<object, OodArgs> = {
       batchSize: positiveInt("batch-size", a["batch-size"]) ?? 256,
       ...(device ? { device } : {}),
       data: dataOptions(a["data-dir"], a.download),
-    });
+      quiet: a.json,
+    };
+    if (a.suite) {
+      const r = await oodSuite(options);
+      const { reports: _, ...summary } = r;
+      console.log(a.json ? JSON.stringify(summary) : formatSuite(r));
+      return;
+    }
+    const report = await oodScores({ ...options, in: a.in!, ood: a.ood! });
     if (a.json) {
       const { in: inSpec, ood, scores, batchScores } = report;
       const pick = ({

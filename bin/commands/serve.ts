@@ -36,8 +36,9 @@ export const serveCommand: CommandModule<object, ServeArgs> = {
       .option("max-body-bytes", { type: "number", default: 4 * 1024 * 1024, describe: "larger bodies are answered 413" })
       .option("ood-score", {
         type: "string",
-        default: "typicality",
-        describe: "the score of the verdict: log-likelihood, typicality, input-complexity, input-complexity-brotli or flow-terms",
+        default: "combined",
+        describe:
+          "the score of the verdict: combined (the detector judged by its worst pair, README), log-likelihood, typicality, input-complexity, input-complexity-brotli or flow-terms",
       })
       .option("ood-file", { type: "string", describe: "the ood report with the threshold (default: the newest in RUN/ood/ with the score)" })
       .option("data-dir", { type: "string", describe: "data sets (flow-terms evaluates the held-out data again at start)" }) as never,

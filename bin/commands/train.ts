@@ -17,6 +17,7 @@ interface TrainArgs {
   model?: string;
   dataset?: string;
   "train-split"?: string;
+  "val-split"?: string;
   "eval-splits"?: string;
   preset?: string;
   steps?: number;
@@ -55,6 +56,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         describe: "training data (its train split)",
       })
       .option("train-split", { type: "string", defaultDescription: "train", describe: "split to train on, e.g. test[:5000] (only MNIST's test split is here)" })
+      .option("val-split", {
+        type: "string",
+        defaultDescription: "the last 5,000 images of the training split",
+        describe: "validation split, never trained on (OOD detectors are fitted on it), e.g. test[5000:7500]; none for no validation split",
+      })
       .option("eval-splits", {
         type: "string",
         describe: "comma-separated DATASET:SPLIT list evaluated during training (default: the test split and the OOD test set)",
@@ -141,6 +147,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       preset: a.preset as PresetName | undefined,
       dataset: a.dataset,
       trainSplit: a["train-split"],
+      valSplit: a["val-split"],
       ...(a["eval-splits"]
         ? {
             evalSplits: a["eval-splits"]

@@ -20,6 +20,8 @@ export interface LogLikelihood {
   logPz?: Tensor;
   /** [B] flows: log|det| of the flow's Jacobian. */
   logDet?: Tensor;
+  /** Multi-scale flows: log p(z) of each code ([B] each: the factored-out ones in order, then the top); they sum to logPz. */
+  logPzLevels?: Tensor[];
 }
 
 export interface DensityModel {

@@ -4,8 +4,9 @@
  * data (for the entropy, the fitted statistics and the service threshold), the in-distribution test set and
  * the OOD set.
  */
-import { complexityBitsPerDim, type Compressor } from "./complexity.js";
+import type { Compressor } from "./complexity.js";
 import { entropyEstimate } from "./typicality.js";
+import { fitGaussian, mahalanobis, type GaussianFit, type Statistics } from "./combined.js";
 import type { ImageDataset } from "../data/index.js";
 
 export const SCORE_NAMES = [
@@ -17,6 +18,7 @@ export const SCORE_NAMES = [
   "waic",
   "likelihood-regret",
   "flow-terms",
+  "combined",
 ] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
@@ -29,6 +31,8 @@ export interface ModelEval {
   logPx: Float64Array;
   logPz?: Float64Array;
   logDet?: Float64Array;
+  /** Multi-scale flows: log p(z) of each code (the factored-out ones, then the top). */
+  logPzLevels?: Float64Array[];
 }
 
 /** Everything the scores read. Optional parts are there when the command was given what they need. */
@@ -44,6 +48,12 @@ export interface ScoreInputs {
   ensemble?: PerSet<ModelEval>[];
   /** Likelihood Regret per example, computed by the caller (it needs the VAE itself). */
   regret?: PerSet<Float64Array>;
+  /** The main model on training data: typicality's entropy (its paper takes it from training data). */
+  train?: ModelEval;
+  /** typicality's entropy H when it is known already (a service's stored value from `ood`). */
+  entropy?: number;
+  /** Compressed lengths in bits/dim per example (complexity.ts), computed by the caller for the scores that read them. */
+  complexity?: PerSet<Partial<Record<Compressor, Float64Array>>>;
 }
 
 export interface ScoreDefinition {
@@ -52,8 +62,8 @@ export interface ScoreDefinition {
   cite: string;
   /** Why it cannot be computed from these inputs, or undefined when it can. */
   missing(inputs: ScoreInputs): string | undefined;
-  /** The score of every example of one set (a promise where a compressor encodes on libuv's pool). */
-  compute(inputs: ScoreInputs, set: SetName): Float64Array | Promise<Float64Array>;
+  /** The score of every example of one set. */
+  compute(inputs: ScoreInputs, set: SetName): Float64Array;
 }
 
 const map = (a: Float64Array, f: (v: number, i: number) => number) => Float64Array.from(a, f);
@@ -63,12 +73,47 @@ function inputComplexity(name: ScoreName, compressor: Compressor): ScoreDefiniti
     name,
     cite: "Serra et al., Input Complexity and Out-of-Distribution Detection with Likelihood-based Generative Models, ICLR 2020",
     missing: () => undefined,
-    async compute(inp, set) {
+    compute(inp, set) {
       // S(x)/D = -log2 p(x)/D - L(x)/D: bits/dim minus compressed bits/dim.
-      const bits = await complexityBitsPerDim(inp.data[set], compressor, inp.model[set].logPx.length);
+      const bits = compressedLengths(inp, set, compressor);
       return map(inp.model[set].logPx, (lp, i) => -lp / (inp.dims * Math.LN2) - bits[i]!);
     },
   };
+}
+
+function compressedLengths(inp: ScoreInputs, set: SetName, compressor: Compressor): Float64Array {
+  const bits = inp.complexity?.[set]?.[compressor];
+  if (!bits) throw new Error(`the ${compressor} lengths of the ${set} set were not computed (complexityBitsPerDim before scoring)`);
+  return bits;
+}
+
+/**
+ * The statistics the combined detector reads, per example: for a flow, log p(z) of each of its codes and
+ * the log-det (log p(x) is their sum, so it adds nothing); for other models, log p(x); then the length of
+ * the image under each codec. All per dimension. One model's: what a service computes per image.
+ */
+export function combinedStatistics(inp: ScoreInputs, set: SetName): Statistics {
+  const e = inp.model[set],
+    d = inp.dims;
+  const per = (a: ArrayLike<number>) => Float64Array.from(a, (v) => v / d);
+  const out: Statistics = {};
+  if (e.logDet && (e.logPzLevels || e.logPz)) {
+    (e.logPzLevels ?? [e.logPz!]).forEach((l, k, all) => (out[all.length > 1 ? `log p(z) code ${k + 1}` : "log p(z)"] = per(l)));
+    out["log-det"] = per(e.logDet);
+  } else out["log p(x)"] = per(e.logPx);
+  for (const [c, bits] of Object.entries(inp.complexity?.[set] ?? {})) out[`${c} bits/dim`] = bits!;
+  return out;
+}
+
+const fits = new WeakMap<ModelEval, { fit: GaussianFit; dropped: string[] }>();
+/** The combined detector's Gaussian, fitted on the held-out (validation) set once per inputs. */
+export function combinedFit(inp: ScoreInputs): GaussianFit & { dropped: string[] } {
+  let f = fits.get(inp.model.heldOut);
+  if (!f) {
+    f = fitGaussian(combinedStatistics(inp, "heldOut"));
+    fits.set(inp.model.heldOut, f);
+  }
+  return { ...f.fit, dropped: f.dropped };
 }
 
 interface Gaussian2 {
@@ -127,7 +172,8 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
     cite: "Nalisnick, Matsukawa, Teh, Lakshminarayanan, Detecting Out-of-Distribution Inputs to Deep Generative Models Using Typicality, 2019",
     missing: () => undefined,
     compute(inp, set) {
-      const h = entropyEstimate(inp.model.heldOut.logPx);
+      // H from training data, as the paper; without it (a service's stored values), from the held-out set.
+      const h = inp.entropy ?? entropyEstimate((inp.train ?? inp.model.heldOut).logPx);
       return map(inp.model[set].logPx, (lp) => Math.abs(-lp - h));
     },
   },
@@ -170,6 +216,12 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
       return typeof g === "string" ? g : undefined;
     },
     compute: flowTermsScore,
+  },
+  combined: {
+    name: "combined",
+    cite: "this toolkit, after Morningstar et al., Density of States Estimation for Out-of-Distribution Detection, AISTATS 2021 (and Bergamin et al., AISTATS 2022): the Mahalanobis distance of the model's and codecs' statistics from validation data (combined.ts)",
+    missing: (inp) => (inp.complexity ? undefined : "needs the compressed lengths of every set"),
+    compute: (inp, set) => mahalanobis(combinedFit(inp), combinedStatistics(inp, set)),
   },
 };
 

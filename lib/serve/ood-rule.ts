@@ -5,8 +5,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadOptions } from "../data/index.js";
-import { SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
+import { combinedStatistics, SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
 import type { OodReport } from "../ood/ood-scores.js";
+import { mahalanobis, type GaussianFit } from "../ood/combined.js";
+import { complexityBitsPerDim, COMPRESSORS, type Compressor } from "../ood/complexity.js";
 
 /** What a worker needs to compute the score: plain arrays, so it crosses postMessage. */
 export interface OodRule {
@@ -20,13 +22,21 @@ export interface OodRule {
   heldOutEval: ModelEval;
   /** The checkpoint step the thresholds were computed at (files written before it was stored: undefined). */
   step?: number;
+  /** typicality: the entropy estimate `ood` used (from training data), when the file stores it. */
+  entropy?: number;
+  /** combined: the Gaussian fitted on the validation data. */
+  combined?: GaussianFit;
 }
 
 /** The rule, or why there is none (every answer then carries this note instead of a verdict). */
 export type OodChoice = { rule: OodRule } | { note: string };
 
 // Scores of one model on one image: what a pool can compute. The others need a second model or a refit.
-const PER_IMAGE: readonly ScoreName[] = ["log-likelihood", "typicality", "input-complexity", "input-complexity-brotli", "flow-terms"];
+const PER_IMAGE: readonly ScoreName[] = ["combined", "log-likelihood", "typicality", "input-complexity", "input-complexity-brotli", "flow-terms"];
+
+/** The codecs a score compresses each image with. */
+export const codecsOf = (score: ScoreName): Compressor[] =>
+  score === "combined" ? [...COMPRESSORS] : score === "input-complexity" ? ["png"] : score === "input-complexity-brotli" ? ["brotli"] : [];
 
 export const noVerdict = (why: string) => ({ note: `no OOD verdict: ${why}; the answer has log p(x) and bits/dim only` });
 
@@ -62,6 +72,8 @@ export async function chooseOodRule(
     );
   }
   const threshold = r.scores[score]!.threshold;
+  if (score === "combined" && !r.combined)
+    return noVerdict(`${file} has combined scores but not the fitted Gaussian (written by an older version); run \`torchts-ood ood\` again`);
   const stored = r.perExample[score]!.heldOut;
   let heldOutEval: ModelEval = { logPx: new Float64Array(0) };
   if (r.heldOutModel && (score === "typicality" || score === "flow-terms")) {
@@ -91,8 +103,9 @@ export async function chooseOodRule(
     }
   }
   // The stored held-out scores must come out again: else the file and this model disagree.
+  const extra = { ...(r.entropy !== undefined ? { entropy: r.entropy } : {}), ...(score === "combined" ? { combined: r.combined! } : {}) };
   if (score === "typicality" || score === "flow-terms") {
-    const again = await computeScores(score, heldOutEval, heldOutEval, new Uint8Array(0), imageShape);
+    const again = await computeScores({ score, heldOutEval, ...extra }, heldOutEval, new Uint8Array(0), imageShape);
     const worst = again.reduce(
       (m, v, i) => Math.max(m, Math.abs(v - stored[i]!) / Math.max(1, Math.abs(stored[i]!))),
       again.length === stored.length ? 0 : Infinity,
@@ -102,7 +115,7 @@ export async function chooseOodRule(
         `the held-out ${score} scores computed again differ from those in ${file} (relative ${worst.toExponential(2)}): the file belongs to another checkpoint; run \`torchts-ood ood\` again`,
       );
   }
-  return { rule: { score, threshold, file, heldOut: r.heldOut, heldOutEval, ...(r.step !== undefined ? { step: r.step } : {}) } };
+  return { rule: { score, threshold, file, heldOut: r.heldOut, heldOutEval, ...extra, ...(r.step !== undefined ? { step: r.step } : {}) } };
 }
 
 /**
@@ -110,8 +123,7 @@ export async function chooseOodRule(
  * `pixels` are the 8-bit images (input complexity compresses them); `shape` is [C, H, W].
  */
 export async function computeScores(
-  score: ScoreName,
-  heldOut: ModelEval,
+  rule: Pick<OodRule, "score" | "heldOutEval" | "entropy" | "combined">,
   batch: ModelEval,
   pixels: Uint8Array,
   shape: readonly number[],
@@ -120,8 +132,21 @@ export async function computeScores(
   const n = batch.logPx.length;
   const images = { name: "served", split: "request", images: pixels, n, channels: c, height: h, width: w };
   // Only "heldOut" and "in" are read: the "in" set is the batch.
-  const inputs: ScoreInputs = { data: { heldOut: images, in: images, ood: images }, dims: c * h * w, model: { heldOut, in: batch, ood: batch } };
-  return SCORES[score].compute(inputs, "in");
+  const inputs: ScoreInputs = {
+    data: { heldOut: images, in: images, ood: images },
+    dims: c * h * w,
+    model: { heldOut: rule.heldOutEval, in: batch, ood: batch },
+  };
+  if (rule.entropy !== undefined) inputs.entropy = rule.entropy;
+  const codecs = codecsOf(rule.score);
+  if (codecs.length) {
+    const bits: Partial<Record<Compressor, Float64Array>> = {};
+    for (const k of codecs) bits[k] = await complexityBitsPerDim(images, k, n);
+    inputs.complexity = { heldOut: {}, in: bits, ood: {} };
+  }
+  // combined: the Gaussian `ood` fitted on validation data, not one fitted again here.
+  if (rule.score === "combined") return mahalanobis(rule.combined!, combinedStatistics(inputs, "in"));
+  return SCORES[rule.score].compute(inputs, "in");
 }
 
 /** RUN/ood/*.json, newest first. */

@@ -54,7 +54,7 @@ parentPort!.on("message", async (m: BatchRequest | { close: true }) => {
       torch.noGrad(() => {
         const r = run.model.logLikelihood(torch.tensor(m.x, { shape: [m.n, ...shape] }));
         const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
-        return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
+        return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet), logPzLevels: r.logPzLevels?.map((l) => f(l)!) };
       }),
     );
     const answer: BatchAnswer = { id: m.id, logPx: out.logPx, bitsPerDim: out.logPx.map((v) => -v / (dims * Math.LN2)) };
@@ -63,7 +63,7 @@ parentPort!.on("message", async (m: BatchRequest | { close: true }) => {
     if (init.rule) {
       // Bin centres (p + 0.5) / 256 give back the 8-bit pixel p exactly; other values in [0, 1] their bin.
       const pixels = Uint8Array.from(m.x, (v) => Math.min(255, Math.floor(v * 256)));
-      answer.score = await computeScores(init.rule.score, init.rule.heldOutEval, answer, pixels, shape);
+      answer.score = await computeScores(init.rule, { ...answer, ...(out.logPzLevels ? { logPzLevels: out.logPzLevels } : {}) }, pixels, shape);
     }
     const buffers = [answer.logPx, answer.bitsPerDim, answer.logPz, answer.logDet, answer.score].filter((a) => a).map((a) => a!.buffer as ArrayBuffer);
     parentPort!.postMessage(answer, buffers);

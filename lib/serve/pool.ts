@@ -27,7 +27,7 @@ export interface PoolOptions {
   maxWaitMs?: number;
   /** Most images waiting for a worker; past it score() rejects with QueueFullError (default 2048). */
   maxQueue?: number;
-  /** The OOD score of the verdicts (default typicality), with its threshold from RUN/ood/*.json. */
+  /** The OOD score of the verdicts (default combined), with its threshold from RUN/ood/*.json. */
   oodScore?: ScoreName;
   /** The ood file to read (default: the newest in RUN/ood/ that has the score). */
   oodFile?: string;
@@ -170,7 +170,7 @@ class Pool extends EventEmitter implements ScoringPool {
   async start(o: PoolOptions): Promise<void> {
     const imageShape = readImageShape(this.run);
     this.dims = imageShape.reduce((a, b) => a * b, 1);
-    const choice = await chooseOodRule(this.run, o.oodScore ?? "typicality", imageShape, {
+    const choice = await chooseOodRule(this.run, o.oodScore ?? "combined", imageShape, {
       ...(o.oodFile ? { file: o.oodFile } : {}),
       ...(o.data ? { data: o.data } : {}),
       checkpointMtimeMs: statSync(join(this.run, "checkpoint.safetensors")).mtimeMs,

@@ -26,6 +26,8 @@ export interface PerExample {
   bitsPerDim: Float64Array;
   logPz?: Float64Array;
   logDet?: Float64Array;
+  /** Multi-scale flows: log p(z) of each code (factored-out ones, then the top). */
+  logPzLevels?: Float64Array[];
 }
 
 export interface EvalResult extends PerExample {
@@ -72,6 +74,10 @@ export function evaluate(model: DensityModel & TrainModeSwitch, data: ImageDatas
           out.logPx.set(r.logPx.double().data() as Float64Array, at);
           if (r.logPz) (out.logPz ??= new Float64Array(n)).set(r.logPz.double().data() as Float64Array, at);
           if (r.logDet) (out.logDet ??= new Float64Array(n)).set(r.logDet.double().data() as Float64Array, at);
+          if (r.logPzLevels) {
+            out.logPzLevels ??= r.logPzLevels.map(() => new Float64Array(n));
+            r.logPzLevels.forEach((l, k) => out.logPzLevels![k]!.set(l.double().data() as Float64Array, at));
+          }
         }),
       );
       at += take;

@@ -54,6 +54,7 @@ export function planResume(dir: string, saved: RunConfig, at: number, o: TrainRu
   keep("--preset", o.preset, config.preset);
   keep("--dataset", o.dataset, dataset);
   keep("--train-split", o.trainSplit, trainSplit);
+  keep("--val-split", o.valSplit, config.valSplit ?? "none");
   keep("--eval-splits", o.evalSplits?.join(","), config.evalSplits.join(","));
   keep("--seed", o.seed, config.seed);
   if (o.background && !config.background) ignored.push("--background (the run is not a background run)");

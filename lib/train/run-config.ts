@@ -22,6 +22,8 @@ export interface RunConfig {
   train: TrainHyper;
   /** Splits evaluated during training. */
   evalSplits: string[];
+  /** The validation split, never trained on (val-split.ts); absent in runs made before it existed. */
+  valSplit?: string;
   /** Present for a background model of the likelihood ratio (background.ts); its l2 is in train.weightDecay. */
   background?: BackgroundConfig;
 }
@@ -110,6 +112,7 @@ export function validateRunConfig(raw: unknown, path: string): RunConfig {
 
   if (!Array.isArray(raw.evalSplits)) fail("evalSplits", `must be a list of DATASET:SPLIT strings, got ${show(raw.evalSplits)}`);
   (raw.evalSplits as unknown[]).forEach((s, i) => splitSpec(`evalSplits[${i}]`, s));
+  if (raw.valSplit !== undefined) splitSpec("valSplit", raw.valSplit);
 
   const b = raw.background;
   if (b !== undefined) {

@@ -2,7 +2,8 @@
 // sweeps from TypeScript), `openRun` loads its model back for evaluation and analyses.
 import { resolve } from "node:path";
 import * as torch from "../tensor/index.js";
-import { DatasetNotFoundError, loadDataset, paperSplits, parseDatasetSplit, type ImageDataset, type LoadOptions } from "../data/index.js";
+import { DatasetNotFoundError, loadDataset, paperSplits, parseDatasetSplit, parseSplit, type ImageDataset, type LoadOptions } from "../data/index.js";
+import { carveValidation, namesDatasetSplit, splitsOverlap } from "./val-split.js";
 import type { ModelKind } from "../models/density.js";
 import { createModel, presetFor, type AnyModel } from "../models/registry.js";
 import type { PresetName, TrainHyper } from "../presets.js";
@@ -26,6 +27,11 @@ export interface TrainRunOptions {
   dataset?: string;
   /** The split to train on (default "train"), e.g. "test[:5000]" where only a test split exists. */
   trainSplit?: string;
+  /**
+   * The validation split the model never trains on ("test[5000:7500]", or "DATASET:SPLIT"); default: the
+   * last 5,000 images of the training split are held out (val-split.ts); "none": no validation split.
+   */
+  valSplit?: string;
   out: string;
   seed?: number;
   device?: torch.Device;
@@ -74,8 +80,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     writeConfig = plan.changed;
   } else {
     const dataset = o.dataset ?? "fashion-mnist";
-    const trainSpec = `${dataset}:${o.trainSplit ?? "train"}`;
-    const train = await loadSplit(trainSpec, o.data);
+    const { trainSpec, valSpec, train } = await trainAndValidation(dataset, o);
     const preset = presetFor(o.kind ?? "glow", o.preset ?? "cpu", [train.channels, train.height, train.width]);
     const background = o.background ? backgroundConfig(o.background) : undefined;
     const hyper = { ...preset.train, ...o.overrides };
@@ -91,6 +96,7 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
       model: preset.model,
       train: hyper,
       evalSplits: o.evalSplits ?? defaultEvalSplits(trainSpec),
+      ...(valSpec ? { valSplit: valSpec } : {}),
       ...(background ? { background } : {}),
     };
   }
@@ -136,6 +142,42 @@ export async function trainRun(o: TrainRunOptions): Promise<{ config: RunConfig;
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/** The training split and the validation split of a new run (val-split.ts), checked not to overlap. */
+async function trainAndValidation(dataset: string, o: TrainRunOptions): Promise<{ trainSpec: string; valSpec?: string; train: ImageDataset }> {
+  let trainSpec = `${dataset}:${o.trainSplit ?? "train"}`;
+  const whole = await loadSplit(trainSpec, o.data);
+  if (o.valSplit === "none") return { trainSpec, train: whole };
+  let valSpec: string;
+  if (o.valSplit === undefined) {
+    ({ train: trainSpec, val: valSpec } = carveValidation(trainSpec, whole.n));
+  } else {
+    valSpec = namesDatasetSplit(o.valSplit) ? o.valSplit : `${dataset}:${o.valSplit}`;
+    const val = await loadSplit(valSpec, o.data); // exists, and holds images of the training data's shape
+    if (val.channels !== whole.channels || val.height !== whole.height || val.width !== whole.width)
+      throw new Error(
+        `--val-split ${valSpec} has images of ${val.channels}x${val.height}x${val.width}, the training data ${whole.channels}x${whole.height}x${whole.width}`,
+      );
+    const sizes = await splitSizes([trainSpec, valSpec], o.data);
+    if (splitsOverlap(trainSpec, valSpec, sizes))
+      throw new Error(`--val-split ${valSpec} overlaps the training split ${trainSpec}: a validation split must hold images the model never trains on`);
+  }
+  if (!(o.quiet ?? false) && (o.parallel?.isMain ?? true))
+    process.stderr.write(`train: training on ${trainSpec}, validation split ${valSpec} (never trained on; --val-split names another)\n`);
+  const train = trainSpec === `${dataset}:${o.trainSplit ?? "train"}` ? whole : await loadSplit(trainSpec, o.data);
+  return { trainSpec, valSpec, train };
+}
+
+/** The sizes of the official splits the specs name, for overlap checks (synthetic probes are skipped). */
+export async function splitSizes(specs: string[], data: LoadOptions = {}): Promise<(dataset: string, base: string) => number> {
+  const sizes = new Map<string, number>();
+  for (const s of specs.filter(namesDatasetSplit)) {
+    const { dataset, split } = parseDatasetSplit(s);
+    const base = parseSplit(split).base;
+    if (!sizes.has(`${dataset}:${base}`)) sizes.set(`${dataset}:${base}`, (await loadDataset(dataset, base, data)).n);
+  }
+  return (dataset, base) => sizes.get(`${dataset}:${base}`)!;
 }
 
 /** What a run trained on `train` ("DATASET:SPLIT") is evaluated on: its test data and its OOD partner's (the catalog's). */

@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../lib/train/run.js";
-import { oodScores } from "../../lib/ood/ood-scores.js";
+import { oodFileName, oodScores } from "../../lib/ood/ood-scores.js";
+import { oodSuite, suiteInSpec, suitePairs } from "../../lib/ood/suite.js";
 import { SCORE_NAMES } from "../../lib/ood/scores.js";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
@@ -42,7 +43,15 @@ describe("oodScores", () => {
   it("computes every score that applies, with metrics, throughput and thresholds, and writes per-example scores", async () => {
     const r = await oodScores({ run: join(dir, "glow"), ensemble: [join(dir, "glow-2")], ...base });
     expect(r.n).toEqual({ heldOut: 40, in: 40, ood: 40 });
-    expect(Object.keys(r.scores).sort()).toEqual(["flow-terms", "input-complexity", "input-complexity-brotli", "log-likelihood", "typicality", "waic"]);
+    expect(Object.keys(r.scores).sort()).toEqual([
+      "combined",
+      "flow-terms",
+      "input-complexity",
+      "input-complexity-brotli",
+      "log-likelihood",
+      "typicality",
+      "waic",
+    ]);
     expect(Object.keys(r.skipped).sort()).toEqual(["likelihood-ratio", "likelihood-regret"]);
     for (const m of Object.values(r.scores)) {
       for (const v of [m.auroc, m.auprIn, m.auprOut, m.fpr95]) expect(v >= 0 && v <= 1).toBe(true);
@@ -51,7 +60,11 @@ describe("oodScores", () => {
     }
     expect(Object.keys(r.batchScores)).toEqual(["typicality-2", "typicality-5", "typicality-10", "typicality-25"]);
     expect(r.batchScores["typicality-10"]!.batches).toEqual({ in: 4, ood: 4 });
-    const file = JSON.parse(readFileSync(join(dir, "glow", "ood", "fashion-mnist_test__mnist_test.json"), "utf8"));
+    const file = JSON.parse(readFileSync(join(dir, "glow", "ood", oodFileName(base.heldOut, base.in, base.ood)), "utf8"));
+    expect(oodFileName(base.heldOut, base.in, base.ood)).toBe("fashion-mnist_train_40___fashion-mnist_test__mnist_test.json");
+    // The combined detector's Gaussian is stored: a flow's per-code log p(z), its log-det and the codecs' lengths.
+    expect(file.combined.names.slice(0, 3)).toEqual(["log p(z) code 1", "log p(z) code 2", "log-det"]);
+    expect(file.combined.names.filter((n: string) => n.endsWith("bits/dim")).length).toBeGreaterThanOrEqual(2);
     expect(file.perExample["log-likelihood"].ood).toHaveLength(40);
     expect(file.scores.waic.auroc).toBe(r.scores.waic!.auroc);
   });
@@ -59,7 +72,7 @@ describe("oodScores", () => {
   it("refuses a background model of another data set, computes the ratio with one of the same, and Likelihood Regret for a VAE", async () => {
     // A background model must share the image shape and training data set: glow-mnist is refused.
     await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-mnist"), ...base })).rejects.toThrow(
-      /background model .*glow-mnist was trained on mnist:test\[:200\], the run on fashion-mnist:train/,
+      /background model .*glow-mnist was trained on mnist:test\[:180\], the run on fashion-mnist:train/,
     );
     // A model of the data is not a background model (trained on mutated inputs), nor the other way round.
     await expect(oodScores({ run: join(dir, "glow"), background: join(dir, "glow-2"), ...base })).rejects.toThrow(/glow-2 is not a background run/);
@@ -78,6 +91,66 @@ describe("oodScores", () => {
       expect(r.n.ood, ood).toBe(40);
       expect(r.scores["input-complexity"]!.auroc).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("fits on the run's validation split by default, and refuses a held-out set that overlaps the tested sets", async () => {
+    const { heldOut: _, ...noHeldOut } = base;
+    const r = await oodScores({ run: join(dir, "glow"), ...noHeldOut, scores: ["log-likelihood"], write: false });
+    expect(r.heldOut).toBe("fashion-mnist:train[-5000:]");
+    // The held-out set is where thresholds come from: never the in-distribution test set, nor the OOD set.
+    for (const [heldOut, tested] of [
+      ["fashion-mnist:test", "fashion-mnist:test"],
+      ["fashion-mnist:test[30:]", "fashion-mnist:test"],
+      ["mnist:test[:100]", "mnist:test"],
+    ] as const)
+      await expect(oodScores({ run: join(dir, "glow"), ...base, heldOut, write: false })).rejects.toThrow(
+        new RegExp(`held-out set ${heldOut.replace(/[[\]]/g, "\\$&")} overlaps ${tested}, a set being tested`),
+      );
+    // Disjoint ranges of one split are fine.
+    const ok = await oodScores({
+      run: join(dir, "glow"),
+      ...base,
+      in: "fashion-mnist:test[:40]",
+      heldOut: "fashion-mnist:test[40:80]",
+      scores: ["log-likelihood"],
+      write: false,
+    });
+    expect(ok.n.heldOut).toBe(40);
+  });
+
+  it("says how to use a run trained before validation splits, and writes nothing", async () => {
+    await trainRun({
+      kind: "glow",
+      preset: "tiny",
+      out: join(dir, "old"),
+      seed: 1,
+      quiet: true,
+      data,
+      evalSplits: [],
+      valSplit: "none",
+      overrides: { steps: 2, checkpointEvery: 2, logEvery: 2 },
+    });
+    const { heldOut: _, ...noHeldOut } = base;
+    await expect(oodScores({ run: join(dir, "old"), ...noHeldOut })).rejects.toThrow(/has no validation split .*pass --held-out DATASET:SPLIT/);
+    expect(existsSync(join(dir, "old", "ood"))).toBe(false);
+  });
+
+  it("runs the suite: every pair of the data set, each score's worst pair with the flipped pair left out", async () => {
+    const r = await oodSuite({ run: join(dir, "glow"), limit: 30, data, quiet: true, scores: ["log-likelihood", "combined"] });
+    expect(r.pairs).toEqual(["mnist:test", "constant", "uniform", "grayed:0.5", "inverted", "vflip"]);
+    expect(r.in).toBe("fashion-mnist:test");
+    expect(r.heldOut).toBe("fashion-mnist:train[-5000:]");
+    for (const name of ["log-likelihood", "combined"]) {
+      const sc = r.scores[name]!;
+      expect(Object.keys(sc.byPair)).toEqual(r.pairs);
+      const judged = r.pairs.filter((p) => p !== "vflip").map((p) => sc.byPair[p]!.auroc);
+      expect(sc.worstAuroc).toBe(Math.min(...judged));
+      expect(sc.worstPair).not.toBe("vflip");
+    }
+    // An MNIST run trained on test[:180] and validated on test[180:200] is tested on what is left.
+    expect(await suiteInSpec("mnist:test[:180]", "mnist:test[180:200]", data)).toBe("mnist:test[200:]");
+    expect(suitePairs("mnist")[0]).toBe("fashion-mnist:test");
+    expect(() => suitePairs("celeba")).toThrow(/no OOD data set pairs with celeba .*--ood/);
   });
 
   it("refuses an ensemble of one, a member listed twice, and a split that does not exist, naming the argument", async () => {

@@ -20,7 +20,7 @@ export async function tinyRunWithThresholds(): Promise<string> {
     in: "fashion-mnist:test",
     ood: "mnist:test",
     limit: 200,
-    scores: ["log-likelihood", "typicality", "input-complexity", "flow-terms"],
+    scores: ["combined", "log-likelihood", "typicality", "input-complexity", "flow-terms"],
     data: DATA,
   });
   return out;

@@ -40,7 +40,7 @@ describe("createScoringPool", () => {
       bytes.forEach((s, i) => {
         expect(close(s.logPx, reference[i]!)).toBe(true);
         expect(s.logPx).toBe(unit[i]!.logPx);
-        expect(s.ood?.score).toBe("typicality");
+        expect(s.ood?.score).toBe("combined");
         expect(Number.isFinite(s.logPz!) && Number.isFinite(s.logDet!)).toBe(true);
       });
     } finally {
@@ -86,13 +86,19 @@ describe("the OOD verdict", () => {
     ["log-likelihood", (s: { logPx: number }) => -s.logPx],
     ["input-complexity", undefined],
     ["flow-terms", undefined],
-  ] as const)("serves %s with the threshold `ood` stored", async (score, value) => {
+    ["typicality", undefined],
+    ["combined", undefined],
+  ] as const)("serves %s with the threshold `ood` stored, and the value `ood` gave the image", async (score, value) => {
     const pool = await createScoringPool(run, { workers: 1, oodScore: score, data: DATA });
     try {
-      expect(pool.info.ood).toMatchObject({ score, heldOut: "fashion-mnist:train" });
+      expect(pool.info.ood).toMatchObject({ score, heldOut: "fashion-mnist:train[-5000:]" });
       const [s] = await pool.score(imageBytes(images, 0));
       expect(s!.ood).toMatchObject({ score, isOod: s!.ood!.value > s!.ood!.threshold });
       if (value) expect(s!.ood!.value).toBe(value(s!));
+      // `ood` scored fashion-mnist:test at bin centres, as the service does: image 0 gets the same score.
+      const report = JSON.parse(readFileSync(join(run, "ood", readdirSync(join(run, "ood"))[0]!), "utf8"));
+      const stored = report.perExample[score].in[0];
+      expect(Math.abs(s!.ood!.value - stored) / Math.max(1, Math.abs(stored)), score).toBeLessThan(1e-6);
     } finally {
       await pool.close();
     }

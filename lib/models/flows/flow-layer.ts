@@ -21,6 +21,8 @@ export class FactoredCodes {
   readonly zs: Tensor[] = [];
   /** Sum of the factored-out codes' log p(z) ([N]), null before the first. */
   logPz: Tensor | null = null;
+  /** Each factored-out code's own log p(z) ([N]), in the order they left. */
+  readonly levelLogPz: Tensor[] = [];
   private remaining: number;
 
   constructor(
@@ -32,6 +34,7 @@ export class FactoredCodes {
 
   add(z: Tensor, logPz: Tensor): void {
     this.zs.push(z);
+    this.levelLogPz.push(logPz);
     this.logPz = this.logPz ? this.logPz.add(logPz) : logPz;
   }
 

@@ -25,12 +25,20 @@ export abstract class Flow extends Module implements DensityModel {
     return this.chain.layers.filter((l) => l instanceof SplitWithPrior).length + 1;
   }
 
-  /** x in [0, 1] -> codes (factored-out halves, then the top), log p(z) and log|det dz/dx|. */
-  encode(x: Tensor): { zs: Tensor[]; logPz: Tensor; logDet: Tensor } {
+  /**
+   * x in [0, 1] -> codes (factored-out halves, then the top), log p(z) (in all, and of each code) and
+   * log|det dz/dx|.
+   */
+  encode(x: Tensor): { zs: Tensor[]; logPz: Tensor; logPzLevels: Tensor[]; logDet: Tensor } {
     const codes = new FactoredCodes();
     const [top, logDet] = this.chain.forward(x, codes);
     const logPzTop = this.topPrior.logProb(top, null);
-    return { zs: [...codes.zs, top], logPz: codes.logPz ? codes.logPz.add(logPzTop) : logPzTop, logDet };
+    return {
+      zs: [...codes.zs, top],
+      logPz: codes.logPz ? codes.logPz.add(logPzTop) : logPzTop,
+      logPzLevels: [...codes.levelLogPz, logPzTop],
+      logDet,
+    };
   }
 
   /**
@@ -50,9 +58,9 @@ export abstract class Flow extends Module implements DensityModel {
 
   /** log p(x) = log p(z) + log|det| - D log 256 (the dequantized density turned discrete). */
   objective(x: Tensor): LogLikelihood {
-    const { logPz: pz, logDet } = this.encode(x);
+    const { logPz: pz, logPzLevels, logDet } = this.encode(x);
     const { logPx, logPz } = changeOfVariables(x, pz, logDet); // -Infinity, not NaN, far from the data
-    return { logPx: logPx.sub(dimsOf(this.imageShape) * LOG256), logPz, logDet };
+    return { logPx: logPx.sub(dimsOf(this.imageShape) * LOG256), logPz, logPzLevels, logDet };
   }
 
   logLikelihood(x: Tensor): LogLikelihood {
