@@ -19,7 +19,18 @@ import { writeFileAtomic } from "../train/run-files.js";
 import { expectRunRole } from "../train/background.js";
 import { detectionMetrics, inDistributionThreshold, type DetectionMetrics } from "./metrics.js";
 import { likelihoodRegret, type RegretOptions } from "./regret.js";
-import { combinedFit, type ModelEval, type PerSet, SCORES, SCORE_NAMES, SET_NAMES, type ScoreInputs, type ScoreName } from "./scores.js";
+import {
+  codecsOf,
+  combinedFit,
+  COMPRESSOR_OF,
+  type ModelEval,
+  type PerSet,
+  SCORES,
+  SCORE_NAMES,
+  SET_NAMES,
+  type ScoreInputs,
+  type ScoreName,
+} from "./scores.js";
 import { loadSet } from "./sets.js";
 import { bootstrapThreshold, entropyEstimate, TYPICALITY_BATCH_SIZES, typicalityStatistic } from "./typicality.js";
 
@@ -120,8 +131,6 @@ class PassTimes {
   }
 }
 
-const COMPLEXITY_SCORES: Partial<Record<ScoreName, Compressor>> = { "input-complexity": "png", "input-complexity-brotli": "brotli" };
-
 /**
  * One run (with its background and ensemble runs) open for scoring: evaluates each set once at bin
  * centres (x + 0.5) / 256, as the service scores, and keeps the result for every pair that names it.
@@ -197,9 +206,7 @@ export class OodSession {
     const out: SetEvals = { data, model: one(this.main, "model") };
     if (this.background) out.background = one(this.background, "background");
     if (this.ensemble.length) out.ensemble = [out.model, ...this.ensemble.map((r) => one(r, "ensemble"))];
-    const compressors = new Set<Compressor>(
-      this.wanted.flatMap((w) => (w === "combined" ? [...COMPRESSORS] : COMPLEXITY_SCORES[w] ? [COMPLEXITY_SCORES[w]!] : [])),
-    );
+    const compressors = new Set<Compressor>(this.wanted.flatMap(codecsOf));
     if (compressors.size) {
       out.complexity = {};
       for (const c of compressors) {
@@ -351,8 +358,8 @@ export async function pairReport(s: OodSession, inSpec: string, oodSpec: string,
   const codecs = (name: ScoreName) =>
     name === "combined"
       ? COMPRESSORS.reduce((sum, c) => sum + t.perImage(`codec ${c}`), 0)
-      : COMPLEXITY_SCORES[name]
-        ? t.perImage(`codec ${COMPLEXITY_SCORES[name]}`)
+      : COMPRESSOR_OF[name]
+        ? t.perImage(`codec ${COMPRESSOR_OF[name]}`)
         : 0;
   const cost = (name: ScoreName) =>
     codecs(name) +

@@ -4,7 +4,7 @@
  * data (for the entropy, the fitted statistics and the service threshold), the in-distribution test set and
  * the OOD set.
  */
-import type { Compressor } from "./complexity.js";
+import { COMPRESSORS, type Compressor } from "./complexity.js";
 import { entropyEstimate } from "./typicality.js";
 import { fitGaussian, mahalanobis, type GaussianFit, type Statistics } from "./combined.js";
 import type { ImageDataset } from "../data/index.js";
@@ -15,6 +15,7 @@ export const SCORE_NAMES = [
   "likelihood-ratio",
   "input-complexity",
   "input-complexity-brotli",
+  "input-complexity-webp",
   "waic",
   "likelihood-regret",
   "flow-terms",
@@ -185,6 +186,7 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
   },
   "input-complexity": inputComplexity("input-complexity", "png"),
   "input-complexity-brotli": inputComplexity("input-complexity-brotli", "brotli"),
+  "input-complexity-webp": inputComplexity("input-complexity-webp", "webp"),
   waic: {
     name: "waic",
     cite: "Choi, Jang, Alemi, WAIC, but Why? Generative Ensembles for Robust Anomaly Detection, 2018",
@@ -224,6 +226,16 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
     compute: (inp, set) => mahalanobis(combinedFit(inp), combinedStatistics(inp, set)),
   },
 };
+
+/** The codec each input-complexity score compresses with. */
+export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
+  "input-complexity": "png",
+  "input-complexity-brotli": "brotli",
+  "input-complexity-webp": "webp",
+};
+
+/** The codecs a score compresses each image with (the combined detector: every one). */
+export const codecsOf = (score: ScoreName): Compressor[] => (score === "combined" ? [...COMPRESSORS] : COMPRESSOR_OF[score] ? [COMPRESSOR_OF[score]!] : []);
 
 /** Parses --scores: "all" or a comma-separated list of names. */
 export function parseScoreNames(spec: string): ScoreName[] {

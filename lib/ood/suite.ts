@@ -71,7 +71,7 @@ export async function oodSuite(o: Omit<OodOptions, "in" | "ood">): Promise<Suite
     const main = s.main;
     const dataset = parseDatasetSplit(main.config.dataset).dataset;
     const pairs = suitePairs(dataset);
-    const inSpec = await suiteInSpec(main.config.dataset, main.config.valSplit, o.data);
+    const inSpec = await suiteInSpec(main.config.dataset, o.heldOut ?? main.config.valSplit, o.data);
     const heldOut = await heldOutSpecOf(o, main, [inSpec, ...pairs]);
     const reports: OodReport[] = [];
     for (const ood of pairs) {

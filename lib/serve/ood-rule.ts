@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadOptions } from "../data/index.js";
-import { combinedStatistics, SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
+import { codecsOf, combinedStatistics, SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
 import type { OodReport } from "../ood/ood-scores.js";
 import { mahalanobis, type GaussianFit } from "../ood/combined.js";
-import { complexityBitsPerDim, COMPRESSORS, type Compressor } from "../ood/complexity.js";
+import { complexityBitsPerDim, type Compressor } from "../ood/complexity.js";
 
 /** What a worker needs to compute the score: plain arrays, so it crosses postMessage. */
 export interface OodRule {
@@ -32,11 +32,17 @@ export interface OodRule {
 export type OodChoice = { rule: OodRule } | { note: string };
 
 // Scores of one model on one image: what a pool can compute. The others need a second model or a refit.
-const PER_IMAGE: readonly ScoreName[] = ["combined", "log-likelihood", "typicality", "input-complexity", "input-complexity-brotli", "flow-terms"];
+const PER_IMAGE: readonly ScoreName[] = [
+  "combined",
+  "log-likelihood",
+  "typicality",
+  "input-complexity",
+  "input-complexity-brotli",
+  "input-complexity-webp",
+  "flow-terms",
+];
 
 /** The codecs a score compresses each image with. */
-export const codecsOf = (score: ScoreName): Compressor[] =>
-  score === "combined" ? [...COMPRESSORS] : score === "input-complexity" ? ["png"] : score === "input-complexity-brotli" ? ["brotli"] : [];
 
 export const noVerdict = (why: string) => ({ note: `no OOD verdict: ${why}; the answer has log p(x) and bits/dim only` });
 

@@ -48,6 +48,7 @@ describe("oodScores", () => {
       "flow-terms",
       "input-complexity",
       "input-complexity-brotli",
+      "input-complexity-webp",
       "log-likelihood",
       "typicality",
       "waic",
