@@ -3,7 +3,8 @@
  * one member at a time, so archives larger than one Buffer can still be read. Stored (0) and
  * deflated (8) members, zip64 sizes/offsets, CRC-32 checked. Reference: PKWARE APPNOTE.TXT.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
+import { openRegularFile } from "../files.js";
 import { crc32, inflateRawSync } from "node:zlib";
 import { DataFileError, REDOWNLOAD, describeStart } from "./errors.js";
 
@@ -33,14 +34,14 @@ export class ZipReader {
   }
 
   static open(file: string): ZipReader {
-    let fd: number;
+    let fd: number, size: number;
     try {
-      fd = openSync(file, "r");
+      ({ fd, size } = openRegularFile(file, Number.MAX_SAFE_INTEGER, "the archive"));
     } catch (e) {
-      throw new DataFileError(file, `cannot open (${(e as Error).message})`, "Check the path and permissions");
+      throw new DataFileError(file, `cannot open (${(e as Error).message.replace(`${file}: `, "")})`, "Check the path and permissions");
     }
     try {
-      return new ZipReader(fd, file, fstatSync(fd).size);
+      return new ZipReader(fd, file, size);
     } catch (e) {
       closeSync(fd);
       throw e;

@@ -3,7 +3,7 @@
 // came within maxWaitMs), and each request gets back its own images' answers. The event loop never waits
 // on LibTorch; a worker that dies fails only the requests it held (WorkerDiedError) and is replaced.
 import { EventEmitter } from "node:events";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,7 @@ import type { ModelEval, ScoreName } from "../ood/scores.js";
 import { checkImages } from "./check-batch.js";
 import { chooseOodRule, noVerdict, type OodChoice, type OodRule } from "./ood-rule.js";
 import type { BatchAnswer } from "./pool-worker.js";
+import { MiB, readTextFile } from "../files.js";
 
 export interface PoolOptions {
   /** Worker threads, each with a copy of the model (default: cores / threads). */
@@ -388,7 +389,7 @@ class Pool extends EventEmitter implements ScoringPool {
 }
 
 function readImageShape(run: string): [number, number, number] {
-  const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8")) as { model?: { imageShape?: [number, number, number] } };
+  const config = JSON.parse(readTextFile(join(run, "config.json"), MiB, "config.json")) as { model?: { imageShape?: [number, number, number] } };
   const shape = config.model?.imageShape;
   if (!shape || shape.length !== 3)
     throw new Error(`createScoringPool: ${run}/config.json names no model.imageShape; is it a run folder written by \`torchts-ood train\`?`);

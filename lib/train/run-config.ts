@@ -12,6 +12,8 @@ import { describeIssues, nonNegativeInt, numberIn, show, VALUE_SHOWN, z } from "
 import type { BackgroundConfig } from "./background.js";
 
 export const RUN_FORMAT = "torchts-ood-run/1";
+/** A config.json is a few kB; anything past this is not one (and is not read into memory). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** A DATASET:SPLIT string naming a catalog data set and a split the data layer can parse. */
 export const splitSpecSchema = z.string({ error: "must be a DATASET:SPLIT string" }).superRefine((v, ctx) => {
