@@ -23,7 +23,7 @@ import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Module, ModuleList } from "../../nn/index.js";
 import { fanIn, kaimingUniform_, uniform_ } from "../../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "../density.js";
+import { type DensityModel, type LogLikelihood, checkModelInput, checkSampleArgs } from "../density.js";
 import { binCentres, categoricalLogLikelihood, categoricalLogProbs, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
 import { pixelcnnConfigSchema, type PixelCNNConfig } from "./config.js";
 import { parseWith } from "../../schema.js";
@@ -203,6 +203,7 @@ export class PixelCNN extends Module implements DensityModel {
   }
 
   objective(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return torch.tidy(() => {
       const values = pixelValues(x, this.levels);
       return { logPx: categoricalLogLikelihood(this.logits(centredInput(values, this.levels)), values, this.levels) };
@@ -226,6 +227,7 @@ export class PixelCNN extends Module implements DensityModel {
    * so each pass runs on the rows generated so far. temperature divides the logits.
    */
   sample(n: number, o: { temperature?: number } = {}): Tensor {
+    checkSampleArgs(this.kind, n, o);
     const [c, hh, ww] = this.imageShape;
     const L = this.levels;
     const device = this.head2.weight.device;

@@ -23,7 +23,7 @@ import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList, chain } from "../../nn/index.js";
 import * as init from "../../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "../density.js";
+import { type DensityModel, type LogLikelihood, checkModelInput, checkSampleArgs } from "../density.js";
 import { binCentres, categoricalLogLikelihood, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
 import { vaeConfigSchema, type VAEConfig } from "./config.js";
 import { parseWith } from "../../schema.js";
@@ -117,6 +117,7 @@ export class VAE extends Module implements DensityModel {
 
   /** The ELBO per example with one reparameterised draw and the KL in closed form: [B] nats. */
   objective(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return torch.tidy(() => {
       const { values, mu, logVar } = this.encode(x);
       const z = torch.randnLike(mu).mul(logVar.mul(0.5).exp()).add(mu);
@@ -184,11 +185,13 @@ export class VAE extends Module implements DensityModel {
   }
 
   logLikelihood(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return { logPx: this.importanceWeighted(x, this.config.iwSamples) };
   }
 
   /** z ~ N(0, temperature^2 I), then every sub-pixel drawn from p(x|z). */
   sample(n: number, o: { temperature?: number } = {}): Tensor {
+    checkSampleArgs(this.kind, n, o);
     return torch.noGrad(() =>
       torch.tidy(() => {
         const z = torch.randn([n, this.config.latent], { device: this.toLogits.weight.device }).mul(o.temperature ?? 1);
