@@ -30,7 +30,7 @@ export function isGzip(bytes: Uint8Array): boolean {
 export function maybeGunzip(bytes: Uint8Array, file: string): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
-    return asPlainBytes(gunzipSync(bytes));
+    return asPlainBytes(gunzipSync(bytes, { maxOutputLength: MAX_DATA_FILE })); // a gzip bomb ends in an error
   } catch (e) {
     throw new DataFileError(file, `the gzip stream is damaged or truncated (zlib: ${(e as Error).message})`, REDOWNLOAD);
   }

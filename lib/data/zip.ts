@@ -115,6 +115,8 @@ export class ZipReader {
       const nameLen = cd.readUInt16LE(p + 28);
       const extraLen = cd.readUInt16LE(p + 30);
       const commentLen = cd.readUInt16LE(p + 32);
+      if (p + 46 + nameLen + extraLen + commentLen > cd.length)
+        this.fail(`damaged central directory at entry ${i}: its name and fields run past the directory`);
       m.name = cd.toString("utf8", p + 46, p + 46 + nameLen);
       // zip64 extra field (id 1): the 64-bit values, in this order, for the fields saturated above
       let e = p + 46 + nameLen;
@@ -122,9 +124,11 @@ export class ZipReader {
       while (e + 4 <= extraEnd) {
         const id = cd.readUInt16LE(e);
         const len = cd.readUInt16LE(e + 2);
+        if (e + 4 + len > extraEnd) this.fail(`damaged central directory at entry ${i}: an extra field runs past its entry`);
         if (id === 1) {
           let q = e + 4;
           const next = (): number => {
+            if (q + 8 > e + 4 + len) this.fail(`damaged zip64 field of entry ${i}`);
             const v = Number(cd.readBigUInt64LE(q));
             q += 8;
             return v;
@@ -152,8 +156,11 @@ export class ZipReader {
     if (m.method === 0) {
       data = raw;
     } else if (m.method === 8) {
+      // Bounded by the declared size (deflate expands at most 1032:1): a bomb or a lying size is an error.
+      if (m.size > m.compressedSize * 1032 + 1024)
+        this.fail(`${what} declares ${m.size} bytes from ${m.compressedSize} compressed, more than deflate can expand to`);
       try {
-        data = inflateRawSync(raw);
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, m.size + 1) });
       } catch (e) {
         this.fail(`${what} is damaged (zlib: ${(e as Error).message})`);
       }
