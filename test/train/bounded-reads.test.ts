@@ -7,7 +7,8 @@ import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { trainRun } from "../../lib/train/run.js";
+import { openRun, trainRun } from "../../lib/train/run.js";
+import { loadSafetensors, saveSafetensors } from "../../lib/tensor/safetensors.js";
 import { REPO_ROOT, SHARED_DATASETS } from "../paths.js";
 
 const dist = (p: string) => JSON.stringify(join(REPO_ROOT, "dist", p));
@@ -80,6 +81,19 @@ describe("bounded reads of checkpoints and run folders", () => {
     expect(errorIn(open, `openRun(${JSON.stringify(variant("config.json", "fifo"))})`)).toMatch(/config.json: config.json is a FIFO/);
     expect(errorIn(open, `openRun(${JSON.stringify(variant("checkpoint.safetensors", "/dev/zero"))})`)).toMatch(/the checkpoint is a character device/);
     expect(errorIn(open, `openRun(${JSON.stringify(variant("checkpoint.safetensors", "fifo"))})`)).toMatch(/the checkpoint is a FIFO/);
+  });
+
+  it("openRun compares the image shape the checkpoint records with config.json's", () => {
+    const dir = mkdtempSync(join(tmp, "shape-"));
+    cpSync(run, dir, { recursive: true });
+    const path = join(dir, "checkpoint.safetensors");
+    const { tensors, metadata } = loadSafetensors(path);
+    expect(metadata.imageShape).toBe("[1,28,28]");
+    saveSafetensors(path, tensors, { ...metadata, imageShape: "[1,32,32]" });
+    for (const t of Object.values(tensors)) t.dispose();
+    expect(() => openRun(dir, "cpu")).toThrow(
+      `${dir}/checkpoint.safetensors was trained on 1x32x32 images, config.json says model.imageShape 1x28x28: put back [1, 32, 32] in config.json`,
+    );
   });
 
   it("a Scorer on a run whose checkpoint is a FIFO rejects ready, and close() resolves", () => {
