@@ -149,4 +149,9 @@ describe("loadDataset on fixtures in the official formats", () => {
     );
     rmSync(bad, { recursive: true, force: true });
   });
+
+  it("checks its options by schema: a misspelt option is an error, not ignored", async () => {
+    await expect(loadDataset("mnist", "test", { ...opts, donwload: true } as never)).rejects.toThrow(/^loadDataset options: unknown field\(s\) "donwload"/);
+    await expect(loadDataset("mnist", "test", { ...opts, verify: "no" } as never)).rejects.toThrow(/"verify" expected boolean, received string, got "no"/);
+  });
 });
