@@ -30,3 +30,8 @@ export { SCORE_NAMES, SCORES, type ScoreName } from "./ood/scores.js";
 export { detectionMetrics, rocCurve, inDistributionThreshold, type DetectionMetrics } from "./ood/metrics.js";
 export { createScoringPool } from "./serve/pool.js";
 export { startServer } from "./serve/server.js";
+// The errors of the validation layer and of bounded file reads, for callers that tell them apart.
+export { SchemaError } from "./schema.js";
+export { FileReadError } from "./files.js";
+export { RunConfigError } from "./train/run-config.js";
+export { MAX_SCORE_VALUES, SCORE_CHUNK } from "./serve/check-batch.js";

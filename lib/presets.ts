@@ -6,27 +6,41 @@
 // Each model's own presets live beside it (lib/models/<model>/descriptor.ts); this file holds what they
 // share. `presetFor` (lib/models/registry.ts) picks one.
 import type { ModelConfig } from "./models/registry.js";
+import { nonNegativeInt, numberIn, positiveInt, VALUE_SHOWN, z } from "./schema.js";
 
 export type PresetName = "tiny" | "cpu" | "paper";
 export const PRESETS: readonly PresetName[] = ["tiny", "cpu", "paper"];
-export interface TrainHyper {
-  steps: number;
-  batchSize: number;
-  optimizer: "adam" | "rmsprop" | "adamax";
-  lr: number;
+const OPTIMIZERS = ["adam", "rmsprop", "adamax"] as const;
+const numbers = z.array(numberIn("must be a list of numbers", Number.isFinite), { error: "must be a list of numbers" });
+/** Training hyperparameters as config.json holds them; unknown fields are kept (later versions add some). */
+const trainHyperFields = {
+  steps: positiveInt,
+  batchSize: positiveInt,
+  optimizer: z.enum(OPTIMIZERS, { error: `must be one of ${OPTIMIZERS.join(", ")}` }),
+  lr: numberIn("must be a positive number", (n) => n > 0),
   /** L2 weight decay. */
-  weightDecay: number;
+  weightDecay: numberIn("must be a number >= 0", (n) => n >= 0),
   /** Linear warm-up over this many steps (0: none). */
-  warmup: number;
+  warmup: nonNegativeInt,
   /** The rate is multiplied by factors[i] from boundaries[i] on. */
-  boundaries: number[];
-  factors: number[];
-  clipNorm: number;
-  logEvery: number;
-  evalEvery: number;
-  evalLimit: number;
-  checkpointEvery: number;
-}
+  boundaries: numbers,
+  factors: numbers,
+  clipNorm: numberIn("must be a number >= 0", (n) => n >= 0),
+  logEvery: positiveInt,
+  evalEvery: nonNegativeInt,
+  evalLimit: nonNegativeInt,
+  checkpointEvery: nonNegativeInt,
+};
+export const trainHyperSchema = z.looseObject(trainHyperFields, { error: "must be an object (the training hyperparameters)" }).superRefine((t, ctx) => {
+  if (t.boundaries.length !== t.factors.length)
+    ctx.addIssue({
+      code: "custom",
+      path: ["factors"],
+      message: `must have one factor per boundary (${t.boundaries.length}), got ${t.factors.length}`,
+      params: VALUE_SHOWN,
+    });
+});
+export type TrainHyper = z.infer<z.ZodObject<typeof trainHyperFields>>;
 
 export interface Preset {
   model: ModelConfig;

@@ -10,6 +10,8 @@ import { BACKGROUND_DEFAULTS, backgroundConfig, type BackgroundConfig } from "..
 import { parseSeeds, seedRunDir, shellWord } from "../../lib/train/seeds.js";
 import type { TrainRunOptions } from "../../lib/train/run.js";
 import { applyThreads, dataOptions, deviceOption, positiveInt, positiveNumber } from "./options.js";
+import { existsSync } from "node:fs";
+import { MiB, readTextFile } from "../../lib/files.js";
 
 // Flags that name a run's settings have no yargs default: left out, they are unset, so that --resume
 // tells a flag given again (kept from config.json, with a warning) from one not given.
@@ -277,17 +279,11 @@ async function launch(a: TrainArgs): Promise<void> {
   const port = a["master-port"] ?? (nnodes === 1 ? undefined : Number(process.env.MASTER_PORT ?? 29500));
   if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
     throw new Error(`--master-port must be a port number (1-65535), got ${port}`);
-  const batch = a["batch-size"];
-  if (batch !== undefined && batch % (nproc * nnodes) !== 0) {
-    throw new Error(
-      `the batch size ${batch} is not divisible by the ${nproc * nnodes} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${nproc * nnodes})`,
-    );
-  }
   const { launchWorkers, freePort, threadsPerWorker, LaunchError } = await import("../../lib/distributed/launch.js");
   const { checkpointStep } = await import("../../lib/train/checkpoint.js");
-  const { existsSync } = await import("node:fs");
   const { resolve } = await import("node:path");
   const out = resolve(a.out ?? `runs/${a.model ?? "glow"}-${a.dataset ?? "fashion-mnist"}${a.background ? "-background" : ""}`);
+  checkBatchSplit(a, out, nproc * nnodes);
   const threads = a.threads !== undefined ? positiveInt("threads", a.threads)! : threadsPerWorker(nproc);
   const afterStop = () => {
     const ckpt = join(out, "checkpoint.safetensors");
@@ -309,15 +305,47 @@ async function launch(a: TrainArgs): Promise<void> {
       afterStop,
     });
   } catch (e) {
-    if (e instanceof LaunchError) throw new Error(e.message);
+    // One message, with the exit code of its cause (130/143 when interrupted) and the --download hint
+    // when a worker missed a data set that can be fetched.
+    if (e instanceof LaunchError) throw Object.assign(new Error(e.message), { exitCode: e.exitCode, downloadable: e.downloadable });
     throw e;
   }
 }
 
+/**
+ * Every process takes an equal share of each batch. The batch is --batch-size for a new run, and the
+ * run's own (config.json) on --resume, which keeps it: checked here, before any rank starts or any file
+ * is written.
+ */
+function checkBatchSplit(a: TrainArgs, out: string, procs: number): void {
+  const config = join(out, "config.json");
+  let batch = a["batch-size"];
+  let saved = false;
+  if (a.resume && existsSync(config)) {
+    try {
+      const b = (JSON.parse(readTextFile(config, MiB, "config.json")) as { train?: { batchSize?: unknown } }).train?.batchSize;
+      if (typeof b === "number") [batch, saved] = [b, true];
+    } catch {
+      return; // a damaged config.json is the workers' to report, with the field named
+    }
+  }
+  if (batch === undefined || batch % procs === 0) return;
+  const divisors = Array.from({ length: batch }, (_, i) => i + 1).filter((d) => batch! % d === 0 && d > 1);
+  throw new Error(
+    saved
+      ? `the run's batch size ${batch} (${config}; --resume keeps it) is not divisible by the ${procs} processes: each takes an equal share of every batch ` +
+          `(resume with a process count that divides ${batch}: ${divisors.join(", ")})`
+      : `the batch size ${batch} is not divisible by the ${procs} processes: each takes an equal share of every batch (choose a --batch-size that is a multiple of ${procs})`,
+  );
+}
+
 async function worker(a: TrainArgs, options: Omit<TrainRunOptions, "out" | "seed">, out: string): Promise<void> {
   const { init, DataParallel, distEnvFrom, DEFAULT_TIMEOUT_MS } = await import("../../lib/distributed/index.js");
-  const { reportToLauncher } = await import("../../lib/distributed/launch.js");
-  const { defaultDevice } = await import("../../lib/tensor/index.js");
+  const { reportToLauncher, threadsFromEnv } = await import("../../lib/distributed/launch.js");
+  const { defaultDevice, setNumThreads } = await import("../../lib/tensor/index.js");
+  // Started by another launcher: share the cores between this machine's ranks (ours passes --threads).
+  const shared = a.threads === undefined ? threadsFromEnv() : undefined;
+  if (shared !== undefined) setNumThreads(shared);
   const { trainRun } = await import("../../lib/train/run.js");
   const place = distEnvFrom()!;
   const timeoutMs = a["dist-timeout"] !== undefined ? a["dist-timeout"] * 1000 : DEFAULT_TIMEOUT_MS;

@@ -74,6 +74,17 @@ export function decodeLocatedSplit(loc: LocatedSplit, verify = true): Decoded {
       entry.instructions ?? REDOWNLOAD,
     );
   }
+  // Checked whether or not verify is: a label out of range would index past a class table later.
+  if (d.labels) {
+    const labels = d.labels;
+    for (let i = 0; i < labels.length; i++)
+      if (!(labels[i]! >= 0 && labels[i]! < entry.numClasses))
+        throw new DataFileError(
+          loc.paths[loc.paths.length > 1 && f === "idx" ? 1 : 0]!,
+          `label ${labels[i]} of image ${i} is not a class of ${entry.name} (0 to ${entry.numClasses - 1}); the file is damaged or not the official one`,
+          REDOWNLOAD,
+        );
+  }
   const count = entry.splits[loc.split].count;
   if (verify && count !== undefined && d.n !== count) {
     throw new DataFileError(

@@ -10,13 +10,31 @@ import { type DownloadSplitOptions, downloadSplit } from "./download.js";
 import { type LocatedSplit, findSplit, locateSplit } from "./locate.js";
 import { formatSplit, parseSplit, resolveRange } from "./split.js";
 import type { ImageDataset } from "./types.js";
+import { parseWith, z } from "../schema.js";
 
-export interface LoadOptions extends DownloadSplitOptions {
-  /** Fetch the official files into the cache when the split is found nowhere. */
-  download?: boolean;
-  /** Check official counts and known content md5s (default true). */
-  verify?: boolean;
-}
+/** loadDataset's options as a schema (lib/schema.ts): a misspelt option (`donwload`) is an error, not ignored. */
+export const loadOptionsSchema = z.strictObject(
+  {
+    /** A data root given explicitly (CLI --data-dir); searched first. */
+    dataDir: z.string().optional(),
+    /** Cache root for downloads; default $XDG_CACHE_HOME/torchts-ood or ~/.cache/torchts-ood. */
+    cacheDir: z.string().optional(),
+    /** Environment to read TORCHTS_OOD_DATA / XDG_CACHE_HOME from; default process.env (tests pass their own). */
+    env: z.record(z.string(), z.string().optional()).optional(),
+    /** System folders to search; default the catalog's (tests pass [] to avoid depending on the machine). */
+    systemDirs: z.array(z.string()).optional(),
+    progress: z.boolean().optional(),
+    /** Base URL to fetch the official file names from instead of the official URLs (a mirror). */
+    mirror: z.string().optional(),
+    idleTimeoutMs: z.number().positive().optional(),
+    /** Fetch the official files into the cache when the split is found nowhere. */
+    download: z.boolean().optional(),
+    /** Check official counts and known content md5s (default true). */
+    verify: z.boolean().optional(),
+  },
+  { error: "must be an object of options" },
+);
+export type LoadOptions = z.infer<typeof loadOptionsSchema> & DownloadSplitOptions;
 
 const cache = new Map<string, Promise<ImageDataset>>();
 
@@ -57,6 +75,7 @@ async function locateOrDownload(name: string, base: BaseSplit, opts: LoadOptions
  * fetched into the cache (md5-checked).
  */
 export async function loadDataset(name: string, split: string, opts: LoadOptions = {}): Promise<ImageDataset> {
+  parseWith(loadOptionsSchema, opts, "loadDataset options");
   const entry = getCatalogEntry(name);
   const spec = parseSplit(split);
   const loc = await locateOrDownload(entry.name, spec.base, opts);

@@ -12,32 +12,38 @@
 import { Rng, type RngState } from "./rng.js";
 import { mutatePixels } from "./transforms.js";
 import type { ImageDataset } from "./types.js";
+import { numberIn, parseWith, positiveInt, z } from "../schema.js";
 
-export interface BatchLoaderOptions {
-  batchSize: number;
-  /** Reshuffle every epoch (default true); false keeps data set order (evaluation). */
-  shuffle?: boolean;
-  seed?: number;
-  /** Skip the last batch of an epoch when it is smaller than batchSize (default false). */
-  dropLast?: boolean;
-  /** true (default): (x + u)/256, u ~ U[0,1); false: bin centres (x + 0.5)/256. */
-  dequantize?: boolean;
-  /** 'unit' (default): values in [0,1]; 'centered': minus 0.5, values in [-0.5,0.5]. */
-  range?: "unit" | "centered";
-  /** Build the next batch ahead of time (default true). */
-  prefetch?: boolean;
-  /**
-   * Write batches into two buffers used in turn instead of a new array each (default false): a batch's
-   * `x` then stays valid only until the following next(). For loops that copy it into a tensor at once;
-   * it spares an allocation per step and the garbage that V8 would collect later.
-   */
-  reuseBuffers?: boolean;
-  /**
-   * Replace each pixel, with this probability, by a level uniform on 0..255 before dequantization
-   * (mutatePixels; default 0, none). Fresh mutations each time an image is drawn.
-   */
-  mutationRate?: number;
-}
+/** BatchLoader's options as a schema (lib/schema.ts): a typo such as range: "centred" is an error naming the allowed values. */
+export const batchLoaderOptionsSchema = z.strictObject(
+  {
+    batchSize: positiveInt,
+    /** Reshuffle every epoch (default true); false keeps data set order (evaluation). */
+    shuffle: z.boolean().optional(),
+    seed: z.number().int().refine(Number.isSafeInteger, "must be a safe integer").optional(),
+    /** Skip the last batch of an epoch when it is smaller than batchSize (default false). */
+    dropLast: z.boolean().optional(),
+    /** true (default): (x + u)/256, u ~ U[0,1); false: bin centres (x + 0.5)/256. */
+    dequantize: z.boolean().optional(),
+    /** 'unit' (default): values in [0,1]; 'centered': minus 0.5, values in [-0.5,0.5]. */
+    range: z.enum(["unit", "centered"]).optional(),
+    /** Build the next batch ahead of time (default true). */
+    prefetch: z.boolean().optional(),
+    /**
+     * Write batches into two buffers used in turn instead of a new array each (default false): a batch's
+     * `x` then stays valid only until the following next(). For loops that copy it into a tensor at once;
+     * it spares an allocation per step and the garbage that V8 would collect later.
+     */
+    reuseBuffers: z.boolean().optional(),
+    /**
+     * Replace each pixel, with this probability, by a level uniform on 0..255 before dequantization
+     * (mutatePixels; default 0, none). Fresh mutations each time an image is drawn.
+     */
+    mutationRate: numberIn("must be in [0, 1]", (r) => r >= 0 && r <= 1).optional(),
+  },
+  { error: "must be an object of options" },
+);
+export type BatchLoaderOptions = z.infer<typeof batchLoaderOptionsSchema>;
 
 export interface Batch {
   /** B*C*H*W values, NCHW, transformed as configured. */
@@ -107,10 +113,7 @@ export class BatchLoader implements Iterable<Batch> {
       prefetch = true,
       reuseBuffers = false,
       mutationRate = 0,
-    } = opts;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`BatchLoader: batchSize must be a positive integer, got ${batchSize}`);
-    if (!Number.isSafeInteger(seed)) throw new Error(`BatchLoader: seed must be an integer, got ${seed}`);
-    if (!(mutationRate >= 0 && mutationRate <= 1)) throw new Error(`BatchLoader: mutationRate must be in [0, 1], got ${mutationRate}`);
+    } = parseWith(batchLoaderOptionsSchema, opts, "BatchLoader options");
     if (dataset.n < 1) throw new Error(`BatchLoader: ${dataset.name} ${dataset.split} has no images`);
     if (dropLast && batchSize > dataset.n) {
       throw new Error(`BatchLoader: batchSize ${batchSize} > ${dataset.n} images with dropLast gives no batches`);

@@ -3,7 +3,8 @@
  * one member at a time, so archives larger than one Buffer can still be read. Stored (0) and
  * deflated (8) members, zip64 sizes/offsets, CRC-32 checked. Reference: PKWARE APPNOTE.TXT.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
+import { openRegularFile } from "../files.js";
 import { crc32, inflateRawSync } from "node:zlib";
 import { DataFileError, REDOWNLOAD, describeStart } from "./errors.js";
 
@@ -33,14 +34,14 @@ export class ZipReader {
   }
 
   static open(file: string): ZipReader {
-    let fd: number;
+    let fd: number, size: number;
     try {
-      fd = openSync(file, "r");
+      ({ fd, size } = openRegularFile(file, Number.MAX_SAFE_INTEGER, "the archive"));
     } catch (e) {
-      throw new DataFileError(file, `cannot open (${(e as Error).message})`, "Check the path and permissions");
+      throw new DataFileError(file, `cannot open (${(e as Error).message.replace(`${file}: `, "")})`, "Check the path and permissions");
     }
     try {
-      return new ZipReader(fd, file, fstatSync(fd).size);
+      return new ZipReader(fd, file, size);
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -114,6 +115,8 @@ export class ZipReader {
       const nameLen = cd.readUInt16LE(p + 28);
       const extraLen = cd.readUInt16LE(p + 30);
       const commentLen = cd.readUInt16LE(p + 32);
+      if (p + 46 + nameLen + extraLen + commentLen > cd.length)
+        this.fail(`damaged central directory at entry ${i}: its name and fields run past the directory`);
       m.name = cd.toString("utf8", p + 46, p + 46 + nameLen);
       // zip64 extra field (id 1): the 64-bit values, in this order, for the fields saturated above
       let e = p + 46 + nameLen;
@@ -121,9 +124,11 @@ export class ZipReader {
       while (e + 4 <= extraEnd) {
         const id = cd.readUInt16LE(e);
         const len = cd.readUInt16LE(e + 2);
+        if (e + 4 + len > extraEnd) this.fail(`damaged central directory at entry ${i}: an extra field runs past its entry`);
         if (id === 1) {
           let q = e + 4;
           const next = (): number => {
+            if (q + 8 > e + 4 + len) this.fail(`damaged zip64 field of entry ${i}`);
             const v = Number(cd.readBigUInt64LE(q));
             q += 8;
             return v;
@@ -151,8 +156,11 @@ export class ZipReader {
     if (m.method === 0) {
       data = raw;
     } else if (m.method === 8) {
+      // Bounded by the declared size (deflate expands at most 1032:1): a bomb or a lying size is an error.
+      if (m.size > m.compressedSize * 1032 + 1024)
+        this.fail(`${what} declares ${m.size} bytes from ${m.compressedSize} compressed, more than deflate can expand to`);
       try {
-        data = inflateRawSync(raw);
+        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, m.size + 1) });
       } catch (e) {
         this.fail(`${what} is damaged (zlib: ${(e as Error).message})`);
       }

@@ -35,6 +35,8 @@ export interface WorkerReport {
   message: string;
   /** DistributedError's fault: "peer-lost" marks a consequence of another rank's failure. */
   fault?: string;
+  /** A data set that is not here and that --download can fetch (DatasetNotFoundError.downloadable). */
+  downloadable?: boolean;
 }
 
 export class LaunchError extends Error {
@@ -42,6 +44,8 @@ export class LaunchError extends Error {
     message: string,
     readonly exitCode: number,
     readonly interrupted: boolean,
+    /** The cause is a missing data set that --download can fetch (the CLI then says how). */
+    readonly downloadable = false,
   ) {
     super(message);
     this.name = "LaunchError";
@@ -63,6 +67,17 @@ export function freePort(host = "127.0.0.1"): Promise<number> {
 
 /** LibTorch threads per worker when not given: the cores shared out, at least one. */
 export const threadsPerWorker = (nproc: number): number => Math.max(1, Math.floor(availableParallelism() / nproc));
+
+/**
+ * LibTorch threads for a worker started by another launcher (torchrun, a scheduler), or undefined to keep
+ * LibTorch's default: without OMP_NUM_THREADS, each of LOCAL_WORLD_SIZE ranks on a machine would take every
+ * core (two ranks ran 4-6x slower), so the cores are shared out as our own launcher does.
+ */
+export function threadsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  if (env.OMP_NUM_THREADS?.trim()) return undefined; // the launcher or the user chose
+  const local = Number(env.LOCAL_WORLD_SIZE);
+  return Number.isInteger(local) && local > 1 ? threadsPerWorker(local) : undefined;
+}
 
 interface Worker {
   rank: number;
@@ -170,16 +185,21 @@ export async function launchWorkers(o: LaunchOptions): Promise<void> {
     );
   }
   if (!failedAt) return;
-  throw new LaunchError(`${causeOf(workers)}\nEvery rank on this machine was stopped${after ? `; ${after}` : "."}`, 1, false);
+  const cause = causeOf(workers);
+  throw new LaunchError(`${cause.message}\nEvery rank on this machine was stopped${after ? `; ${after}` : "."}`, 1, false, cause.downloadable);
 }
 
 /**
  * The cause of a failure: the lowest rank's own error (not a peer that left, not a timeout waiting for
  * one); else a rank that died without a word, not stopped by us; else the errors that remain.
  */
-function causeOf(workers: Worker[]): string {
+function causeOf(workers: Worker[]): { message: string; downloadable: boolean } {
   const own = workers.find((w) => w.report && w.report.fault !== "peer-lost" && w.report.fault !== "timeout");
-  if (own) return own.report!.message;
+  if (own) return { message: own.report!.message, downloadable: own.report!.downloadable === true };
+  return { message: otherCause(workers), downloadable: false };
+}
+
+function otherCause(workers: Worker[]): string {
   const died = workers.find((w) => !w.report && !w.stopped && w.exited && (w.signal || w.code !== 0));
   if (died) {
     const how = died.signal ? `was killed by ${died.signal}` : `exited with code ${died.code} without a message`;
@@ -191,8 +211,14 @@ function causeOf(workers: Worker[]): string {
 }
 
 /** In a worker started by launchWorkers: sends the error to the launcher; false when there is none. */
-export function reportToLauncher(e: Error & { fault?: string }, rank: number): Promise<boolean> {
+export function reportToLauncher(e: Error & { fault?: string; downloadable?: boolean }, rank: number): Promise<boolean> {
   if (!process.send || !process.connected) return Promise.resolve(false);
-  const report: WorkerReport = { type: "error", rank, message: e.message, ...(e.fault ? { fault: e.fault } : {}) };
+  const report: WorkerReport = {
+    type: "error",
+    rank,
+    message: e.message,
+    ...(e.fault ? { fault: e.fault } : {}),
+    ...(e.downloadable === true ? { downloadable: true } : {}),
+  };
   return new Promise((resolve) => process.send!(report, undefined, {}, () => resolve(true)));
 }

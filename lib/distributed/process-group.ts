@@ -123,6 +123,15 @@ function initError(e: Error, who: string, rank: number, host: string, port: numb
       detail,
     );
   }
+  if (/Ping failed|invalid value returned from server/i.test(detail)) {
+    return new DistributedError(
+      `${who}: something at ${at} answered that is not a rendezvous store: another program holds that port, ` +
+        "or the address is not rank 0's machine (choose another --master-port or MASTER_PORT, or check --master-addr)",
+      "port-in-use",
+      rank,
+      detail,
+    );
+  }
   if (/no rendezvous store answered/.test(detail)) {
     return new DistributedError(
       `${who}: nothing answered as rank 0's store at ${at} within ${seconds(timeoutMs)}: ` +

@@ -2,6 +2,7 @@
 // which kinds are flows) and every switch over kinds (building a model, its presets) derives from MODELS.
 // A new model is its folder (the model and its descriptor with presets) and one line here.
 import type { Tensor } from "../tensor/index.js";
+import type { z } from "../schema.js";
 import type { Preset, PresetName, Shape } from "../presets.js";
 import type { DensityModel } from "./density.js";
 import { cvGlowModel, glowModel } from "./glow/descriptor.js";
@@ -27,6 +28,8 @@ export interface ModelDescriptor<C extends { kind: string }> {
   title: string;
   /** A normalizing flow: gives log p(z) and the log-det, and the flow analyses apply. */
   isFlow: boolean;
+  /** What a config of this kind must be (config.json and createModel check it). */
+  schema: z.ZodType<C>;
   create(config: C): AnyModel;
   preset(preset: PresetName, shape: Shape): Preset & { model: C };
 }
@@ -44,6 +47,11 @@ export function modelDescriptor(kind: string): ModelDescriptor<ModelConfig> {
   return d as unknown as ModelDescriptor<ModelConfig>;
 }
 
-export const createModel = (config: ModelConfig): AnyModel => modelDescriptor(config.kind).create(config);
+/** The model a config describes; the config is checked against its kind's schema first (the model's constructor). */
+export function createModel(config: ModelConfig): AnyModel {
+  if (typeof config !== "object" || config === null || typeof config.kind !== "string")
+    throw new Error(`createModel: expected a model config with a "kind" (one of ${MODEL_KINDS.join(", ")}), got ${JSON.stringify(config)}`);
+  return modelDescriptor(config.kind).create(config);
+}
 
 export const presetFor = (kind: ModelKind, preset: PresetName, shape: Shape): Preset => modelDescriptor(kind).preset(preset, shape);

@@ -23,6 +23,10 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
+export interface LoadResult extends LoadStateDictResult {
+  metadata: Metadata;
+}
+
 /** Thrown by loadStateDict; `problems` lists every mismatch found, one line each. */
 export class StateDictError extends Error {
   constructor(
@@ -221,15 +225,18 @@ export abstract class Module {
     saveSafetensors(path, this.stateDict(), metadata);
   }
 
-  /** Loads a safetensors checkpoint into this module; returns the file's metadata. */
-  load(path: string, opts: LoadStateDictOptions = {}): Metadata {
+  /**
+   * Loads a safetensors checkpoint into this module; returns the file's metadata and, as loadStateDict,
+   * the names missing from the file and those it has that the module does not (with strict: false,
+   * the only report of them).
+   */
+  load(path: string, opts: LoadStateDictOptions = {}): LoadResult {
     const { tensors, metadata } = loadSafetensors(path);
     try {
-      this.loadStateDict(tensors, opts);
+      return { metadata, ...this.loadStateDict(tensors, opts) };
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
-    return metadata;
   }
 
   // ---- modes, devices, gradients, memory ----

@@ -3,6 +3,11 @@
 // pixels give NaN scores, and 0-255 pixels give a finite but meaningless 22,000 bits/dim. So the
 // Scorer refuses such batches, and says what it expected and what it was given.
 
+/** Images the Scorer's worker scores at once; a larger batch is scored in chunks of this many. */
+export const SCORE_CHUNK = 256;
+/** The most pixel values one score() call takes (256 MiB of Float32): 85,000 28x28 or 21,000 32x32x3 images. */
+export const MAX_SCORE_VALUES = 64 * 1024 * 1024;
+
 const fmt = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 
 /** The name of what was passed where a Float32Array belongs ("Uint8Array", "Array", "string", ...). */
@@ -21,6 +26,11 @@ export function checkImages(x: Float32Array, shape: readonly number[]): void {
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0))
     throw new RangeError(`score: shape must be [B, C, H, W] with positive integers, got ${JSON.stringify(shape)}`);
   const size = shape.reduce((a, b) => a * b, 1);
+  if (size > MAX_SCORE_VALUES)
+    throw new RangeError(
+      `score: ${shape[0]} images of ${fmt(shape.slice(1))} are ${size} values, more than the ${MAX_SCORE_VALUES} one call takes; ` +
+        `split them into batches of at most ${Math.floor(MAX_SCORE_VALUES / (size / shape[0]!))} images`,
+    );
   if (x.length !== size) throw new RangeError(`score: ${x.length} values do not fill shape ${fmt(shape)} (${size} values)`);
   // One pass; the position is worked out only for the first bad value.
   for (let i = 0; i < x.length; i++) {

@@ -2,13 +2,14 @@
 // that `torchts-ood ood` stored in RUN/ood/*.json. The score itself is lib/ood's own definition
 // (SCORES[name].compute), applied to a batch of served images beside the stored held-out values, so a
 // served verdict is the `ood` command's verdict by construction.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadOptions } from "../data/index.js";
 import { codecsOf, combinedStatistics, SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
 import type { OodReport } from "../ood/ood-scores.js";
 import { mahalanobis, type GaussianFit } from "../ood/combined.js";
 import { complexityBitsPerDim, type Compressor } from "../ood/complexity.js";
+import { MiB, readTextFile } from "../files.js";
 
 /** What a worker needs to compute the score: plain arrays, so it crosses postMessage. */
 export interface OodRule {
@@ -173,7 +174,7 @@ function oodFiles(run: string): string[] {
 
 function readReport(file: string): OodReport {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as OodReport;
+    return JSON.parse(readTextFile(file, 256 * MiB, "the ood report")) as OodReport;
   } catch (e) {
     throw new Error(`--ood-file ${file}: cannot read it as an ood report (${(e as Error).message}); give a file written by \`torchts-ood ood\``);
   }

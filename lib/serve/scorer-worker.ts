@@ -4,7 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as torch from "../tensor/index.js";
 import { openRun } from "../train/run.js";
 import { dimsOf } from "../models/density.js";
-import { checkImageShape } from "./check-batch.js";
+import { checkImageShape, SCORE_CHUNK } from "./check-batch.js";
 
 interface Init {
   dir: string;
@@ -31,13 +31,25 @@ parentPort!.on("message", (m: Request | { close: true }) => {
   try {
     // The main thread has checked the values; the model's size is known here.
     checkImageShape(m.shape, run.model.imageShape, run.config.kind);
-    const out = torch.tidy(() =>
-      torch.noGrad(() => {
-        const r = run.model.logLikelihood(torch.tensor(m.x, { shape: m.shape }));
-        const f = (t?: torch.Tensor) => (t ? (t.double().data() as Float64Array) : undefined);
-        return { logPx: f(r.logPx)!, logPz: f(r.logPz), logDet: f(r.logDet) };
-      }),
-    );
+    // In chunks of SCORE_CHUNK images: the model's activations are held for one chunk at a time, so a
+    // large batch costs its pixels and scores, not the activations of every image at once.
+    const [b, ...chw] = m.shape as [number, number, number, number];
+    const per = chw[0] * chw[1] * chw[2];
+    const out: { logPx: Float64Array; logPz?: Float64Array; logDet?: Float64Array } = { logPx: new Float64Array(b) };
+    for (let start = 0; start < b; start += SCORE_CHUNK) {
+      const n = Math.min(SCORE_CHUNK, b - start);
+      torch.tidy(() =>
+        torch.noGrad(() => {
+          const x = torch.tensor(m.x.subarray(start * per, (start + n) * per), { shape: [n, ...chw] });
+          const r = run.model.logLikelihood(x);
+          for (const k of ["logPx", "logPz", "logDet"] as const) {
+            const t = r[k];
+            if (!t) continue;
+            (out[k] ??= new Float64Array(b)).set(t.double().data() as Float64Array, start);
+          }
+        }),
+      );
+    }
     const bitsPerDim = out.logPx.map((v) => -v / (dims * Math.LN2));
     parentPort!.postMessage({ id: m.id, ...out, bitsPerDim });
   } catch (e) {

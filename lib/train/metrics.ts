@@ -1,8 +1,9 @@
 // metrics.jsonl: one JSON object a line, appended as training goes; on resume, lines past the resumed
 // step are dropped so the file reads as one uninterrupted run. Appends are not atomic (a kill can cut the
 // last line), rewrites are.
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { writeFileAtomic } from "./run-files.js";
+import { MiB, readTextFile } from "../files.js";
 
 export interface StepMetrics {
   step: number;
@@ -41,7 +42,7 @@ export class MetricsLog {
    */
   read(): MetricsLine[] {
     if (!existsSync(this.path)) return [];
-    const lines = readFileSync(this.path, "utf8").split("\n");
+    const lines = readTextFile(this.path, 1024 * MiB, "the training log").split("\n");
     let lastNonEmpty = lines.length - 1;
     while (lastNonEmpty >= 0 && !lines[lastNonEmpty]!.trim()) lastNonEmpty--;
     const out: MetricsLine[] = [];

@@ -4,13 +4,14 @@
 //   metrics.jsonl            the training log (metrics.ts)
 //   eval/<split>.json        per-example scores, the cache `eval` and the analyses share (score-cache.ts)
 //   ood/                     out-of-distribution reports (lib/ood)
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkpointStep } from "./checkpoint.js";
 import { MetricsLog } from "./metrics.js";
-import { parseRunConfig, validateRunConfig, type RunConfig } from "./run-config.js";
+import { MAX_CONFIG_BYTES, parseRunConfig, RunConfigError, validateRunConfig, type RunConfig } from "./run-config.js";
 import { removeStaleTemps, writeFileAtomic } from "./run-files.js";
 import { ScoreCache } from "./score-cache.js";
+import { readTextFile } from "../files.js";
 
 export class RunFolder {
   readonly configPath: string;
@@ -38,7 +39,13 @@ export class RunFolder {
   /** config.json, checked; a missing or invalid one is an error saying what to do. */
   readConfig(): RunConfig {
     if (!this.exists()) throw new Error(`${this.dir} is not a run folder (no config.json): train one with \`torchts-ood train\``);
-    return parseRunConfig(readFileSync(this.configPath, "utf8"), this.configPath);
+    let text: string;
+    try {
+      text = readTextFile(this.configPath, MAX_CONFIG_BYTES, "config.json");
+    } catch (e) {
+      throw new RunConfigError(this.configPath, null, (e as Error).message.replace(`${this.configPath}: `, ""));
+    }
+    return parseRunConfig(text, this.configPath);
   }
 
   /** Checked first: a config.json is never written that could not be read back. */

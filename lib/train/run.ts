@@ -204,7 +204,13 @@ export function openRun(dir: string, device?: torch.Device, o: { config?: RunCon
   try {
     // A diverged run's weights would score and sample as NaN: refuse them here, with the reason.
     const bad = nonFiniteTensors(ck.model);
-    if (bad.length) {
+    const shape = config.model.imageShape;
+    // Convolutions take any image size, so the weights alone would not show a config.json edited to another.
+    if (ck.imageShape && ck.imageShape.join() !== shape.join()) {
+      fault =
+        `${dir}/checkpoint.safetensors was trained on ${ck.imageShape.join("x")} images, config.json says model.imageShape ` +
+        `${shape.join("x")}: put back [${ck.imageShape.join(", ")}] in config.json`;
+    } else if (bad.length) {
       fault =
         `${dir}/checkpoint.safetensors (step ${ck.step}) holds non-finite weights (in ${someOf(bad)}): the run diverged ` +
         "before this checkpoint was written. Nothing can be scored or sampled from it: train it again with a lower --lr.";

@@ -2,10 +2,11 @@
 // the analyses (experiments/common.ts scores()) write and read them, so a split is scored once for both.
 // Each file records what its numbers depend on (the key) and is read only for that key: scores of an
 // older checkpoint, of other images or of other dequantization noise are never taken for current ones.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { EvalResult, PerExample } from "./evaluate.js";
 import { writeFileAtomic } from "./run-files.js";
+import { MiB, readTextFile } from "../files.js";
 
 /** Scoring's defaults, shared by `eval` and the analyses so that their scores are the same numbers. */
 export const SCORE_BATCH_SIZE = 256;
@@ -51,7 +52,7 @@ export class ScoreCache {
     if (!existsSync(path)) return null;
     let j: Record<string, unknown>;
     try {
-      j = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+      j = JSON.parse(readTextFile(path, 1024 * MiB, "the score cache")) as Record<string, unknown>;
     } catch {
       return null; // a damaged cache file is scored again and replaced
     }

@@ -191,6 +191,7 @@ export async function trainLoop(run: TrainRun): Promise<TrainSummary> {
       model: model.stateDict(),
       optimizer: opt.tensors,
       state: { optimizer: opt.meta, loader: loader.state(), wallTime: wall },
+      imageShape: model.imageShape,
     });
     kept = { path: ckptPath, step };
   };

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import { Scorer } from "../../lib/serve/scorer.js";
+import { MAX_SCORE_VALUES, SCORE_CHUNK } from "../../lib/serve/check-batch.js";
 import { trainRun, openRun } from "../../lib/train/run.js";
 import * as torch from "../../lib/tensor/index.js";
 import { SHARED_DATASETS } from "../paths.js";
@@ -89,6 +90,26 @@ describe("Scorer", () => {
       await expect(within(scorer.score(bytes as never, [1, 1, 28, 28]))).rejects.toThrow(/Float32Array.*got Uint8Array/);
       await expect(within(scorer.score(new Float64Array(784).fill(0.5) as never, [1, 1, 28, 28]))).rejects.toThrow(/Float32Array.*got Float64Array/);
       await expect(within(scorer.score(Array(784).fill(0.5) as never, [1, 1, 28, 28]))).rejects.toThrow(/Float32Array.*got Array/);
+    });
+
+    it("more values in one call than MAX_SCORE_VALUES (20,000 images ran out of memory), saying how to split them", async () => {
+      const n = Math.floor(MAX_SCORE_VALUES / 784) + 1;
+      await expect(within(scorer.score(new Float32Array(784), [n, 1, 28, 28]))).rejects.toThrow(
+        new RegExp(
+          `^score: ${n} images of \\[1, 28, 28\\] are ${n * 784} values, more than the ${MAX_SCORE_VALUES} one call takes; split them into batches of at most ${n - 1} images`,
+        ),
+      );
+    });
+
+    it("scores a batch larger than SCORE_CHUNK in chunks, with the scores of the images one by one", async () => {
+      const n = SCORE_CHUNK + 3;
+      const x = mnistLike(n);
+      const all = await within(scorer.score(x, [n, 1, 28, 28]), 30_000);
+      const last = await within(scorer.score(x.subarray((n - 1) * 784), [1, 1, 28, 28]));
+      const first = await within(scorer.score(x.subarray(0, 784), [1, 1, 28, 28]));
+      expect(all.logPx.length).toBe(n);
+      expect(all.logPx[n - 1]).toBeCloseTo(last.logPx[0]!, 2); // float32 sums in another order: 1e-2 nats
+      expect(all.logPx[0]).toBeCloseTo(first.logPx[0]!, 2);
     });
 
     it("still scores good batches after refusing bad ones", async () => {

@@ -137,4 +137,21 @@ describe("loadDataset on fixtures in the official formats", () => {
       /split "train", was not found[\s\S]*train_32x32\.mat[\s\S]*http:\/\/ufldl\.stanford\.edu\/housenumbers\/train_32x32\.mat/,
     );
   });
+
+  it("refuses a label that is not a class of the data set, with verify: false too (250 used to pass)", async () => {
+    const bad = tempDir();
+    const l = labels(3, 10);
+    l[2] = 250;
+    writeFile(join(bad, "mnist", "train-images-idx3-ubyte"), idxBytes([3, 28, 28], patternBytes(3 * 784, 5)));
+    writeFile(join(bad, "mnist", "train-labels-idx1-ubyte"), idxBytes([3], l));
+    await expect(loadDataset("mnist", "train", { ...opts, dataDir: bad })).rejects.toThrow(
+      /train-labels-idx1-ubyte: label 250 of image 2 is not a class of mnist \(0 to 9\); the file is damaged or not the official one/,
+    );
+    rmSync(bad, { recursive: true, force: true });
+  });
+
+  it("checks its options by schema: a misspelt option is an error, not ignored", async () => {
+    await expect(loadDataset("mnist", "test", { ...opts, donwload: true } as never)).rejects.toThrow(/^loadDataset options: unknown field\(s\) "donwload"/);
+    await expect(loadDataset("mnist", "test", { ...opts, verify: "no" } as never)).rejects.toThrow(/"verify" expected boolean, received string, got "no"/);
+  });
 });

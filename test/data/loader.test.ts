@@ -22,6 +22,12 @@ const flat = (bs: Batch[]) =>
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe("BatchLoader", () => {
+  it("checks its options by schema: a typo is an error naming the allowed values, not a default", () => {
+    expect(() => new BatchLoader(ds, { batchSize: 2, range: "centred" as never })).toThrow(/^BatchLoader options: "range" .*"unit"\|"centered".*got "centred"/);
+    expect(() => new BatchLoader(ds, { batchSize: 2, shufle: false } as never)).toThrow(/unknown field\(s\) "shufle"/);
+    expect(() => new BatchLoader(ds, { batchSize: 0 })).toThrow(/"batchSize" must be an integer >= 1, got 0/);
+  });
+
   it("covers every image once per epoch, reshuffled each epoch, with a smaller last batch", () => {
     const l = new BatchLoader(ds, { batchSize: 5, seed: 1, prefetch: false });
     expect(l.batchesPerEpoch).toBe(5);
@@ -119,7 +125,7 @@ describe("BatchLoader", () => {
     expect(pixels(resumed.next())).toEqual(e0);
     expect(() => new BatchLoader(big, { ...opts, mutationRate: 0.3 }).restore(saved)).toThrow(/mutationRate = 0.2, this loader has 0.3/);
     expect(() => new BatchLoader(big, { ...opts, mutationRate: 0 }).restore(saved)).toThrow(/mutationRate = 0.2, this loader has 0/);
-    expect(() => new BatchLoader(big, { ...opts, mutationRate: 2 })).toThrow(/mutationRate must be in \[0, 1\], got 2/);
+    expect(() => new BatchLoader(big, { ...opts, mutationRate: 2 })).toThrow(/"mutationRate" must be in \[0, 1\], got 2/);
     // without mutations the state is as before (checkpoints of earlier runs restore unchanged)
     expect("mutationRate" in new BatchLoader(big, { ...opts, mutationRate: 0 }).state()).toBe(false);
   });

@@ -2,11 +2,14 @@
 // port already taken, Ctrl-C. Each must end every surviving rank within the timeout with a clear error (no
 // hang, no core dump), and leave the run folder loadable. The launcher (train --nproc) says it once.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { availableParallelism } from "node:os";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../lib/tensor/index.js";
 import { backends } from "../../lib/distributed/index.js";
+import { threadsFromEnv } from "../../lib/distributed/launch.js";
 import { checkpointStep, loadCheckpoint } from "../../lib/train/checkpoint.js";
 import { createModel, presetFor } from "../../lib/models/registry.js";
 import { openRun } from "../../lib/train/run.js";
@@ -106,6 +109,27 @@ describe.skipIf(!have.gloo)("distributed faults, each rank a process", () => {
   });
 });
 
+describe.skipIf(!have.gloo)("something else at the master address", () => {
+  it("a program that answers, but not as a store: the project's message, not c10d's 'Ping failed'", async () => {
+    const server = createServer((c) => {
+      c.on("error", () => {});
+      c.on("data", () => c.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const e = await rank({ job: "join", world: 2, timeoutMs: 3000, port, rank: 1 }).exit;
+      expect([e.code, e.result?.fault]).toEqual([1, "port-in-use"]);
+      expect(e.result?.message).toMatch(
+        /^rank 1 of 2: something at 127\.0\.0\.1:\d+ answered that is not a rendezvous store: another program holds that port, or the address is not rank 0's machine \(choose another --master-port or MASTER_PORT, or check --master-addr\)$/,
+      );
+      expect(e.result?.message).not.toMatch(/Ping failed/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
   const out = join(mkdtempSync(join(tmpdir(), "torchts-launch-")), "glow");
 
@@ -145,7 +169,7 @@ describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
     process.kill(-launcher.child.pid!, "SIGINT");
     const e = await launcher.exit;
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(e.code).toBe(1);
+    expect(e.code).toBe(130); // 128 + SIGINT, as a shell reports an interrupted command
     expect(errorLines(e.stderr)).toEqual([
       expect.stringMatching(
         /^torchts-ood: interrupted \(SIGINT\): all 2 ranks on this machine stopped; the last good checkpoint is kept at .* \(step \d+\): run the same command with --resume to continue\.$/,
@@ -173,6 +197,30 @@ describe.skipIf(!have.gloo)("train --nproc: the launcher", () => {
   });
 });
 
+describe.skipIf(!have.gloo)("train --nproc: exit codes and hints", () => {
+  it("SIGTERM to the launcher stops every rank and exits 143 (128 + SIGTERM), not 1", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "torchts-term-")), "glow");
+    const launcher = run(process.execPath, cliTrain(out), dataEnv);
+    const until = Date.now() + 30_000;
+    while (childrenOf(launcher.child.pid!).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const workers = childrenOf(launcher.child.pid!);
+    launcher.child.kill("SIGTERM");
+    const e = await launcher.exit;
+    expect(e.code, e.stderr).toBe(143);
+    expect(errorLines(e.stderr)).toEqual([expect.stringMatching(/^torchts-ood: interrupted \(SIGTERM\): all 2 ranks on this machine stopped/)]);
+    for (const p of workers) expect(alive(p)).toBe(false);
+  });
+
+  it("a data set that is not here: the --download command is offered, as in a one-process run", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "torchts-dl-")), "glow");
+    const args = ["train", "glow", "--preset", "tiny", "--dataset", "cifar10", "--out", out, "--nproc", "2"];
+    const e = await run(process.execPath, [CLI, ...args], dataEnv).exit;
+    expect(e.code).toBe(1);
+    expect(e.stderr).toMatch(/cifar10.*was not found/i);
+    expect(e.stderr).toContain(`To download it (official URLs, md5-checked), run:\n  npx torchts-ood ${args.join(" ")} --download`);
+  });
+});
+
 describe("train's distributed flags", () => {
   afterEach(() => vi.restoreAllMocks());
   it("mistakes are one-line errors", async () => {
@@ -195,5 +243,30 @@ describe("train's distributed flags", () => {
       vi.restoreAllMocks();
       expect(err, flags.join(" ")).toEqual([`torchts-ood: ${message}`]);
     }
+  });
+
+  it("--resume checks the run's saved batch, before any rank starts, and leaves config.json as it was", async () => {
+    const out = mkdtempSync(join(tmpdir(), "torchts-resume-split-"));
+    const config = JSON.stringify({ format: "torchts-ood-run/1", train: { batchSize: 16 } });
+    writeFileSync(join(out, "config.json"), config);
+    const err: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...a) => void err.push(a.join(" ")));
+    // --batch-size 12 would split in 3, but --resume keeps the run's 16
+    expect(await runCli(["train", "glow", "--nproc", "3", "--resume", "--batch-size", "12", "--out", out])).toBe(1);
+    vi.restoreAllMocks();
+    expect(err).toEqual([
+      `torchts-ood: the run's batch size 16 (${join(out, "config.json")}; --resume keeps it) is not divisible by the 3 processes: ` +
+        "each takes an equal share of every batch (resume with a process count that divides 16: 2, 4, 8, 16)",
+    ]);
+    expect(readFileSync(join(out, "config.json"), "utf8")).toBe(config);
+  });
+
+  it("a rank started by another launcher shares the cores from LOCAL_WORLD_SIZE unless OMP_NUM_THREADS is set", () => {
+    const cores = availableParallelism();
+    expect(threadsFromEnv({ LOCAL_WORLD_SIZE: "2" })).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(threadsFromEnv({ LOCAL_WORLD_SIZE: String(cores * 4) })).toBe(1);
+    expect(threadsFromEnv({ LOCAL_WORLD_SIZE: "2", OMP_NUM_THREADS: "3" })).toBeUndefined();
+    expect(threadsFromEnv({ LOCAL_WORLD_SIZE: "1" })).toBeUndefined();
+    expect(threadsFromEnv({})).toBeUndefined();
   });
 });

@@ -73,11 +73,22 @@ describe("Module", () => {
     const b = new Net().eval();
     const x = torch.randn([3, 2, 4, 4]);
     expect(torch.tidy(() => a.forward(x).sub(b.forward(x)).abs().max().item())).toBeGreaterThan(1e-3);
-    expect(b.load(path)).toEqual({ note: "hello" });
+    expect(b.load(path)).toEqual({ metadata: { note: "hello" }, missingKeys: [], unexpectedKeys: [] });
     torch.tidy(() => expect(a.forward(x).tolist()).toEqual(b.forward(x).tolist()));
     expect(b.getBuffer("blocks.0.norm.num_batches_tracked").item()).toBe(1);
     a.dispose();
     b.dispose();
+  });
+
+  it("load(path, {strict: false}) reports the missing and unexpected names it skipped", () => {
+    const a = new Net();
+    const sd: Record<string, torch.Tensor> = { ...a.stateDict(), extra: torch.ones([1]) };
+    delete sd["head.bias"];
+    const path = join(dir, "partial.safetensors");
+    torch.saveSafetensors(path, sd);
+    const r = new Net().load(path, { strict: false });
+    expect([r.missingKeys, r.unexpectedKeys]).toEqual([["head.bias"], ["extra"]]);
+    a.dispose();
   });
 
   it("rejects a strict load naming missing and unexpected keys and shape/dtype mismatches, changing nothing", () => {

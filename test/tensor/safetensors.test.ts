@@ -65,4 +65,37 @@ describe("safetensors", () => {
     expect(() => torch.loadSafetensors(foreign)).toThrow(/only 3 bytes/);
     expect(() => torch.loadSafetensors(join(dir, "missing.safetensors"))).toThrow(/cannot read checkpoint/);
   });
+
+  it("keeps a tensor named __proto__, and refuses one named __metadata__ (the format's reserved name)", () => {
+    const path = join(dir, "names.safetensors");
+    const tensors: Record<string, torch.Tensor> = {};
+    Object.defineProperty(tensors, "__proto__", { value: torch.ones([2]), enumerable: true });
+    tensors.w = torch.zeros([1]);
+    torch.saveSafetensors(path, tensors, { note: "kept" });
+    const back = torch.loadSafetensors(path);
+    expect(Object.keys(back.tensors).sort()).toEqual(["__proto__", "w"]);
+    expect(Object.getOwnPropertyDescriptor(back.tensors, "__proto__")!.value.tolist()).toEqual([1, 1]);
+    expect(Object.getPrototypeOf(back.tensors)).toBe(Object.prototype);
+    expect(back.metadata).toEqual({ note: "kept" });
+    expect(() => torch.saveSafetensors(path, { __metadata__: torch.ones([1]) }, { note: "kept" })).toThrow(
+      /"__metadata__" is reserved by the format for the metadata; rename that tensor/,
+    );
+    expect(torch.loadSafetensors(path).metadata).toEqual({ note: "kept" });
+  });
+
+  it("checks each header entry and the metadata: a bad dtype, shape or metadata value is named", () => {
+    const write = (header: object) => {
+      const json = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(json.length));
+      const p = join(dir, "hdr.safetensors");
+      writeFileSync(p, Buffer.concat([len, json, Buffer.alloc(16)]));
+      return p;
+    };
+    expect(() => torch.loadSafetensors(write({ w: { dtype: "F33", shape: [1], data_offsets: [0, 4] } }))).toThrow(
+      /tensor 'w': "dtype" must be one of F32, .*got "F33"/,
+    );
+    expect(() => torch.loadSafetensors(write({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }))).toThrow(/tensor 'w': "shape\[0\]" .*got -1/);
+    expect(() => torch.loadSafetensors(write({ __metadata__: { step: 3 } }))).toThrow(/its __metadata__ "step" .*got 3/);
+  });
 });

@@ -128,6 +128,24 @@ describe("config.json", () => {
     expect(errorOf((c) => (c.format = "other/1"))).toMatch(/^CONFIG: is not a torchts-ood run config \(format "other\/1", expected "torchts-ood-run\/1"\);/);
   });
 
+  it("checks the model's fields by the model's schema, and its image size against the training data's", () => {
+    expect(errorOf((c) => (c.model.imageShape = [1, -28, 28]))).toMatch(/^CONFIG: "model.imageShape\[1\]" must be an integer >= 1, got -28;/);
+    expect(errorOf((c) => (c.model.scale = "sigmod"))).toMatch(/^CONFIG: "model.scale" .*"sigmoid"\|"exp".*got "sigmod";/);
+    expect(errorOf((c) => delete c.model.levels)).toMatch(/^CONFIG: "model.levels" must be an integer >= 1, got nothing;/);
+    // convolutions take any size: a 28x28 model would open and score 32x32 images it never saw
+    expect(errorOf((c) => (c.model.imageShape = [1, 32, 32]))).toMatch(
+      /^CONFIG: "model.imageShape" must be \[1,28,28\], the shape of fashion-mnist images \(the run's "dataset"\), got \[1,32,32\];/,
+    );
+  });
+
+  it("keeps unknown top-level fields and takes valSplit, so folders of other versions open", () => {
+    const folder = new RunFolder(mkdtempSync(join(tmpdir(), "torchts-config-")));
+    const withMore = { ...valid, valSplit: "fashion-mnist:train[55000:]", note: "later field" };
+    writeFileSync(folder.configPath, JSON.stringify(withMore));
+    expect(folder.readConfig()).toEqual(withMore);
+    expect(errorOf((c) => (c.valSplit = "fashion-mnist:trian"))).toMatch(/^CONFIG: "valSplit" is not a split/);
+  });
+
   it("says when the file is not JSON, or not there", () => {
     const folder = new RunFolder(mkdtempSync(join(tmpdir(), "torchts-config-")));
     writeFileSync(folder.configPath, "{");

@@ -17,6 +17,9 @@ export interface ActNormOptions extends Pick<TensorOptions, "dtype" | "device"> 
   logScaleFactor?: number;
 }
 
+/** The smallest per-channel std of a batch ActNorm initialises on (see initialize). */
+export const MIN_INIT_STD = 1e-4;
+
 export class ActNorm extends Module implements FlowLayer {
   readonly eps: number;
   readonly logScaleFactor: number;
@@ -50,12 +53,25 @@ export class ActNorm extends Module implements FlowLayer {
     this.knownInitialized = false; // re-read the loaded flag
   }
 
-  /** Sets bias and logs from a batch so the output has zero mean and unit variance per channel. */
+  /**
+   * Sets bias and logs from a batch so the output has zero mean and unit variance per channel. A channel
+   * (nearly) constant over the batch is refused: scaling it by 1/(std + eps) ~ 1e6 gave log p(x) = +27277
+   * on that batch and -Infinity on any other. Dequantization noise alone gives real images a std of at
+   * least 1/256/sqrt(12) = 1.1e-3 per channel, far above MIN_INIT_STD.
+   */
   initialize(x: Tensor): void {
     tidy(() =>
       noGrad(() => {
         const mean = x.mean([0, 2, 3], true);
         const std = x.std([0, 2, 3], { correction: 0, keepdim: true });
+        const smallest = std.min().item();
+        if (smallest < MIN_INIT_STD)
+          // NaN passes: non-finite batches are the training step's to report
+          throw new RangeError(
+            `ActNorm(${this.numChannels}): the first training batch has a channel with standard deviation ${smallest} ` +
+              `(under ${MIN_INIT_STD}): its data-dependent initialisation would scale it by 1/std. Initialise on a batch ` +
+              "of varied, dequantized images (the training loop's BatchLoader), not a constant one",
+          );
         this.bias.copy_(mean.neg());
         this.logs.copy_(std.add(this.eps).reciprocal().log().div(this.logScaleFactor));
         this.getBuffer("initialized").fill_(1);

@@ -7,9 +7,12 @@ import { Module, Conv2d, HighwayNetwork, Sequential, ReLU } from "../../nn/index
 import { type FlowLayer, zeroLogDet } from "./flow-layer.js";
 import * as init from "../../nn/init.js";
 
-export type CouplingKind = "affine" | "additive";
-export type CouplingScale = "sigmoid" | "exp";
-export type CouplingNet = "highway" | "conv";
+export const COUPLING_KINDS = ["affine", "additive"] as const;
+export const COUPLING_SCALES = ["sigmoid", "exp"] as const;
+export const COUPLING_NETS = ["highway", "conv"] as const;
+export type CouplingKind = (typeof COUPLING_KINDS)[number];
+export type CouplingScale = (typeof COUPLING_SCALES)[number];
+export type CouplingNet = (typeof COUPLING_NETS)[number];
 
 export interface CouplingOptions {
   kind: CouplingKind;

@@ -8,7 +8,7 @@ import { changeOfVariables } from "./ops.js";
 import { type FlowChain } from "./chain.js";
 import { FactoredCodes } from "./flow-layer.js";
 import { SplitWithPrior, type CodePrior } from "./split.js";
-import { type DensityModel, type LogLikelihood, type ModelKind, dimsOf, LOG256 } from "../density.js";
+import { type DensityModel, type LogLikelihood, type ModelKind, checkModelInput, checkSampleArgs, checkSamples, dimsOf, LOG256 } from "../density.js";
 
 export abstract class Flow extends Module implements DensityModel {
   abstract readonly kind: ModelKind;
@@ -58,6 +58,7 @@ export abstract class Flow extends Module implements DensityModel {
 
   /** log p(x) = log p(z) + log|det| - D log 256 (the dequantized density turned discrete). */
   objective(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     const { logPz: pz, logPzLevels, logDet } = this.encode(x);
     const { logPx, logPz } = changeOfVariables(x, pz, logDet); // -Infinity, not NaN, far from the data
     return { logPx: logPx.sub(dimsOf(this.imageShape) * LOG256), logPz, logPzLevels, logDet };
@@ -73,7 +74,12 @@ export abstract class Flow extends Module implements DensityModel {
   }
 
   sample(n: number, o: { temperature?: number } = {}): Tensor {
-    return torch.noGrad(() => this.decode(null, n, o.temperature ?? 1).clamp(0, 1));
+    const t = checkSampleArgs(this.kind, n, o);
+    return checkSamples(
+      this.kind,
+      torch.noGrad(() => torch.tidy(() => this.decode(null, n, t).clamp(0, 1))),
+      t,
+    );
   }
 }
 

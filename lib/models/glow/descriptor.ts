@@ -3,6 +3,7 @@
 import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "../../presets.js";
 import type { ModelDescriptor } from "../registry.js";
 import { Glow, type GlowConfig } from "./glow.js";
+import { glowConfigSchema } from "./config.js";
 
 export function glow(kind: "glow" | "cv-glow", preset: PresetName, shape: Shape): Preset {
   const additive = kind === "cv-glow";
@@ -61,6 +62,7 @@ export const glowModel: ModelDescriptor<GlowConfig & { kind: "glow" }> = {
   kind: "glow",
   title: "Glow",
   isFlow: true,
+  schema: glowConfigSchema as never,
   create: (c) => new Glow(c),
   preset: (p, s) => glow("glow", p, s) as Preset & { model: GlowConfig & { kind: "glow" } },
 };
@@ -68,6 +70,7 @@ export const cvGlowModel: ModelDescriptor<GlowConfig & { kind: "cv-glow" }> = {
   kind: "cv-glow",
   title: "constant-volume Glow",
   isFlow: true,
+  schema: glowConfigSchema as never,
   create: (c) => new Glow(c),
   preset: (p, s) => glow("cv-glow", p, s) as Preset & { model: GlowConfig & { kind: "cv-glow" } },
 };

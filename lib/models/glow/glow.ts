@@ -18,32 +18,14 @@ import {
   SplitWithPrior,
   standardNormal,
   type CodePrior,
-  type CouplingKind,
-  type CouplingNet,
-  type CouplingScale,
   type FactoredCodes,
   type FlowLayer,
 } from "../flows/index.js";
 import { Flow } from "../flows/flow.js";
+import { glowConfigSchema, type GlowConfig } from "./config.js";
+import { parseWith } from "../../schema.js";
 
-export interface GlowConfig {
-  kind: "glow" | "cv-glow";
-  imageShape: [number, number, number];
-  /** Levels L (each squeezes by 2; all but the last factor out half the channels). */
-  levels: number;
-  /** Steps K per level. */
-  steps: number;
-  /** Width of the coupling networks. */
-  hidden: number;
-  coupling: CouplingKind;
-  scale: CouplingScale;
-  net: CouplingNet;
-  actnorm: boolean;
-  /** LU-decomposed 1x1 convolutions. */
-  lu: boolean;
-  /** Learned prior (Glow's split priors and learned top) instead of a standard normal everywhere. */
-  learnedPrior: boolean;
-}
+export type { GlowConfig } from "./config.js";
 
 /** One step of flow: [ActNorm] -> 1x1 convolution -> coupling (registered under those names). */
 export class GlowStep extends Module implements FlowLayer {
@@ -79,8 +61,12 @@ export class Glow extends Flow {
   readonly chain: FlowChain;
   protected readonly topPrior: CodePrior;
 
-  constructor(readonly config: GlowConfig) {
+  readonly config: GlowConfig;
+
+  constructor(config: GlowConfig) {
     super();
+    // Checked once here, so a typo or a missing field is an error naming it, not a default or a crash later.
+    this.config = config = parseWith(glowConfigSchema, config, "Glow config");
     if (config.kind === "cv-glow" && config.coupling !== "additive") throw new Error("cv-glow needs additive coupling");
     this.kind = config.kind;
     this.imageShape = config.imageShape;

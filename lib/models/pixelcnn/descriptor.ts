@@ -2,6 +2,7 @@
 import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "../../presets.js";
 import type { ModelDescriptor } from "../registry.js";
 import { PixelCNN, type PixelCNNConfig } from "./pixelcnn.js";
+import { pixelcnnConfigSchema } from "./config.js";
 
 function pixelcnn(preset: PresetName, shape: Shape): Preset {
   const base = { kind: "pixelcnn", imageShape: shape, kernel: 3, firstKernel: 7 } as const;
@@ -78,6 +79,7 @@ export const pixelcnnModel: ModelDescriptor<PixelCNNConfig> = {
   kind: "pixelcnn",
   title: "Gated PixelCNN",
   isFlow: false,
+  schema: pixelcnnConfigSchema,
   create: (c) => new PixelCNN(c),
   preset: pixelcnn as (p: PresetName, s: Shape) => Preset & { model: PixelCNNConfig },
 };

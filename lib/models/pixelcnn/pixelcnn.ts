@@ -23,25 +23,12 @@ import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Module, ModuleList } from "../../nn/index.js";
 import { fanIn, kaimingUniform_, uniform_ } from "../../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "../density.js";
+import { type DensityModel, type LogLikelihood, checkModelInput, checkSampleArgs } from "../density.js";
 import { binCentres, categoricalLogLikelihood, categoricalLogProbs, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
+import { pixelcnnConfigSchema, type PixelCNNConfig } from "./config.js";
+import { parseWith } from "../../schema.js";
 
-export interface PixelCNNConfig {
-  kind: "pixelcnn";
-  imageShape: [number, number, number];
-  /** Gated layers, the first (mask A, reading the image) included. */
-  layers: number;
-  /** Channels of each stack. */
-  features: number;
-  /** Width of the skip layer (and of the hidden 1x1 layer of the output). */
-  skip: number;
-  /** Kernel size of the gated layers after the first (odd; default 3). */
-  kernel?: number;
-  /** Kernel size of the first layer (odd; default 7, as van den Oord et al.). */
-  firstKernel?: number;
-  /** Number of values a sub-pixel takes (default 256; tests use 2 to enumerate every image). */
-  levels?: number;
-}
+export type { PixelCNNConfig } from "./config.js";
 
 type MaskType = "A" | "B";
 
@@ -163,8 +150,12 @@ export class PixelCNN extends Module implements DensityModel {
   readonly head1: CausalConv;
   readonly head2: CausalConv;
 
-  constructor(readonly config: PixelCNNConfig) {
+  readonly config: PixelCNNConfig;
+
+  constructor(config: PixelCNNConfig) {
     super();
+    // Checked once here, so a typo or a missing field is an error naming it, not a default or a crash later.
+    this.config = config = parseWith(pixelcnnConfigSchema, config, "PixelCNN config");
     const [c] = (this.imageShape = config.imageShape);
     const { features: f, skip } = config;
     const levels = (this.levels = config.levels ?? 256);
@@ -212,6 +203,7 @@ export class PixelCNN extends Module implements DensityModel {
   }
 
   objective(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return torch.tidy(() => {
       const values = pixelValues(x, this.levels);
       return { logPx: categoricalLogLikelihood(this.logits(centredInput(values, this.levels)), values, this.levels) };
@@ -235,6 +227,7 @@ export class PixelCNN extends Module implements DensityModel {
    * so each pass runs on the rows generated so far. temperature divides the logits.
    */
   sample(n: number, o: { temperature?: number } = {}): Tensor {
+    checkSampleArgs(this.kind, n, o);
     const [c, hh, ww] = this.imageShape;
     const L = this.levels;
     const device = this.head2.weight.device;

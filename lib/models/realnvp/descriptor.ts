@@ -3,6 +3,7 @@ import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "..
 import type { ModelDescriptor } from "../registry.js";
 import { glow } from "../glow/descriptor.js";
 import { RealNVP, type RealNVPConfig } from "./realnvp.js";
+import { realnvpConfigSchema } from "./config.js";
 
 function realnvp(preset: PresetName, shape: Shape): Preset {
   const model = { kind: "realnvp", imageShape: shape, alpha: 0.05, batchNorm: true } as const;
@@ -38,6 +39,7 @@ export const realnvpModel: ModelDescriptor<RealNVPConfig> = {
   kind: "realnvp",
   title: "RealNVP",
   isFlow: true,
+  schema: realnvpConfigSchema,
   create: (c) => new RealNVP(c),
   preset: realnvp as (p: PresetName, s: Shape) => Preset & { model: RealNVPConfig },
 };

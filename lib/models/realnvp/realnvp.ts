@@ -17,19 +17,10 @@ import {
   type MaskKind,
 } from "../flows/index.js";
 import { Flow } from "../flows/flow.js";
+import { realnvpConfigSchema, type RealNVPConfig } from "./config.js";
+import { parseWith } from "../../schema.js";
 
-export interface RealNVPConfig {
-  kind: "realnvp";
-  imageShape: [number, number, number];
-  /** Number of scales; all but the last squeeze and factor out half. */
-  scales: number;
-  hidden: number;
-  /** Residual blocks per coupling network. */
-  blocks: number;
-  /** Logit preprocessing: logit(alpha + (1 - 2 alpha) x). */
-  alpha: number;
-  batchNorm: boolean;
-}
+export type { RealNVPConfig } from "./config.js";
 
 export class RealNVP extends Flow {
   readonly kind = "realnvp" as const;
@@ -41,8 +32,12 @@ export class RealNVP extends Flow {
   readonly chain: FlowChain;
   protected readonly topPrior: CodePrior = standardNormal;
 
-  constructor(readonly config: RealNVPConfig) {
+  readonly config: RealNVPConfig;
+
+  constructor(config: RealNVPConfig) {
     super();
+    // Checked once here, so a typo or a missing field is an error naming it, not a default or a crash later.
+    this.config = config = parseWith(realnvpConfigSchema, config, "RealNVP config");
     this.imageShape = config.imageShape;
     let [c, h, w] = config.imageShape;
     this.pre = this.module("pre", new ModuleList<FlowLayerList>());

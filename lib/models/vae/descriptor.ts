@@ -2,6 +2,7 @@
 import { type Preset, type PresetName, type Shape, isSmall, tinyTrain } from "../../presets.js";
 import type { ModelDescriptor } from "../registry.js";
 import { VAE, type VAEConfig } from "./vae.js";
+import { vaeConfigSchema } from "./config.js";
 
 function vae(preset: PresetName, shape: Shape): Preset {
   const small = isSmall(shape);
@@ -80,6 +81,7 @@ export const vaeModel: ModelDescriptor<VAEConfig> = {
   kind: "vae",
   title: "VAE",
   isFlow: false,
+  schema: vaeConfigSchema,
   create: (c) => new VAE(c),
   preset: vae as (p: PresetName, s: Shape) => Preset & { model: VAEConfig },
 };

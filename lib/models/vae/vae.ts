@@ -23,27 +23,12 @@ import * as torch from "../../tensor/index.js";
 import { type Tensor } from "../../tensor/index.js";
 import { Conv2d, ConvTranspose2d, Linear, Module, ModuleList, chain } from "../../nn/index.js";
 import * as init from "../../nn/init.js";
-import { type DensityModel, type LogLikelihood } from "../density.js";
+import { type DensityModel, type LogLikelihood, checkModelInput, checkSampleArgs } from "../density.js";
 import { binCentres, categoricalLogLikelihood, centredInput, pixelValues, sampleCategorical } from "../discrete.js";
+import { vaeConfigSchema, type VAEConfig } from "./config.js";
+import { parseWith } from "../../schema.js";
 
-export interface VAEConfig {
-  kind: "vae";
-  imageShape: [number, number, number];
-  /** Dimension of z. */
-  latent: number;
-  /** K of the importance-weighted log-likelihood used for evaluation. */
-  iwSamples: number;
-  /** Channels of the encoder's stride-2 convolutions. */
-  encoder: number[];
-  /** Channels of the decoder's first feature map (what the linear layer from z makes). */
-  bottleneck: number;
-  /** Channels of the decoder's stride-2 transposed convolutions (its first map is H/2^n x W/2^n). */
-  decoder: number[];
-  /** Std of the normal the weights are drawn from. */
-  initStd: number;
-  /** Number of values a sub-pixel takes (default 256). */
-  levels?: number;
-}
+export type { VAEConfig } from "./config.js";
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 /** Logits one importance-sampling pass may hold: 64 decoded 28x28 images of 256 levels (51 MB). */
@@ -61,8 +46,12 @@ export class VAE extends Module implements DensityModel {
   /** [channels, height, width] of the decoder's first map (and of the encoder's last). */
   readonly baseShape: [number, number, number];
 
-  constructor(readonly config: VAEConfig) {
+  readonly config: VAEConfig;
+
+  constructor(config: VAEConfig) {
     super();
+    // Checked once here, so a typo or a missing field is an error naming it, not a default or a crash later.
+    this.config = config = parseWith(vaeConfigSchema, config, "VAE config");
     const [c, h, w] = (this.imageShape = config.imageShape);
     const levels = (this.levels = config.levels ?? 256);
     const down = 2 ** config.encoder.length,
@@ -128,6 +117,7 @@ export class VAE extends Module implements DensityModel {
 
   /** The ELBO per example with one reparameterised draw and the KL in closed form: [B] nats. */
   objective(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return torch.tidy(() => {
       const { values, mu, logVar } = this.encode(x);
       const z = torch.randnLike(mu).mul(logVar.mul(0.5).exp()).add(mu);
@@ -195,11 +185,13 @@ export class VAE extends Module implements DensityModel {
   }
 
   logLikelihood(x: Tensor): LogLikelihood {
+    checkModelInput(this, x);
     return { logPx: this.importanceWeighted(x, this.config.iwSamples) };
   }
 
   /** z ~ N(0, temperature^2 I), then every sub-pixel drawn from p(x|z). */
   sample(n: number, o: { temperature?: number } = {}): Tensor {
+    checkSampleArgs(this.kind, n, o);
     return torch.noGrad(() =>
       torch.tidy(() => {
         const z = torch.randn([n, this.config.latent], { device: this.toLogits.weight.device }).mul(o.temperature ?? 1);
