@@ -73,7 +73,7 @@ export class Tensor {
   }
 
   // ---- reading values ----
-  /** The single value of a one-element tensor. */
+  /** The single value of a one-element tensor. An int64 beyond ±2^53 throws (no exact JS number): use data()[0]. */
   item(): number {
     return Number(native.item(this.handle));
   }
