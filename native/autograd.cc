@@ -2,22 +2,27 @@
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <c10/util/StringUtil.h>
+
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "torch_addon.h"
 
 namespace torchts {
 
-// An array of tensor handles as tensors; with allow_null, null or undefined gives an undefined tensor.
-static std::vector<at::Tensor> tensor_array(HandleTable& handles, const Napi::Value& v, bool allow_null) {
+// An array of tensor handles as tensors; with allow_null, null gives an undefined tensor (LibTorch's "none").
+// undefined is an error: a JS mapping like `t.handle` of a non-Tensor gives it, and it must not mean "ones".
+static std::vector<at::Tensor> tensor_array(HandleTable& handles, const Napi::Value& v, bool allow_null, const char* what) {
+  if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected an array of Tensors");
   auto arr = v.As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value e = arr.Get(i);
-    if (allow_null && (e.IsNull() || e.IsUndefined())) out.emplace_back();
-    else out.push_back(handles.get(e));
+    if (allow_null && e.IsNull()) out.emplace_back();
+    else out.push_back(handles.get(e, what));
   }
   return out;
 }
@@ -25,9 +30,9 @@ static std::vector<at::Tensor> tensor_array(HandleTable& handles, const Napi::Va
 // backward(outputs[], grads[]|null, retainGraph, createGraph)
 Napi::Value Torch::Backward(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    auto outs = tensor_array(handles_, info[0], false);
+    auto outs = tensor_array(handles_, info[0], false, "backward");
     std::vector<at::Tensor> grads;
-    if (info[1].IsArray()) grads = tensor_array(handles_, info[1], true);
+    if (!info[1].IsNull() && !info[1].IsUndefined()) grads = tensor_array(handles_, info[1], true, "backward: gradient");
     std::optional<bool> retain;
     if (info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
     bool create = info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
@@ -44,23 +49,37 @@ Napi::Value Torch::Grad(const Napi::CallbackInfo& info) {
   });
 }
 
-// setGrad(id, gradId|null): null clears the gradient (as `p.grad = None`).
+// setGrad(id, gradId|null): null clears the gradient (as `p.grad = None`). A gradient must match the tensor's
+// shape, dtype and device, as PyTorch checks `p.grad = g`: an optimizer would broadcast a [1] gradient over
+// a [3] parameter, or mix dtypes, without a word.
 Napi::Value Torch::SetGrad(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
     at::Tensor& t = handles_.get(info[0]);
-    if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad() = at::Tensor();
-    else t.mutable_grad() = handles_.get(info[1]);
-    return info.Env().Undefined();
+    if (info[1].IsNull()) {
+      t.mutable_grad() = at::Tensor();
+      return env.Undefined();
+    }
+    const at::Tensor& g = handles_.get(info[1], "grad");
+    std::string why;
+    if (!g.sizes().equals(t.sizes())) why = "shape " + c10::str(g.sizes()) + ", the tensor " + c10::str(t.sizes());
+    else if (g.scalar_type() != t.scalar_type()) why = std::string("dtype ") + c10::toString(g.scalar_type()) + ", the tensor " + c10::toString(t.scalar_type());
+    else if (g.device() != t.device()) why = "device " + g.device().str() + ", the tensor " + t.device().str();
+    else if (g.layout() != t.layout()) why = "another layout than the tensor";
+    else if (g.is_same(t)) why = "the tensor itself as its own gradient";
+    if (!why.empty()) throw Napi::TypeError::New(env, "grad: the assigned gradient has " + why + "; a gradient must have the tensor's shape, dtype and device");
+    t.mutable_grad() = g;
+    return env.Undefined();
   });
 }
 
 // autogradGrad(outputs[], inputs[], gradOutputs[]|null, retainGraph, createGraph, allowUnused) -> (id|null)[]
 Napi::Value Torch::AutogradGrad(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    auto outs = tensor_array(handles_, info[0], false);
-    auto ins = tensor_array(handles_, info[1], false);
+    auto outs = tensor_array(handles_, info[0], false, "grad: outputs");
+    auto ins = tensor_array(handles_, info[1], false, "grad: inputs");
     std::vector<at::Tensor> gouts;
-    if (info[2].IsArray()) gouts = tensor_array(handles_, info[2], true);
+    if (!info[2].IsNull() && !info[2].IsUndefined()) gouts = tensor_array(handles_, info[2], true, "grad: gradOutputs");
     std::optional<bool> retain;
     if (info[3].IsBoolean()) retain = info[3].As<Napi::Boolean>().Value();
     bool create = info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();

@@ -47,6 +47,7 @@ void Torch::build_stack(const Napi::CallbackInfo& info, size_t first, const OpEn
     stack.push_back(to_ivalue(v, a, op));
   }
   if (generator_at >= 0 && stack[generator_at].isNone() && runs_on_cpu(stack)) stack[generator_at] = c10::IValue(gen_);
+  if (op.int_division) refuse_int_division_overflow(op, stack);
 }
 
 c10::IValue Torch::to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEntry& op) {
@@ -55,7 +56,7 @@ c10::IValue Torch::to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEnt
     return Napi::TypeError::New(env, op.name + ": argument '" + a.name + "' must be " + what);
   };
   switch (a.kind) {
-    case Kind::Tensor: return handles_.get(v);
+    case Kind::Tensor: return handles_.get(v, op.name.c_str(), &a.name);
     case Kind::Int: return c10::IValue(to_int(v, a, op, "an integer"));
     case Kind::Float:
       if (!v.IsNumber()) throw bad("a number");
@@ -125,7 +126,7 @@ c10::IValue Torch::to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEnt
       auto arr = v.As<Napi::Array>();
       std::vector<at::Tensor> out;
       out.reserve(arr.Length());
-      for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(handles_.get(arr.Get(j)));
+      for (uint32_t j = 0; j < arr.Length(); j++) out.push_back(handles_.get(arr.Get(j), op.name.c_str(), &a.name));
       return c10::IValue(out);
     }
     case Kind::OptTensorList: {
@@ -135,7 +136,7 @@ c10::IValue Torch::to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEnt
       for (uint32_t j = 0; j < arr.Length(); j++) {
         Napi::Value e = arr.Get(j);
         if (e.IsNull() || e.IsUndefined()) out.push_back(std::nullopt);
-        else out.push_back(handles_.get(e));
+        else out.push_back(handles_.get(e, op.name.c_str(), &a.name));
       }
       return c10::IValue(out);
     }

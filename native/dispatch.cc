@@ -40,6 +40,7 @@ Napi::Value Torch::Op(const Napi::CallbackInfo& info) {
       e.return_alias_arg.push_back(alias);
     }
     choose_fast(e);
+    mark_int_division(e);
     uint32_t id = static_cast<uint32_t>(ops_.size());
     ops_.push_back(std::move(e));
     op_ids_.emplace(full, id);
@@ -96,7 +97,7 @@ Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) 
   switch (op.fast) {
     case Fast::Conv: {
       auto stride = symints_arg(info, 3, op), padding = symints_arg(info, 4, op), dilation = symints_arg(info, 5, op);
-      r = op.conv->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), opt_tensor_arg(info, 2), stride, padding, dilation,
+      r = op.conv->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), opt_tensor_arg(info, 2, op), stride, padding, dilation,
                         c10::SymInt(int_arg(info, 6, op)));
       break;
     }
@@ -120,7 +121,7 @@ at::Scalar Torch::scalar_arg(const Napi::CallbackInfo& info, size_t i, const OpE
 const at::Tensor& Torch::tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
   if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull())
     throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + op.args[i].name + "' is required");
-  return handles_.get(info[i + 1]);
+  return handles_.get(info[i + 1], op.name.c_str(), &op.args[i].name);
 }
 
 // The JS argument i (a number or an array of numbers), or the schema's default, as SymInts.
@@ -137,9 +138,9 @@ int64_t Torch::int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& 
   return v.IsUndefined() && a.has_default ? a.default_value.toInt() : to_ivalue(v, a, op).toInt();
 }
 
-std::optional<at::Tensor> Torch::opt_tensor_arg(const Napi::CallbackInfo& info, size_t i) {
+std::optional<at::Tensor> Torch::opt_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
   if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull()) return std::nullopt;
-  return handles_.get(info[i + 1]);
+  return handles_.get(info[i + 1], op.name.c_str(), &op.args[i].name);
 }
 
 }  // namespace torchts

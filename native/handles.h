@@ -6,6 +6,8 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace torchts {
@@ -14,15 +16,20 @@ namespace torchts {
 // small tensors. Here a result is a slot in a per-environment table and JS gets back a plain number; the
 // TypeScript Tensor class wraps it.
 //
-// A handle is slot | env tag << 24 | generation << 32 (53 bits: exact in a JS number). Freeing a slot bumps
-// its generation, so a stale handle (used after dispose, or a finalizer running late) never reaches the
-// slot's next tensor. The tag names the environment (main thread or worker) whose table holds the tensor:
-// a number passed to another thread would otherwise read that thread's tensor in the same slot.
+// A handle is 1 << 52 | generation << 32 | env tag << 24 | slot (53 bits: exact in a JS number).
+// - The marker bit 52 sets every handle apart from the small numbers callers pass by mistake (`a.matmul(5)`):
+//   those are "expected a Tensor, got the number 5", not somebody's tensor.
+// - Freeing a slot bumps its generation, so a stale handle (used after dispose, or a finalizer running late)
+//   never reaches the slot's next tensor.
+// - The tag names the environment (main thread or worker) whose table holds the tensor: a number passed to
+//   another thread would otherwise read that thread's tensor in the same slot. A tag is reused once its
+//   environment has exited, so a new table's generations start where the tag's last table stopped: a handle
+//   of an exited worker is stale in the next worker with its tag.
 class HandleTable {
  public:
   static constexpr uint64_t kSlotBits = 24, kSlotMask = (1u << kSlotBits) - 1, kTagBits = 8, kTagMask = (1u << kTagBits) - 1,
-                            kGenShift = kSlotBits + kTagBits, kGenMask = (1u << 21) - 1;
-  static constexpr int64_t kForeign = -2;
+                            kGenShift = kSlotBits + kTagBits, kGenMask = (1u << 20) - 1, kMarker = 1ull << 52;
+  static constexpr int64_t kStale = -1, kForeign = -2, kNotHandle = -3;
 
   HandleTable();
   ~HandleTable();
@@ -31,24 +38,25 @@ class HandleTable {
 
   double put(at::Tensor t, Napi::Env env);
 
-  // The slot of a live handle, -1 for a stale one, kForeign for another environment's.
+  // The slot of a live handle; kStale, kForeign (another environment's) or kNotHandle otherwise.
   int64_t slot_of(double handle) const {
-    if (!(handle >= 0)) return -1;
+    // Doubles from 2^52 up are integers, so the cast is exact; from 2^53 up, bits above the marker are set.
+    if (!(handle >= static_cast<double>(kMarker))) return kNotHandle;
     uint64_t h = static_cast<uint64_t>(handle);
+    if (h >> 53) return kNotHandle;
     if (((h >> kSlotBits) & kTagMask) != tag_) return kForeign;
     uint64_t slot = h & kSlotMask;
-    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != (h >> kGenShift)) return -1;
+    if (slot >= tensors_.size() || nbytes_[slot] < 0 || gens_[slot] != ((h >> kGenShift) & kGenMask)) return kStale;
     return static_cast<int64_t>(slot);
   }
 
   static Napi::Error foreign_error(Napi::Env env);
 
-  at::Tensor& get(const Napi::Value& v) {
+  // The tensor a JS value names. op and arg, when given, start the error message ("aten::mm: argument 'mat2'").
+  at::Tensor& get(const Napi::Value& v, const char* op = nullptr, const std::string* arg = nullptr) {
     double h;  // one N-API call: it fails for non-numbers
-    if (napi_get_value_double(v.Env(), v, &h) != napi_ok) throw Napi::TypeError::New(v.Env(), "expected a Tensor");
-    int64_t slot = slot_of(h);
-    if (slot == kForeign) throw foreign_error(v.Env());
-    if (slot < 0) throw Napi::Error::New(v.Env(), "tensor was disposed: it cannot be used any more");
+    int64_t slot = napi_get_value_double(v.Env(), v, &h) == napi_ok ? slot_of(h) : kNotHandle;
+    if (slot < 0) throw_bad(v, slot, op, arg);
     return tensors_[slot];
   }
 
@@ -62,6 +70,11 @@ class HandleTable {
   // The lowest tag 1..255 no live environment holds (taken in the constructor, given back in the
   // destructor), so two live environments never share one; beyond 255 at once, tag 0 is shared.
   const uint64_t tag_;
+  // The generation new slots start at: where the last table with this tag stopped.
+  const uint32_t gen_base_;
+  HandleTable(std::pair<uint64_t, uint32_t> tag_and_base);
+
+  [[noreturn]] void throw_bad(const Napi::Value& v, int64_t why, const char* op, const std::string* arg) const;
 
   void account(Napi::Env env, int64_t delta);
 

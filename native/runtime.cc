@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <mutex>
+#include <string>
 
 #include "torch_addon.h"
 
@@ -48,11 +49,17 @@ Napi::Value Torch::SetRngState(const Napi::CallbackInfo& info) {
   });
 }
 
+static constexpr int kMaxThreads = 1024;
+
 Napi::Value Torch::SetNumThreads(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
-    int n = info[0].As<Napi::Number>().Int32Value();
-    if (n < 1) throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread");
-    at::set_num_threads(n);
+    // Checked, not converted: 2.5 ran 2 threads and 2^32 + 1 ran 1. The cap keeps a typo from asking
+    // OpenMP for millions of threads.
+    double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : NAN;
+    if (!(n >= 1 && n <= kMaxThreads && n == std::trunc(n)))
+      throw Napi::RangeError::New(info.Env(), "setNumThreads: need at least 1 thread, an integer up to " + std::to_string(kMaxThreads) +
+                                                  ", got " + info[0].ToString().Utf8Value());
+    at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();
   });
 }

@@ -44,6 +44,9 @@ struct OpEntry {
   // For each return, the index of the argument it writes into (in-place / out= ops), or -1.
   std::vector<int> return_alias_arg;
   Fast fast = Fast::None;
+  // Integer division that can overflow (int_division.cc): checked before each call, on the boxed path.
+  bool int_division = false;
+  int rounding_mode_arg = -1;  // div and divide: only a rounding mode makes them integer division
   std::optional<c10::TypedOperatorHandle<SigT>> t;
   std::optional<c10::TypedOperatorHandle<SigTT>> tt;
   std::optional<c10::TypedOperatorHandle<SigTS>> ts;
@@ -55,5 +58,11 @@ struct OpEntry {
 void choose_fast(OpEntry& e);
 
 Kind kind_of(const c10::TypePtr& t);
+
+// int_division.cc: LibTorch traps (SIGFPE) on INT_MIN / -1 with rounding_mode "trunc", and wraps to INT_MIN
+// with "floor" and floor_divide. Ops that can do either are marked when looked up (and leave the fast path);
+// a call that would divide INT_MIN by -1 in int32 or int64 is refused with a message.
+void mark_int_division(OpEntry& e);
+void refuse_int_division_overflow(const OpEntry& op, const std::vector<c10::IValue>& stack);
 
 }  // namespace torchts

@@ -3,6 +3,8 @@
 #include <ATen/ops/empty.h>
 #include <c10/util/StringUtil.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -47,24 +49,48 @@ Napi::Value Torch::RequiresGrad(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), handles_.get(info[0]).requires_grad()); });
 }
 
-// fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
+// fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor. The shape is read first: reading
+// it can run JS (a getter) that detaches the data's buffer, so the buffer is looked at only afterwards.
+// A view of a SharedArrayBuffer works too (its bytes are copied as they are at that moment).
 Napi::Value Torch::FromBuffer(const Napi::CallbackInfo& info) {
   return guard(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer: expected a TypedArray");
-    auto ta = info[0].As<Napi::TypedArray>();
+    if (!info[1].IsArray()) throw Napi::TypeError::New(env, "fromBuffer: the shape must be an array of integers");
     auto arr = info[1].As<Napi::Array>();
     std::vector<int64_t> shape(arr.Length());
-    for (uint32_t i = 0; i < shape.size(); i++) shape[i] = arr.Get(i).As<Napi::Number>().Int64Value();
-    auto dtype = static_cast<at::ScalarType>(info[2].As<Napi::Number>().Int32Value());
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
-    size_t nb = static_cast<size_t>(t.numel()) * t.element_size();
-    if (nb != ta.ByteLength())
+    uint64_t numel = 1;
+    for (uint32_t i = 0; i < shape.size(); i++) {
+      Napi::Value e = arr.Get(i);
+      double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+      if (!(d >= 0 && d == std::trunc(d) && d <= 9007199254740992.0))
+        throw Napi::TypeError::New(env, "tensor(): the shape must be non-negative integers, got " +
+                                            (e.IsString() ? "'" + e.As<Napi::String>().Utf8Value() + "'" : e.ToString().Utf8Value()) +
+                                            " at index " + std::to_string(i));
+      shape[i] = static_cast<int64_t>(d);
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(d), &numel)) numel = UINT64_MAX;
+    }
+    double code = info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : -1;
+    if (!(code >= 0 && code < static_cast<double>(c10::ScalarType::NumOptions) && code == std::trunc(code)) ||
+        code == static_cast<double>(c10::ScalarType::Undefined))
+      throw Napi::TypeError::New(env, "fromBuffer: unknown dtype code " + info[2].ToString().Utf8Value());
+    auto dtype = static_cast<at::ScalarType>(static_cast<int>(code));
+    if (!info[0].IsTypedArray()) throw Napi::TypeError::New(env, "fromBuffer: expected a TypedArray");
+    auto ta = info[0].As<Napi::TypedArray>();  // its length, read now: after the shape
+    void* data = nullptr;
+    napi_value buffer;
+    bool detached = false;
+    NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ta, nullptr, nullptr, &data, &buffer, nullptr), Napi::Value());
+    NAPI_THROW_IF_FAILED(env, napi_is_detached_arraybuffer(env, buffer, &detached), Napi::Value());
+    if (detached)
+      throw Napi::TypeError::New(env, "tensor(): the data's ArrayBuffer was detached (transferred to another thread or by "
+                                      "structuredClone) before its bytes were copied: pass data that stays attached");
+    size_t elem = c10::elementSize(dtype);
+    if (numel == UINT64_MAX || __builtin_mul_overflow(numel, elem, &numel) || numel != ta.ByteLength())
       throw Napi::RangeError::New(env, "fromBuffer: " + std::to_string(ta.ByteLength()) + " bytes do not fill shape " +
-                                           c10::str(t.sizes()) + " of " + c10::toString(dtype) + " (" +
-                                           std::to_string(nb) + " bytes)");
-    auto* src = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    if (nb) std::memcpy(t.data_ptr(), src, nb);
+                                           c10::str(at::IntArrayRef(shape)) + " of " + c10::toString(dtype) +
+                                           (numel == UINT64_MAX ? " (more bytes than can be counted)" : " (" + std::to_string(numel) + " bytes)"));
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
+    if (numel) std::memcpy(t.data_ptr(), data, numel);
     return Napi::Number::New(env, handles_.put(std::move(t), env));
   });
 }
@@ -88,6 +114,12 @@ Napi::Value Torch::Item(const Napi::CallbackInfo& info) {
                                              " elements, only a one-element tensor converts to a number");
     auto s = t.item();
     if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+    // An integer beyond 2^53 has no exact JS number: an error, not a silently rounded value.
+    constexpr int64_t kExact = int64_t{1} << 53;
+    if (s.isIntegral(false) && (s.toLong() > kExact || s.toLong() < -kExact))
+      throw Napi::RangeError::New(info.Env(), "item(): " + std::to_string(s.toLong()) +
+                                                  " is beyond 2^53, where a JS number is no longer exact; read it as a BigInt "
+                                                  "with data()[0] (a BigInt64Array)");
     return Napi::Number::New(info.Env(), s.toDouble());
   });
 }

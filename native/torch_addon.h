@@ -57,7 +57,7 @@ class Torch : public Napi::Addon<Torch> {
   const at::Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
   std::vector<c10::SymInt> symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
   int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
-  std::optional<at::Tensor> opt_tensor_arg(const Napi::CallbackInfo& info, size_t i);
+  std::optional<at::Tensor> opt_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
 
   // convert.cc: JS values to the dispatcher's IValues and back.
   void build_stack(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torch::jit::Stack& stack);

@@ -2,6 +2,7 @@
 // p ← p - lr/(1-β1ᵗ) · m / (sqrt(v)/sqrt(1-β2ᵗ) + eps). Weight decay is L2 (added to the gradient).
 import { type Tensor } from "../tensor/tensor.js";
 import { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type ParamState } from "./optimizer.js";
+import { ADAM_HYPER, given } from "./options.js";
 
 export interface AdamHyper extends BaseHyper {
   betas: readonly [number, number];
@@ -10,7 +11,7 @@ export interface AdamHyper extends BaseHyper {
 
 export class Adam extends Optimizer<AdamHyper> {
   constructor(params: Tensor[] | ParamGroupInput<AdamHyper>[], o: Partial<AdamHyper> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...o });
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...given(o) }, ADAM_HYPER);
   }
 
   protected initState(p: Tensor): Record<string, Tensor> {

@@ -2,6 +2,7 @@
 // weighted infinity norm u ← max(β2 u, |g| + eps); p ← p - lr/(1-β1ᵗ) · m / u.
 import { type Tensor } from "../tensor/tensor.js";
 import { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type ParamState } from "./optimizer.js";
+import { ADAMAX_HYPER, given } from "./options.js";
 
 export interface AdamaxHyper extends BaseHyper {
   betas: readonly [number, number];
@@ -10,7 +11,7 @@ export interface AdamaxHyper extends BaseHyper {
 
 export class Adamax extends Optimizer<AdamaxHyper> {
   constructor(params: Tensor[] | ParamGroupInput<AdamaxHyper>[], o: Partial<AdamaxHyper> = {}) {
-    super(params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...o });
+    super(params, { lr: 2e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, ...given(o) }, ADAMAX_HYPER);
   }
 
   protected initState(p: Tensor): Record<string, Tensor> {

@@ -5,6 +5,7 @@
 import { Tensor, tidy } from "../tensor/tensor.js";
 import { noGrad } from "../tensor/autograd.js";
 import { empty, zerosLike } from "../tensor/creation.js";
+import { checkHyper, given, type HyperSchema } from "./options.js";
 
 /** Hyperparameters every optimizer has; subclasses add theirs. */
 export interface BaseHyper {
@@ -39,11 +40,22 @@ export interface OptimizerStateDict {
 export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   readonly paramGroups: ParamGroup<H>[];
   protected readonly state = new Map<Tensor, ParamState>();
+  private readonly schema: HyperSchema;
 
-  constructor(params: Tensor[] | ParamGroupInput<H>[], defaults: H) {
+  /** defaults: the optimizer's defaults with the caller's options over them, checked against schema. */
+  constructor(params: Tensor[] | ParamGroupInput<H>[], defaults: H, schema: HyperSchema) {
+    this.schema = schema;
+    const name = this.constructor.name;
+    checkHyper(schema, defaults, name);
     const groups: ParamGroupInput<H>[] =
       params.length > 0 && params[0] instanceof Tensor ? [{ params: params as Tensor[] } as ParamGroupInput<H>] : (params as ParamGroupInput<H>[]);
-    this.paramGroups = groups.map((g) => ({ ...defaults, ...g, params: [...g.params] }));
+    this.paramGroups = groups.map((g, k) => {
+      if (!Array.isArray(g?.params) || g.params.some((p) => !(p instanceof Tensor)))
+        throw new TypeError(`${name}: paramGroups.${k}.params must be an array of Tensors`);
+      const { params: ps, ...hyper } = given(g) as ParamGroupInput<H>;
+      checkHyper(schema.partial(), hyper, name, `paramGroups.${k}`);
+      return { ...defaults, ...hyper, params: [...ps] } as ParamGroup<H>;
+    });
     const seen = new Set<Tensor>();
     for (const p of this.allParams()) {
       if (seen.has(p)) throw new Error(`${this.constructor.name}: a parameter appears in more than one place`);
@@ -57,6 +69,7 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     return this.paramGroups[0]!.lr;
   }
   set lr(v: number) {
+    checkHyper(this.schema.pick({ lr: true }), { lr: v }, this.constructor.name);
     for (const g of this.paramGroups) g.lr = v;
   }
 
@@ -73,10 +86,16 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
   step(): void {
     tidy(() =>
       noGrad(() => {
+        let i = 0;
         for (const group of this.paramGroups)
           for (const p of group.params) {
             const g = p.grad;
+            i++;
             if (g === null) continue;
+            // Assigning a gradient checks its shape, but an in-place resize_ can still change it: an update
+            // would broadcast it over the parameter without a word.
+            if (g.shape.length !== p.shape.length || g.shape.some((n, d) => n !== p.shape[d]))
+              throw new Error(`${this.constructor.name}.step: parameter ${i - 1} has shape [${p.shape}], its gradient [${g.shape}]`);
             let st = this.state.get(p);
             if (!st) {
               const tensors = this.initState(p, group);
@@ -127,6 +146,8 @@ export abstract class Optimizer<H extends BaseHyper = BaseHyper> {
     if (meta.paramGroups.length !== this.paramGroups.length)
       throw new Error(`${name}.loadStateDict: ${meta.paramGroups.length} parameter groups in the state, ${this.paramGroups.length} here`);
     meta.paramGroups.forEach((g, k) => {
+      const { params: _ids, ...hyper } = g;
+      checkHyper(this.schema, hyper, `${name}.loadStateDict`, `paramGroups.${k}`);
       const n = (g.params as number[]).length;
       if (n !== this.paramGroups[k]!.params.length)
         throw new Error(`${name}.loadStateDict: group ${k} has ${n} parameters in the state, ${this.paramGroups[k]!.params.length} here`);

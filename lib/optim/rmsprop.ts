@@ -1,6 +1,7 @@
 // RMSprop with PyTorch's semantics (eps added outside the square root; the average starts at zero).
 import { type Tensor } from "../tensor/tensor.js";
 import { Optimizer, type BaseHyper, type ParamGroup, type ParamGroupInput, type ParamState } from "./optimizer.js";
+import { RMSPROP_HYPER, given } from "./options.js";
 
 export interface RMSpropHyper extends BaseHyper {
   alpha: number;
@@ -12,7 +13,7 @@ export interface RMSpropHyper extends BaseHyper {
 
 export class RMSprop extends Optimizer<RMSpropHyper> {
   constructor(params: Tensor[] | ParamGroupInput<RMSpropHyper>[], o: Partial<RMSpropHyper> = {}) {
-    super(params, { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...o });
+    super(params, { lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...given(o) }, RMSPROP_HYPER);
   }
 
   protected initState(p: Tensor, group: ParamGroup<RMSpropHyper>): Record<string, Tensor> {

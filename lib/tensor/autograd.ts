@@ -2,6 +2,16 @@
 // gradients, as Hessian-vector products need), and grad-mode scopes.
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
+import { describeValue } from "./describe.js";
+
+/** Tensors (or, with nulls, Tensors and nulls) as handles; a number or anything else is an error, not "none". */
+function handles(fn: string, what: string, ts: readonly unknown[], nulls: boolean): (number | null)[] {
+  return ts.map((t, i) => {
+    if (t instanceof Tensor) return t.handle;
+    if (nulls && t === null) return null;
+    throw new TypeError(`${fn}(): ${what}[${i}] must be a Tensor${nulls ? " or null" : ""}, got ${describeValue(t)}`);
+  });
+}
 
 export interface GradOptions {
   gradOutputs?: (Tensor | null)[];
@@ -16,9 +26,9 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], o: G
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const createGraph = o.createGraph ?? false;
   const hs = native.autogradGrad(
-    outs.map((t) => t.handle),
-    ins.map((t) => t.handle),
-    o.gradOutputs ? o.gradOutputs.map((t) => (t ? t.handle : null)) : null,
+    handles("grad", "outputs", outs, false) as number[],
+    handles("grad", "inputs", ins, false) as number[],
+    o.gradOutputs ? handles("grad", "gradOutputs", o.gradOutputs, true) : null,
     o.retainGraph ?? createGraph,
     createGraph,
     o.allowUnused ?? false,
@@ -28,8 +38,8 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], o: G
 
 export function backward(outputs: Tensor[], gradOutputs?: (Tensor | null)[], o: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
   native.backward(
-    outputs.map((t) => t.handle),
-    gradOutputs ? gradOutputs.map((t) => (t ? t.handle : null)) : null,
+    handles("backward", "outputs", outputs, false) as number[],
+    gradOutputs ? handles("backward", "gradOutputs", gradOutputs, true) : null,
     o.retainGraph,
     o.createGraph ?? false,
   );

@@ -107,7 +107,9 @@ const TENSOR_RETURN = /^Tensor(\([a-z]!?\))?\??$/;
 function checkedOpId(schema: string, want: "tensor" | "tensors" | "value"): number {
   const id = opId(schema);
   const { returns } = native.opSchema(id);
-  const tensors = returns.every((r) => TENSOR_RETURN.test(r)) || (returns.length === 1 && /^Tensor(\([a-z]!?\))?\[\]$/.test(returns[0]!));
+  // Several: a tuple of Tensors or one Tensor[] (one plain Tensor is tensorOp's).
+  const tensors =
+    (returns.length > 1 && returns.every((r) => TENSOR_RETURN.test(r))) || (returns.length === 1 && /^Tensor(\([a-z]!?\))?\[\]$/.test(returns[0]!));
   const ok =
     want === "tensor"
       ? returns.length === 1 && TENSOR_RETURN.test(returns[0]!)
@@ -175,7 +177,7 @@ export const O = {
   le: tensorOp("aten::le.Tensor"), le_s: tensorOp("aten::le.Scalar"),
   gt: tensorOp("aten::gt.Tensor"), gt_s: tensorOp("aten::gt.Scalar"),
   ge: tensorOp("aten::ge.Tensor"), ge_s: tensorOp("aten::ge.Scalar"),
-  logical_and: tensorOp("aten::logical_and"), logical_not: tensorOp("aten::logical_not"),
+  logical_and: tensorOp("aten::logical_and"), logical_or: tensorOp("aten::logical_or"), logical_not: tensorOp("aten::logical_not"),
   sum: tensorOp("aten::sum"), sum_dim: tensorOp("aten::sum.dim_IntList"),
   mean: tensorOp("aten::mean"), mean_dim: tensorOp("aten::mean.dim"), prod: tensorOp("aten::prod"),
   logsumexp: tensorOp("aten::logsumexp"),

@@ -9,7 +9,15 @@ import { Tensor } from "./tensor.js";
 // Registering with a FinalizationRegistry costs about as much as a small op, so it is deferred: a tensor
 // made in a scope is registered only if it outlives every scope, and an unscoped one only if it is still
 // alive at the next flush (a microtask, or every 1024 tensors). Tensors disposed before then never pay.
-const finalizer = new FinalizationRegistry<Handle>((h) => native.free(h));
+// A finalizer cannot report to anyone, and an exception thrown here ends the process. The one free() can
+// throw for is a handle another thread made, wrapped here by mistake: not this thread's to free.
+const finalizer = new FinalizationRegistry<Handle>((h) => {
+  try {
+    native.free(h);
+  } catch {
+    // another thread's tensor: its own thread frees it
+  }
+});
 const scopes: Tensor[][] = [];
 
 /** With a tensor: adds it to the innermost open scope. Whether a scope was open. */
@@ -35,17 +43,29 @@ export function guardWithFinalizer(t: Tensor): void {
 // ---------------------------------------------------------------------------------------------------
 // Scopes.
 
-function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
-  if (depth > 8 || v === null || typeof v !== "object") return;
+// The Tensors in a value, in arrays and plain objects at any depth (other objects are not searched). A loop
+// over a work list, not recursion: no depth limit (one of 8 disposed deeper tensors), and cycles end it.
+function collect(v: unknown, out: Set<Tensor>): void {
+  if (v === null || typeof v !== "object") return;
   if (v instanceof Tensor) {
     out.add(v);
     return;
   }
-  if (Array.isArray(v)) {
-    for (const x of v) collect(x, out, depth + 1);
-    return;
+  const seen = new Set<object>();
+  const todo: unknown[] = [v];
+  while (todo.length) {
+    const x = todo.pop();
+    if (x === null || typeof x !== "object") continue;
+    if (x instanceof Tensor) out.add(x);
+    else if (seen.has(x)) continue;
+    else if (Array.isArray(x)) {
+      seen.add(x);
+      for (const y of x) todo.push(y);
+    } else if (Object.getPrototypeOf(x) === Object.prototype) {
+      seen.add(x);
+      for (const y of Object.values(x)) todo.push(y);
+    }
   }
-  if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collect(x, out, depth + 1);
 }
 
 function closeScope(made: Tensor[], result: unknown): void {

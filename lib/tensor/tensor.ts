@@ -5,6 +5,7 @@ import { O } from "./ops.js";
 import { guardWithFinalizer, inScope } from "./scope.js";
 import { type DType, DTYPES, dtypeCode, dtypeFromCode, isDType, typedArrayFor, type TypedArray } from "./dtype.js";
 import { type Device, parseDevice } from "./device.js";
+import { describeValue } from "./describe.js";
 
 export class Tensor {
   /** The native handle (an integer). Internal: use the methods. */
@@ -35,9 +36,17 @@ export class Tensor {
   get numel(): number {
     return this.shape.reduce((a, b) => a * b, 1);
   }
+  /** The shape, or the size of one dim (negative dims count from the end, as PyTorch). */
   size(dim?: number): number | number[] {
     if (dim === undefined) return this.shape;
-    return this.shape[dim < 0 ? dim + this.ndim : dim]!;
+    const n = this.ndim;
+    if (!Number.isInteger(dim) || dim < -n || dim >= n)
+      throw new RangeError(
+        n === 0
+          ? `size(): dimension specified as ${dim} but the tensor has no dimensions`
+          : `size(): dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
+      );
+    return this.shape[dim < 0 ? dim + n : dim]!;
   }
   get isDisposed(): boolean {
     return this._disposed;
@@ -64,7 +73,7 @@ export class Tensor {
   }
 
   // ---- reading values ----
-  /** The single value of a one-element tensor. */
+  /** The single value of a one-element tensor. An int64 beyond ±2^53 throws (no exact JS number): use data()[0]. */
   item(): number {
     return Number(native.item(this.handle));
   }
@@ -104,10 +113,14 @@ export class Tensor {
     const h = native.grad(this.handle);
     return h === null ? null : new Tensor(h);
   }
+  /** Sets the gradient (null clears it); it must have this tensor's shape, dtype and device. */
   set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw new TypeError(`grad: expected a Tensor or null, got ${describeValue(g)}`);
     native.setGrad(this.handle, g === null ? null : g.handle);
   }
-  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+  /** Backpropagates from this tensor; gradient (this tensor's shape) defaults to ones for a scalar. */
+  backward(gradient?: Tensor | null, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    if (gradient != null && !(gradient instanceof Tensor)) throw new TypeError(`backward(): the gradient must be a Tensor, got ${describeValue(gradient)}`);
     native.backward([this.handle], gradient ? [gradient.handle] : null, opts.retainGraph, opts.createGraph ?? false);
   }
   detach(): Tensor {
@@ -277,6 +290,9 @@ export class Tensor {
   }
   logicalAnd(o: Tensor): Tensor {
     return O.logical_and(this, o);
+  }
+  logicalOr(o: Tensor): Tensor {
+    return O.logical_or(this, o);
   }
   logicalNot(): Tensor {
     return O.logical_not(this);

@@ -182,3 +182,39 @@ describe("Optimizer", () => {
     opt.dispose();
   });
 });
+
+describe("optimizer options", () => {
+  const p = () => torch.zeros([3]).requiresGrad_(true);
+  it("are validated: a bad value names the field and what it takes", () => {
+    // Each was accepted, and training went on with NaN weights or never moved.
+    expect(() => new Adam([p()], { lr: Number.NaN })).toThrow(/Adam: lr: .*finite.*got NaN/i);
+    expect(() => new Adam([p()], { lr: -1 })).toThrow(/Adam: lr: .*>=0|Adam: lr: .*non-negative|Adam: lr: .*at least 0/i);
+    expect(() => new Adam([p()], { betas: [1, 0.999] })).toThrow(/Adam: betas\.0: .*less than 1|Adam: betas\.0: .*<1/i);
+    expect(() => new Adam([p()], { betas: [0.9] as unknown as [number, number] })).toThrow(/Adam: betas/);
+    expect(() => new Adam([p()], { eps: -1e-8 })).toThrow(/Adam: eps/);
+    expect(() => new RMSprop([p()], { alpha: 1.5 })).toThrow(/RMSprop: alpha/);
+    expect(() => new RMSprop([p()], { momentum: -0.1 })).toThrow(/RMSprop: momentum/);
+    expect(() => new Adamax([p()], { weightDecay: Number.POSITIVE_INFINITY })).toThrow(/Adamax: weightDecay/);
+    // A typo is an error naming the key, not a default used in silence.
+    expect(() => new Adam([p()], { learningRate: 0.1 } as unknown as { lr: number })).toThrow(/Adam: unrecognized key.*"learningRate"/i);
+    expect(() => new Adam([{ params: [p()], lr: Number.NaN }])).toThrow(/Adam: paramGroups\.0\.lr/);
+    expect(() => new Adam([p()], { lr: 0.1, betas: [0.5, 0.9], eps: 1e-6, weightDecay: 0.01 })).not.toThrow();
+  });
+  it("a learning rate set later (schedules) or loaded from a state dict is checked too", () => {
+    const opt = new Adam([p()]);
+    expect(() => (opt.lr = Number.NaN)).toThrow(/Adam: lr: .*got NaN/i);
+    expect(opt.lr).toBe(1e-3);
+    expect(() =>
+      opt.loadStateDict({ tensors: {}, meta: { state: {}, paramGroups: [{ lr: -2, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, params: [0] }] } }),
+    ).toThrow(/Adam.loadStateDict: paramGroups\.0\.lr/);
+    expect(opt.lr).toBe(1e-3);
+  });
+  it("step() refuses a gradient of another shape than its parameter instead of broadcasting it", () => {
+    const q = p();
+    const opt = new Adam([q], { lr: 0.1 });
+    q.grad = torch.ones([3]);
+    torch.tensorOp("aten::resize_")(q.grad!, [1]); // the only way left to reshape a gradient in place
+    expect(() => opt.step()).toThrow(/Adam.step: parameter 0 has shape \[3\], its gradient \[1\]/);
+    expect(q.tolist()).toEqual([0, 0, 0]);
+  });
+});

@@ -161,3 +161,39 @@ describe("autograd", () => {
     expect(gs[1]).toBeNull();
   });
 });
+
+describe("autograd refuses what it would silently misread", () => {
+  it("an assigned gradient must be a Tensor of the parameter's shape, dtype and device", () => {
+    const p = torch.zeros([3]).requiresGrad_(true);
+    // Each was accepted: the [5] gradient stayed, the float64 one too, and 5 cleared the gradient.
+    expect(() => (p.grad = torch.ones([5]))).toThrow(/grad: the assigned gradient has shape \[5\], the tensor \[3\]/);
+    expect(() => (p.grad = torch.ones([1]))).toThrow(/shape \[1\], the tensor \[3\]/);
+    expect(() => (p.grad = torch.ones([3], { dtype: "float64" }))).toThrow(/dtype Double, the tensor Float/);
+    expect(() => (p.grad = 5 as unknown as torch.Tensor)).toThrow(/grad: expected a Tensor or null, got the number 5/);
+    expect(() => (p.grad = undefined as unknown as torch.Tensor)).toThrow(/expected a Tensor or null, got undefined/);
+    expect(p.grad).toBeNull();
+    p.grad = torch.full([3], 2, { dtype: "float32" });
+    expect(p.grad!.tolist()).toEqual([2, 2, 2]);
+    p.grad = null;
+    expect(p.grad).toBeNull();
+  });
+  it("backward(5) and gradOutputs of numbers are errors, not a gradient of ones", () => {
+    const x = torch.tensor([1, 2, 3]).requiresGrad_(true);
+    const y = () => x.mul(x);
+    expect(() =>
+      y()
+        .sum()
+        .backward(5 as unknown as torch.Tensor),
+    ).toThrow(/backward\(\): the gradient must be a Tensor, got the number 5/);
+    expect(x.grad).toBeNull();
+    expect(() => torch.autograd.grad(y(), x, { gradOutputs: [3 as unknown as torch.Tensor] })).toThrow(
+      /grad\(\): gradOutputs\[0\] must be a Tensor or null, got the number 3/,
+    );
+    expect(() => torch.autograd.backward([y()], [3 as unknown as torch.Tensor])).toThrow(/gradOutputs\[0\] must be a Tensor or null/);
+    expect(() => torch.autograd.grad(y().sum(), [x, 4 as unknown as torch.Tensor])).toThrow(/inputs\[1\] must be a Tensor, got the number 4/);
+    const [g] = torch.autograd.grad(y(), x, { gradOutputs: [torch.tensor([1, 0, 2])] });
+    expect(g!.tolist()).toEqual([2, 0, 12]);
+    y().backward(torch.tensor([1, 1, 0]));
+    expect(x.grad!.tolist()).toEqual([2, 4, 0]);
+  });
+});

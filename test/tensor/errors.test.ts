@@ -83,3 +83,91 @@ describe("the unboxed fast path", () => {
     expect(() => tensorOp("aten::atan2")(x)).toThrow(/argument 'other' is required/);
   });
 });
+
+describe("nothing silently wrong in making and reading tensors", () => {
+  it("a shape that is not non-negative integers is an error, never truncated", () => {
+    // The TypedArray path truncated: [2.9] gave [2]; [NaN] and [4, 1.5] were taken too.
+    expect(() => torch.tensor(new Float32Array(2), { shape: [2.9] })).toThrow(/shape must be non-negative integers, got 2.9 at index 0/);
+    expect(() => torch.tensor(new Float32Array(2), { shape: [Number.NaN] })).toThrow(/got NaN at index 0/);
+    expect(() => torch.tensor(new Float32Array(6), { shape: [4, 1.5] })).toThrow(/got 1.5 at index 1/);
+    expect(() => torch.tensor(new Float32Array(2), { shape: [-2] })).toThrow(/got -2 at index 0/);
+    expect(() => torch.tensor([1, 2], { shape: [2.5] })).toThrow(/got 2.5 at index 0/);
+    expect(() => torch.tensor(new Float32Array(2), { shape: [2 ** 40, 2 ** 40] })).toThrow(/bytes do not fill shape/);
+    expect(torch.tensor(new Float32Array(6), { shape: [2, 3] }).shape).toEqual([2, 3]);
+  });
+  it("values an integer dtype cannot hold are an error (PyTorch raises), not wrapped", () => {
+    // [300, -1] as uint8 gave [44, 255]; [NaN, Infinity] as int32 gave INT_MIN.
+    expect(() => torch.tensor([300, -1], { dtype: "uint8" })).toThrow(/tensor\(\): 300 at flat index 0 does not fit in uint8 \(0 to 255\)/);
+    expect(() => torch.tensor([1, -1], { dtype: "uint8" })).toThrow(/-1 at flat index 1 does not fit in uint8/);
+    expect(() => torch.tensor([Number.NaN, Infinity], { dtype: "int32" })).toThrow(/NaN at flat index 0 does not fit in int32/);
+    expect(() => torch.tensor([2 ** 31], { dtype: "int32" })).toThrow(/2147483648 at flat index 0 does not fit in int32/);
+    expect(() => torch.tensor(new Float32Array([1, 1e10]), { dtype: "int16" })).toThrow(/10000000000 at flat index 1 does not fit in int16/);
+    expect(() => torch.tensor(new Int32Array([1, 256]), { dtype: "uint8" })).toThrow(/256 at flat index 1 does not fit in uint8/);
+    expect(() => torch.tensor([2 ** 63], { dtype: "int64" })).toThrow(/does not fit in int64/);
+    // In range: kept (fractions truncate toward zero, as PyTorch's conversion does).
+    expect(torch.tensor([255, 0, 2.7], { dtype: "uint8" }).tolist()).toEqual([255, 0, 2]);
+    expect(torch.tensor([-(2 ** 31), 2 ** 31 - 1], { dtype: "int32" }).tolist()).toEqual([-(2 ** 31), 2 ** 31 - 1]);
+    expect(
+      torch
+        .tensor(new Float64Array([Number.NaN, Infinity]), { dtype: "float32" })
+        .isnan()
+        .tolist(),
+    ).toEqual([1, 0]);
+    expect(torch.tensor([2, 0], { dtype: "bool" }).tolist()).toEqual([1, 0]);
+  });
+  it("ragged nested arrays are an error", () => {
+    // [[[1, 2]], [3, 4]] has 4 values, as its first path's shape [2, 1, 2] wants: it was accepted.
+    expect(() => torch.tensor([[[1, 2]], [3, 4]] as unknown as number[][][])).toThrow(/ragged nested array: \[1\] has 2 elements, \[0\] has 1/);
+    expect(() => torch.tensor([[1, 2], [3]])).toThrow(/ragged nested array: \[1\] has 1 elements, \[0\] has 2/);
+    expect(() => torch.tensor([[1], 2] as unknown as number[][])).toThrow(/ragged/);
+    expect(
+      torch.tensor([
+        [1, 2],
+        [3, 4],
+      ]).shape,
+    ).toEqual([2, 2]);
+    expect(torch.tensor([]).shape).toEqual([0]);
+    expect(torch.tensor([[], []]).shape).toEqual([2, 0]);
+  });
+  it("a view of a SharedArrayBuffer becomes a tensor (it said 'Invalid argument')", () => {
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    shared.set([1, 2, 3, 4]);
+    expect(torch.tensor(shared.subarray(1), { shape: [3] }).tolist()).toEqual([2, 3, 4]);
+  });
+  it("setNumThreads takes an integer from 1 to 1024 only", () => {
+    const before = torch.getNumThreads();
+    expect(() => torch.setNumThreads(2.5)).toThrow(/setNumThreads: need at least 1 thread, an integer up to 1024, got 2.5/);
+    expect(() => torch.setNumThreads(2 ** 32 + 1)).toThrow(/got 4294967297/);
+    expect(() => torch.setNumThreads(Number.NaN)).toThrow(/got NaN/);
+    expect(torch.getNumThreads()).toBe(before);
+  });
+  it("size(dim) with a dim out of range is an index error; negative dims count from the end", () => {
+    const x = torch.ones([2, 3]);
+    expect(() => x.size(5)).toThrow(/size\(\): dimension out of range \(expected to be in range of \[-2, 1\], but got 5\)/);
+    expect(() => x.size(-3)).toThrow(/but got -3/);
+    expect(() => x.size(0.5)).toThrow(/but got 0.5/);
+    expect([x.size(0), x.size(-1), x.size()]).toEqual([2, 3, [2, 3]]);
+  });
+  it("tensorsOp refuses an op that returns one Tensor", () => {
+    expect(() => torch.tensorsOp("aten::add.Tensor")(torch.ones([1]), torch.ones([1]))).toThrow(
+      /aten::add.Tensor returns \(Tensor\), not Tensors: use tensorOp\("aten::add.Tensor"\)/,
+    );
+    expect(torch.tensorsOp("aten::max.dim")(torch.ones([2, 2]), 0)).toHaveLength(2);
+    expect(torch.tensorsOp("aten::chunk")(torch.ones([4]), 2)).toHaveLength(2);
+  });
+  it("item() of an int64 beyond 2^53 is an error, not a rounded number", () => {
+    const big = torch.tensor(new BigInt64Array([2n ** 53n + 1n]));
+    expect(() => big.item()).toThrow(/item\(\): 9007199254740993 is beyond 2\^53.*data\(\)\[0\]/);
+    expect(big.data()[0]).toBe(2n ** 53n + 1n);
+    expect(torch.tensor(new BigInt64Array([-(2n ** 53n)])).item()).toBe(-(2 ** 53));
+    expect(torch.tensor(new BigInt64Array([123n])).item()).toBe(123);
+  });
+  it("a number where a Tensor is expected says so (it said 'belongs to another thread')", () => {
+    const a = torch.ones([2, 2]);
+    expect(() => a.matmul(5 as unknown as torch.Tensor)).toThrow(/aten::matmul: argument 'other': expected a Tensor, got the number 5$/);
+    expect(() => a.add(torch.ones([2]), "x" as unknown as number)).toThrow(/argument 'alpha' must be a number/);
+    expect(() => torch.cat([a, 7 as unknown as torch.Tensor])).toThrow(/argument 'tensors': expected a Tensor, got the number 7/);
+    expect(() => tensorOp("aten::mm")(a, undefined as unknown as torch.Tensor)).toThrow(/argument 'mat2' is required/);
+    expect(() => tensorOp("aten::neg")({} as unknown as torch.Tensor)).toThrow(/aten::neg: argument 'self': expected a Tensor, got an object/);
+  });
+});

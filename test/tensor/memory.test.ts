@@ -30,6 +30,28 @@ describe("scopes and dispose", () => {
     expect(torch.memory()).toEqual(start);
   });
 
+  it("a tensor nested however deep in the result survives, and cycles end the search", () => {
+    // More than 8 levels deep, a returned tensor was disposed.
+    const start = torch.memory().liveTensors;
+    type Deep = { next?: Deep; t?: torch.Tensor; self?: Deep };
+    const out = torch.tidy(() => {
+      const root: Deep = {};
+      let node = root;
+      for (let i = 0; i < 50; i++) node = node.next = {};
+      node.t = torch.ones([2]).mul(3);
+      root.self = root; // a cycle
+      return [[[[[[[[[[[root]]]]]]]]]]];
+    });
+    let node: Deep = out[0]![0]![0]![0]![0]![0]![0]![0]![0]![0]![0]!;
+    while (node.next) node = node.next;
+    expect(node.t!.isDisposed).toBe(false);
+    expect(node.t!.tolist()).toEqual([3, 3]);
+    expect(torch.memory().liveTensors).toBe(start + 1);
+    torch.dispose(out);
+    expect(node.t!.isDisposed).toBe(true);
+    expect(torch.memory().liveTensors).toBe(start);
+  });
+
   it("keeps tensors marked keep(), frees on throw", () => {
     const start = torch.memory();
     const k = torch.tidy(() => {

@@ -2,30 +2,18 @@
 // the process, a tensor handle of one thread is an error in another, and each thread has its own random
 // generator. Child processes run what could abort, so an abort fails a test instead of the test runner.
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { REPO_ROOT } from "../paths.js";
-
-const tensorIndex = pathToFileURL(join(REPO_ROOT, "dist/lib/tensor/index.js")).href;
-const dir = mkdtempSync(join(tmpdir(), "torchts-threads-"));
-
-/** Runs an ES module in a child Node.js process; returns its exit status and output. */
-function runModule(name: string, source: string, env: Record<string, string> = {}) {
-  const file = join(dir, name);
-  writeFileSync(file, source);
-  return spawnSync(process.execPath, [file], { encoding: "utf8", timeout: 120_000, env: { ...process.env, ...env } });
-}
+import { runModule, TENSOR_INDEX as tensorIndex, writeModule } from "./child.js";
 
 describe("worker threads", () => {
   it("terminating a worker inside native calls never aborts the process", () => {
     // Each worker loops over small ops (sync, and async ones in flight); the main thread terminates it
     // mid-loop, twelve times. Before NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: exit 134, "terminate called
     // after throwing an instance of 'Napi::Error'".
-    writeFileSync(
-      join(dir, "busy-worker.mjs"),
+    const busyWorker = writeModule(
+      "busy-worker.mjs",
       `
       import * as torch from ${JSON.stringify(tensorIndex)};
       import { parentPort, workerData } from "node:worker_threads";
@@ -39,7 +27,7 @@ describe("worker threads", () => {
       `
       import { Worker } from "node:worker_threads";
       for (let i = 0; i < 12; i++) {
-        const w = new Worker(${JSON.stringify(join(dir, "busy-worker.mjs"))}, { workerData: { async: i % 2 === 1 } });
+        const w = new Worker(${JSON.stringify(busyWorker)}, { workerData: { async: i % 2 === 1 } });
         await new Promise((resolve) => w.once("message", resolve));
         await new Promise((resolve) => setTimeout(resolve, 5 + (i % 4) * 7));
         await w.terminate();
@@ -101,6 +89,62 @@ describe("worker threads", () => {
     expect(JSON.parse(r.stdout).error).toMatch(/belongs to another thread/);
   }, 180_000); // 255 worker start-ups: about 8 s alone, much longer on a loaded machine
 
+  it("a handle of a worker that has exited is stale in the next worker with its tag", () => {
+    // Worker A (the lowest free tag) makes a tensor and exits; worker B gets A's tag and makes its own
+    // tensor in the same slot. Before tags had generations, A's handle read B's tensor (777).
+    const r = runModule(
+      "tag-generation.mjs",
+      `
+      import { Worker } from "node:worker_threads";
+      const addon = ${JSON.stringify(join(REPO_ROOT, "build/Release/torchts.node"))};
+      const run = (src, data) => new Promise((resolve, reject) => {
+        const w = new Worker(src, { eval: true, workerData: { addon, ...data } });
+        let out; w.once("message", (m) => (out = m)); w.once("error", reject); w.once("exit", () => resolve(out));
+      });
+      const prelude = "const { parentPort, workerData } = require('node:worker_threads'); const t = require(workerData.addon);";
+      const handle = await run(prelude + "parentPort.postMessage(t.call(t.op('aten::full'), [1], 111));");
+      const out = await run(prelude + \`
+        t.call(t.op("aten::full"), [1], 777);
+        try { parentPort.postMessage({ value: t.item(workerData.handle) }); } catch (e) { parentPort.postMessage({ error: e.message }); }\`, { handle });
+      console.log(JSON.stringify(out));`,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.value).toBeUndefined();
+    expect(out.error).toMatch(/disposed \(or its thread has exited\)/);
+  });
+
+  it("a finalizer of another thread's handle never ends the process", () => {
+    // A worker's handle wrapped in a Tensor on the main thread, then collected: the finalizer's free()
+    // threw "belongs to another thread" from a FinalizationRegistry callback, an uncaught exception.
+    const r = runModule(
+      "foreign-finalizer.mjs",
+      `
+      import * as torch from ${JSON.stringify(tensorIndex)};
+      import { Worker } from "node:worker_threads";
+      const w = new Worker(\`
+        const { parentPort } = require("node:worker_threads");
+        import(${JSON.stringify(tensorIndex)}).then((torch) => {
+          const keep = torch.ones([4]);
+          parentPort.postMessage(keep.handle);
+          parentPort.once("message", () => process.exit(0));
+        });\`, { eval: true });
+      const handle = await new Promise((resolve) => w.once("message", resolve));
+      let disposeError = "";
+      try { new torch.Tensor(handle).dispose(); } catch (e) { disposeError = e.message; }
+      (() => { for (let i = 0; i < 10; i++) new torch.Tensor(handle); })();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the deferred finalizer registration
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((resolve) => setTimeout(resolve, 10)); }
+      w.postMessage("done");
+      console.log(JSON.stringify({ survived: true, disposeError }));`,
+      { nodeArgs: ["--expose-gc"] },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.survived).toBe(true);
+    expect(out.disposeError).toMatch(/belongs to another thread/);
+  });
+
   it("each thread has its own random generator: a seed in one does not move another's draws", () => {
     // Worker A seeds 7; then worker B seeds 8 and draws; then A draws. With one generator for the process,
     // A's draws would follow B's seed.
@@ -160,7 +204,7 @@ describe("async ops", () => {
         c.dispose();
       }
       console.log(JSON.stringify({ bad, enough: registered > 100 }));`,
-      { MALLOC_PERTURB_: "165", TORCHTS_OOD_MALLOC: "system" },
+      { env: { MALLOC_PERTURB_: "165", TORCHTS_OOD_MALLOC: "system" } },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ bad: 0, enough: true });
