@@ -379,7 +379,7 @@ export async function pairReport(s: OodSession, inSpec: string, oodSpec: string,
 
   if (o.write ?? true) {
     mkdirSync(main.folder.oodDir, { recursive: true });
-    writeFileAtomic(join(main.folder.oodDir, oodFileName(heldOutSpec, inSpec, oodSpec)), JSON.stringify(report) + "\n");
+    writeFileAtomic(join(main.folder.oodDir, oodFileName(heldOutSpec, inSpec, oodSpec, o.limit)), JSON.stringify(report) + "\n");
   }
   return report;
 }
@@ -425,9 +425,12 @@ export function scoreSets(
   return out;
 }
 
-/** RUN/ood/<held-out>__<in>__<ood>.json: named by all three sets, so no result overwrites another's. */
-export const oodFileName = (heldOutSpec: string, inSpec: string, oodSpec: string) =>
-  `${heldOutSpec}__${inSpec}__${oodSpec}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json";
+/**
+ * RUN/ood/<held-out>__<in>__<ood>[_limitN].json: named by all three sets and the image limit, so no result
+ * overwrites another's.
+ */
+export const oodFileName = (heldOutSpec: string, inSpec: string, oodSpec: string, limit?: number) =>
+  `${heldOutSpec}__${inSpec}__${oodSpec}${limit !== undefined ? `_limit${limit}` : ""}`.replace(/[^A-Za-z0-9_.-]+/g, "_") + ".json";
 
 /** The typicality test on consecutive batches of 2 to 25 inputs of each set. */
 function typicalityBatches(inp: ScoreInputs): Record<string, BatchScoreResult> {

@@ -61,8 +61,8 @@ describe("oodScores", () => {
     }
     expect(Object.keys(r.batchScores)).toEqual(["typicality-2", "typicality-5", "typicality-10", "typicality-25"]);
     expect(r.batchScores["typicality-10"]!.batches).toEqual({ in: 4, ood: 4 });
-    const file = JSON.parse(readFileSync(join(dir, "glow", "ood", oodFileName(base.heldOut, base.in, base.ood)), "utf8"));
-    expect(oodFileName(base.heldOut, base.in, base.ood)).toBe("fashion-mnist_train_40___fashion-mnist_test__mnist_test.json");
+    const file = JSON.parse(readFileSync(join(dir, "glow", "ood", oodFileName(base.heldOut, base.in, base.ood, base.limit)), "utf8"));
+    expect(oodFileName(base.heldOut, base.in, base.ood, base.limit)).toBe("fashion-mnist_train_40___fashion-mnist_test__mnist_test_limit40.json");
     // The combined detector's Gaussian is stored: a flow's per-code log p(z), its log-det and the codecs' lengths.
     expect(file.combined.names.slice(0, 3)).toEqual(["log p(z) code 1", "log p(z) code 2", "log-det"]);
     expect(file.combined.names.filter((n: string) => n.endsWith("bits/dim")).length).toBeGreaterThanOrEqual(2);

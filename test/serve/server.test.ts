@@ -46,7 +46,7 @@ describe("POST /score", () => {
     });
     // The default verdict is the combined detector's, the very score `ood` gave this image (the in set is
     // fashion-mnist:test, scored at bin centres as the service scores).
-    const report = JSON.parse(readFileSync(join(run, "ood", oodFileName("fashion-mnist:train[-5000:]", "fashion-mnist:test", "mnist:test")), "utf8"));
+    const report = JSON.parse(readFileSync(join(run, "ood", oodFileName("fashion-mnist:train[-5000:]", "fashion-mnist:test", "mnist:test", 200)), "utf8"));
     const verdict = fromRaw.body.ood;
     expect(verdict.score).toBe("combined");
     expect(verdict.threshold).toBe(report.scores.combined.threshold);
