@@ -9,6 +9,8 @@ import { Glow, type GlowConfig } from "../lib/models/glow/glow.js";
 import { RMSprop } from "../lib/optim/index.js";
 import { presetFor } from "../lib/models/registry.js";
 import { trainStep, type StepPhases } from "../lib/train/step.js";
+import { evaluate } from "../lib/train/evaluate.js";
+import { uniformImages } from "../lib/data/index.js";
 import { requireBenchDir } from "./reference.js";
 
 export interface GlowSpec {
@@ -43,6 +45,8 @@ export function glowFromSpec(spec: GlowSpec): Glow {
 
 export interface GlowStepResult {
   params: number;
+  /** The gradient clipping the step ran with (the `cpu` preset's unless the spec says). */
+  clip_norm: number;
   step_ms_median: number;
   step_ms_min: number;
   bpd_last: number;
@@ -93,11 +97,48 @@ export function timeGlowStep(specPath: string, o: { steps?: number; warmup?: num
   pixels.dispose();
   return {
     params,
+    clip_norm: clipNorm,
     step_ms_median: median(times),
     step_ms_min: round(Math.min(...times)),
     bpd_last: round(bpd, 4),
     phases_ms: { forward: median(fwd), backward: median(bwd), update: median(upd) },
   };
+}
+
+export interface GlowEvalResult {
+  params: number;
+  eval_batch: number;
+  eval_ms_median: number;
+  eval_images_per_s: number;
+  bpd_first: number;
+}
+
+/**
+ * Scoring as `eval`/`ood` do it: the project's `evaluate` (no autograd, bin centres, per-example log p(x)
+ * read back) over one batch of `batch` uniform random images, timed per batch. glow_reference.py --eval
+ * times the same (inference mode, the batch read back as a list).
+ */
+export function timeGlowEval(specPath: string, o: { batch?: number; steps?: number; warmup?: number } = {}): GlowEvalResult {
+  const spec = JSON.parse(readFileSync(specPath, "utf8")) as GlowSpec;
+  const batch = o.batch ?? 256;
+  torch.manualSeed(0);
+  const model = glowFromSpec(spec);
+  const data = uniformImages({ n: batch, channels: spec.channels, height: spec.size, width: spec.size, seed: 0 });
+  const times: number[] = [];
+  let bpd = NaN;
+  const warmup = o.warmup ?? 3,
+    steps = o.steps ?? 20;
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    const r = evaluate(model, data, { batchSize: batch, dequantize: false });
+    const dt = performance.now() - t0;
+    bpd = r.bitsPerDim[0]!;
+    if (i >= warmup) times.push(dt);
+  }
+  const params = model.numParameters();
+  model.dispose();
+  const ms = median(times);
+  return { params, eval_batch: batch, eval_ms_median: ms, eval_images_per_s: Math.round((batch * 1000 * 10) / ms) / 10, bpd_first: round(bpd, 4) };
 }
 
 const median = (v: number[]) => round([...v].sort((a, b) => a - b)[v.length >> 1]!);
@@ -108,10 +149,12 @@ const round = (v: number, digits = 2) => Math.round(v * 10 ** digits) / 10 ** di
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv.includes("--help")) {
     console.log(
-      "node dist/bench/glow.js [--threads N] [--steps N] [--warmup N]\n" +
+      "node dist/bench/glow.js [--threads N] [--steps N] [--warmup N] [--eval [--eval-batch N]]\n" +
         "  times the glow-small training step (../shared/bench/glow_small.json) as the trainer runs it; one JSON line:\n" +
         "  median and min step ms, the last loss (bits/dim) and the forward/backward/update medians.\n" +
-        "  --threads  LibTorch threads (default 1)   --steps  timed steps (default 20)   --warmup  untimed steps first (default 3)",
+        "  --threads  LibTorch threads (default 1)   --steps  timed steps (default 20)   --warmup  untimed steps first (default 3)\n" +
+        "  --eval     time scoring instead (the project's evaluate at bin centres, like glow_reference.py --eval):\n" +
+        "             eval_ms_median per batch and eval_images_per_s   --eval-batch  images per batch (default 256)",
     );
     process.exit(0);
   }
@@ -121,11 +164,14 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   torch.setNumThreads(arg("--threads", 1));
   const spec = join(requireBenchDir(), "glow_small.json");
+  const o = { steps: arg("--steps", 20), warmup: arg("--warmup", 3) };
   console.log(
     JSON.stringify({
+      impl: "torchts-ood",
+      torch: torch.libtorchVersion(),
       threads: torch.getNumThreads(),
       allocator: torch.allocatorPolicy(),
-      ...timeGlowStep(spec, { steps: arg("--steps", 20), warmup: arg("--warmup", 3) }),
+      ...(process.argv.includes("--eval") ? timeGlowEval(spec, { ...o, batch: arg("--eval-batch", 256) }) : timeGlowStep(spec, o)),
     }),
   );
 }

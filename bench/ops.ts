@@ -57,17 +57,23 @@ export function timeCase(fn: () => void, seconds = 0.5): number {
   return Math.round(best * 1000) / 1000;
 }
 
-export function runOps(): Record<string, number> {
+export function runOps(seconds = 0.5): Record<string, number> {
   torch.setNumThreads(1);
   const out: Record<string, number> = {};
-  for (const [name, fn] of Object.entries(opCases())) out[name] = timeCase(fn);
+  for (const [name, fn] of Object.entries(opCases())) out[name] = timeCase(fn, seconds);
   return out;
 }
 
+// `node dist/bench/ops.js [--json] [--no-reference] [--seconds S]`: --no-reference times ours only (the
+// reference is then run by the caller, e.g. bench/check.ts, alternating the two); --seconds: each of the
+// 3 timed runs per case lasts at least S seconds (default 0.5, the reference's).
 if (import.meta.url === `file://${process.argv[1]}`) {
   const json = process.argv.includes("--json");
-  const ours = { impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: runOps() };
-  const ref = runReference("ops_reference.py", []);
+  const at = process.argv.indexOf("--seconds");
+  const seconds = at > 0 ? Number(process.argv[at + 1]) : 0.5;
+  if (!(seconds > 0)) throw new Error("--seconds needs a positive number");
+  const ours = { impl: "torchts-ood", torch: torch.libtorchVersion(), us_per_op: runOps(seconds) };
+  const ref = process.argv.includes("--no-reference") ? null : runReference("ops_reference.py", []);
   if (json) {
     console.log(JSON.stringify(ours));
     if (ref) console.log(JSON.stringify(ref));

@@ -1,10 +1,10 @@
-// `npm run bench:serve [-- RUN] [--workers N] [--requests N] [--seconds S] [--isolation process]`:
+// `npm run bench:serve [-- RUN] [--workers N] [--requests N] [--seconds S] [--isolation process] [--ood-score NAME]`:
 // `torchts-ood serve` on loopback under autocannon at 1, 8 and 64 connections, against the same model
 // scored in a plain loop (the ceiling); then 8 connections again while bombs and slow clients are refused
 // (the hostile row). Also the server's event-loop delay while it scores, and its RSS after 10,000 and after
 // --requests requests. The run is copied (and given fresh thresholds), never written into.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -27,6 +27,8 @@ const cores = availableParallelism();
 const workers = arg("workers", cores),
   threads = arg("threads", 1);
 const isolation = process.argv.includes("--isolation") ? process.argv[process.argv.indexOf("--isolation") + 1]! : "thread";
+// The verdict's score (default: the server's default, the combined detector).
+const oodScore = process.argv.includes("--ood-score") ? process.argv[process.argv.indexOf("--ood-score") + 1]! : "combined";
 if (!existsSync(join(source, "checkpoint.safetensors")))
   throw new Error(`bench:serve: no trained run at ${source}; train one (\`torchts-ood train glow --preset cpu --out DIR\`) and pass DIR`);
 
@@ -35,7 +37,18 @@ const run = join(mkdtempSync(join(tmpdir(), "torchts-bench-serve-")), "run");
 cpSync(source, run, { recursive: true });
 rmSync(join(run, "ood"), { recursive: true, force: true });
 const data = { ...(process.env.TORCHTS_OOD_DATA ? { dataDir: process.env.TORCHTS_OOD_DATA } : {}) };
-await oodScores({ run, in: "fashion-mnist:test", ood: "mnist:test", limit: 500, scores: ["log-likelihood", "typicality"], data });
+// The thresholds are fitted on 500 images of the run's validation split (or its training split's last 5,000 for a
+// run made before validation splits: a benchmark's thresholds, not a detector's).
+const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8")) as { valSplit?: string };
+await oodScores({
+  run,
+  in: "fashion-mnist:test",
+  ood: "mnist:test",
+  heldOut: config.valSplit ?? "fashion-mnist:train[-5000:]",
+  limit: 500,
+  scores: ["log-likelihood", "typicality", "combined"],
+  data,
+});
 const test = await loadSplit("fashion-mnist:test[:64]", data);
 const bodies = Array.from({ length: 64 }, (_, i) => Buffer.from(test.images.subarray(i * 784, (i + 1) * 784)));
 
@@ -85,6 +98,8 @@ async function startServe(): Promise<{ child: ChildProcess; url: string }> {
       String(maxBatch),
       "--isolation",
       isolation,
+      "--ood-score",
+      oodScore,
       "--headers-timeout-ms",
       "1000",
       "--body-timeout-ms",

@@ -4,7 +4,7 @@
  * data (for the entropy, the fitted statistics and the service threshold), the in-distribution test set and
  * the OOD set.
  */
-import { COMPRESSORS, type Compressor } from "./complexity.js";
+import type { Compressor } from "./complexity.js";
 import { entropyEstimate } from "./typicality.js";
 import { fitGaussian, mahalanobis, type GaussianFit, type Statistics } from "./combined.js";
 import type { ImageDataset } from "../data/index.js";
@@ -102,7 +102,10 @@ export function combinedStatistics(inp: ScoreInputs, set: SetName): Statistics {
     (e.logPzLevels ?? [e.logPz!]).forEach((l, k, all) => (out[all.length > 1 ? `log p(z) code ${k + 1}` : "log p(z)"] = per(l)));
     out["log-det"] = per(e.logDet);
   } else out["log p(x)"] = per(e.logPx);
-  for (const [c, bits] of Object.entries(inp.complexity?.[set] ?? {})) out[`${c} bits/dim`] = bits!;
+  for (const c of COMBINED_CODECS) {
+    const bits = inp.complexity?.[set]?.[c];
+    if (bits) out[`${c} bits/dim`] = bits;
+  }
   return out;
 }
 
@@ -234,8 +237,15 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
   "input-complexity-webp": "webp",
 };
 
-/** The codecs a score compresses each image with (the combined detector: every one). */
-export const codecsOf = (score: ScoreName): Compressor[] => (score === "combined" ? [...COMPRESSORS] : COMPRESSOR_OF[score] ? [COMPRESSOR_OF[score]!] : []);
+/**
+ * The codecs the combined detector reads: PNG and Brotli. Not lossless WebP: at its strongest settings it
+ * encodes 100-150 28x28 images/s on a core (BENCHMARKS.md), three times a cpu Glow's own cost per image,
+ * which a service pays for every request. (Chosen for cost, before the detector without it was scored.)
+ */
+export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli"];
+
+/** The codecs a score compresses each image with. */
+export const codecsOf = (score: ScoreName): Compressor[] => (score === "combined" ? [...COMBINED_CODECS] : COMPRESSOR_OF[score] ? [COMPRESSOR_OF[score]!] : []);
 
 /** Parses --scores: "all" or a comma-separated list of names. */
 export function parseScoreNames(spec: string): ScoreName[] {
