@@ -22,7 +22,8 @@ import { requireBenchDir } from "./reference.js";
 const HELP = `npm run bench:check [-- --runs N] [-- --quick] [-- --json]
   Runs the paired speed comparisons against ../shared/bench's Python references N times (default 3),
   ours and Python alternately, and prints each ratio ours/Python (median of the N paired runs), its goal
-  and whether it is above it. About 2 minutes a run on an idle 2-core machine; run it on a quiet machine.
+  and whether it is above it. About 1.5 minutes a run on an idle 2-core machine (5 for the default 3 runs);
+  run it on a quiet machine: a loaded one says nothing, above all at 2 threads.
   --runs N   paired runs per comparison (default 3)
   --quick    tiny counts (a smoke run of the machinery, not a measurement: ratios are meaningless)
   --json     one JSON object with every run's numbers instead of the table
@@ -164,6 +165,8 @@ try {
       const order = run % 2 ? (["ours", "python"] as const) : (["python", "ours"] as const);
       const out: Record<"ours" | "python", Record<string, unknown>> = { ours: {}, python: {} };
       for (const who of order) out[who] = runSide(c[who]);
+      if (out.ours.params !== undefined && out.ours.params !== out.python.params)
+        throw new SideFailed(`${c.title}: parameter count differs from the reference: ${String(out.ours.params)} vs ${String(out.python.params)}`);
       meta.torch ??= out.ours.torch as string;
       meta.allocator ??= out.ours.allocator as string | undefined;
       meta.python_torch ??= out.python.torch as string;
@@ -202,7 +205,7 @@ if (json) {
     `\nbench:check ${started.toISOString()}: LibTorch ${meta.torch} (allocator ${meta.allocator ?? "?"}) against Python PyTorch ${meta.python_torch}; ` +
       `ratio = median over ${runs} paired run${runs > 1 ? "s" : ""} of ours / Python${quick ? " (--quick: NOT a measurement)" : ""}\n`,
   );
-  const head = ["case", "ours (median)", "Python (median)", "ratio per run", "ratio", "goal", ""];
+  const head = ["case", "ours (median)", "Python (median)", "ratio per run", "ratio", "goal", "status"];
   const body = results.map((r) => [
     r.name,
     `${f3(median(r.ours))} ${r.unit}`,
