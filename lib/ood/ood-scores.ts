@@ -13,24 +13,13 @@ import { VAE } from "../models/vae/vae.js";
 import { evaluate } from "../train/evaluate.js";
 import { loadSplit, openRun, splitSizes, type OpenRun } from "../train/run.js";
 import { namesDatasetSplit, splitsOverlap } from "../train/val-split.js";
-import { complexityBitsPerDim, COMPRESSORS, type Compressor } from "./complexity.js";
+import { complexityBitsPerDim, type Compressor } from "./complexity.js";
 import type { GaussianFit } from "./combined.js";
 import { writeFileAtomic } from "../train/run-files.js";
 import { expectRunRole } from "../train/background.js";
 import { detectionMetrics, inDistributionThreshold, type DetectionMetrics } from "./metrics.js";
 import { likelihoodRegret, type RegretOptions } from "./regret.js";
-import {
-  codecsOf,
-  combinedFit,
-  COMPRESSOR_OF,
-  type ModelEval,
-  type PerSet,
-  SCORES,
-  SCORE_NAMES,
-  SET_NAMES,
-  type ScoreInputs,
-  type ScoreName,
-} from "./scores.js";
+import { codecsOf, combinedFit, type ModelEval, type PerSet, SCORES, SCORE_NAMES, SET_NAMES, type ScoreInputs, type ScoreName } from "./scores.js";
 import { loadSet } from "./sets.js";
 import { bootstrapThreshold, entropyEstimate, TYPICALITY_BATCH_SIZES, typicalityStatistic } from "./typicality.js";
 
@@ -355,12 +344,7 @@ export async function pairReport(s: OodSession, inSpec: string, oodSpec: string,
     },
   };
   const t = s.times;
-  const codecs = (name: ScoreName) =>
-    name === "combined"
-      ? COMPRESSORS.reduce((sum, c) => sum + t.perImage(`codec ${c}`), 0)
-      : COMPRESSOR_OF[name]
-        ? t.perImage(`codec ${COMPRESSOR_OF[name]}`)
-        : 0;
+  const codecs = (name: ScoreName) => codecsOf(name).reduce((sum, c) => sum + t.perImage(`codec ${c}`), 0);
   const cost = (name: ScoreName) =>
     codecs(name) +
     (name === "likelihood-ratio"
