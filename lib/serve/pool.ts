@@ -178,15 +178,7 @@ class Pool extends EventEmitter implements ScoringPool {
 
   constructor(
     private readonly run: string,
-    private readonly cfg: {
-      isolation: "thread" | "process";
-      workers: number;
-      threads: number;
-      workerNice: number;
-      maxBatch: number;
-      maxWaitMs: number;
-      maxQueue: number;
-    },
+    private readonly cfg: Pick<PoolInfo, "isolation" | "workers" | "threads" | "workerNice" | "maxBatch" | "maxWaitMs" | "maxQueue">,
   ) {
     super();
   }
