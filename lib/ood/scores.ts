@@ -239,7 +239,7 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
 
 /**
  * The codecs the combined detector reads: PNG and Brotli. Not lossless WebP: at its strongest settings it
- * encodes 100-150 28x28 images/s on a core (BENCHMARKS.md), three times a cpu Glow's own cost per image,
+ * adds 4.1 ms an image (BENCHMARKS.md), nearly twice a cpu Glow's own 2.2 ms per image,
  * which a service pays for every request. (Chosen for cost, before the detector without it was scored.)
  */
 export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli"];

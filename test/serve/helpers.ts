@@ -1,4 +1,5 @@
 // A tiny trained run with OOD thresholds, and images to send, for the serving tests.
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import { trainRun, loadSplit, openRun } from "../../lib/train/run.js";
 import { evaluate } from "../../lib/train/evaluate.js";
 import { oodScores } from "../../lib/ood/ood-scores.js";
 import type { ImageDataset } from "../../lib/data/index.js";
-import { SHARED_DATASETS } from "../paths.js";
+import { REPO_ROOT, SHARED_DATASETS } from "../paths.js";
 
 export const DATA = { dataDir: SHARED_DATASETS };
 
@@ -67,3 +68,25 @@ export async function post(url: string, body: string | Uint8Array, type: string)
 
 /** Relative closeness: LibTorch may sum in another order for another batch size. */
 export const close = (a: number, b: number, rel = 1e-7) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
+
+/** Starts `torchts-ood serve DIR --port 0 --workers 1 ...flags` in a child; resolves with its url once it prints the start line. */
+export async function serveProcess(dir: string, flags: string[] = []) {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", "bin", "torchts-ood.js"), "serve", dir, "--port", "0", "--workers", "1", ...flags], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "",
+    stderr = "";
+  child.stderr.on("data", (b: Buffer) => {
+    stderr += String(b);
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += String(b);
+      const m = /on (http:\/\/[\d.:]+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening: ${stderr}`)));
+  });
+  return { child, url, exited, out: () => stdout };
+}

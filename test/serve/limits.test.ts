@@ -2,41 +2,17 @@
 // keep-alive connections are timed out; SIGTERM drains within --drain-timeout-ms and then closes what is
 // left; SIGHUP reloads the checkpoint; the start line names the address the server is bound to.
 import { beforeAll, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as torch from "../../lib/tensor/index.js";
-import { REPO_ROOT } from "../paths.js";
-import { imageBytes, post, testImages, tinyRunWithThresholds } from "./helpers.js";
+import { imageBytes, post, serveProcess, testImages, tinyRunWithThresholds } from "./helpers.js";
 
 let run = "";
 beforeAll(async () => {
   run = await tinyRunWithThresholds();
 });
-
-/** Starts `serve` with extra flags; resolves with its url once it prints the start line. */
-async function serve(dir: string, flags: string[]) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, "dist", "bin", "torchts-ood.js"), "serve", dir, "--port", "0", "--workers", "1", ...flags], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "",
-    stderr = "";
-  child.stderr.on("data", (b: Buffer) => {
-    stderr += String(b);
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (b: Buffer) => {
-      stdout += String(b);
-      const m = /on (http:\/\/[\d.:]+)/.exec(stdout);
-      if (m) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`serve exited with ${code} before listening: ${stderr}`)));
-  });
-  return { child, url, exited, out: () => stdout };
-}
 
 /** A raw TCP connection to url; `closed` resolves with the ms it stayed open and what it received. */
 function socketTo(url: string): { socket: Socket; closed: Promise<{ ms: number; received: string }> } {
@@ -61,7 +37,7 @@ const headers = (url: string, length: number) =>
   `POST /score HTTP/1.1\r\nHost: ${new URL(url).host}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
 
 it("times out slow headers, slow bodies and idle keep-alive connections, and prints the address it is bound to", async () => {
-  const s = await serve(run, ["--host", "0.0.0.0", "--headers-timeout-ms", "1000", "--body-timeout-ms", "2000", "--keep-alive-timeout-ms", "500"]);
+  const s = await serveProcess(run, ["--host", "0.0.0.0", "--headers-timeout-ms", "1000", "--body-timeout-ms", "2000", "--keep-alive-timeout-ms", "500"]);
   try {
     expect(s.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
     // Full headers, then one body byte every 400 ms: never finishes on its own.
@@ -94,7 +70,7 @@ it("times out slow headers, slow bodies and idle keep-alive connections, and pri
 });
 
 it("SIGTERM answers what is in flight, then closes a slow client after --drain-timeout-ms, and exits 0", async () => {
-  const s = await serve(run, ["--body-timeout-ms", "60000", "--drain-timeout-ms", "1000"]);
+  const s = await serveProcess(run, ["--body-timeout-ms", "60000", "--drain-timeout-ms", "1000"]);
   const slow = socketTo(s.url);
   slow.socket.write(headers(s.url, 784));
   trickle(slow.socket, 300);
@@ -111,7 +87,7 @@ it("SIGHUP reloads the checkpoint on disk and its thresholds together; until the
   const dir = join(mkdtempSync(join(tmpdir(), "torchts-serve-hup-")), "run");
   cpSync(run, dir, { recursive: true, preserveTimestamps: true });
   const images = await testImages(1);
-  const s = await serve(dir, []);
+  const s = await serveProcess(dir, []);
   try {
     const before = await post(`${s.url}/score`, imageBytes(images, 0), "application/octet-stream");
     const { tensors, metadata } = torch.loadSafetensors(join(dir, "checkpoint.safetensors"));
