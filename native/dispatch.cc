@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <ATen/ScalarOps.h>
+
 #include "torch_addon.h"
 
 namespace torchts {
@@ -28,6 +30,8 @@ Napi::Value Torch::Op(const Napi::CallbackInfo& info) {
       Kind k = kind_of(t);
       e.args.push_back({k, opt, a.default_value().has_value(),
                         a.default_value().has_value() ? *a.default_value() : c10::IValue(), a.name()});
+      if (k == Kind::IntList && a.default_value().has_value() && a.default_value()->isIntList())
+        for (int64_t x : a.default_value()->toIntVector()) e.args.back().default_symints.emplace_back(x);
     }
     for (const auto& r : schema.returns()) {
       int alias = -1;
@@ -74,10 +78,10 @@ Napi::Value Torch::OpSchema(const Napi::CallbackInfo& info) {
 }
 
 const OpEntry& Torch::op_at(const Napi::Value& v) {
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-  if (!(d >= 0 && d < static_cast<double>(ops_.size()) && d == std::trunc(d))) throw Napi::Error::New(v.Env(), "unknown op id");
-  uint32_t id = static_cast<uint32_t>(d);
-  return ops_[id];
+  double d;  // one N-API call: it fails for non-numbers
+  if (napi_get_value_double(v.Env(), v, &d) != napi_ok || !(d >= 0 && d < static_cast<double>(ops_.size()) && d == std::trunc(d)))
+    throw Napi::Error::New(v.Env(), "unknown op id");
+  return ops_[static_cast<uint32_t>(d)];
 }
 
 // call(opId, ...args): every ATen op, autograd included, through one boxed dispatcher call.
@@ -92,19 +96,70 @@ Napi::Value Torch::Call(const Napi::CallbackInfo& info) {
   });
 }
 
+// A scalar as ATen's wrapped_scalar_tensor would be after TensorIterator's cast to the common dtype, or
+// nothing where that dtype is not self's own: self a float or double CPU tensor (not a reduced float, whose
+// kernels read the scalar before the cast) and a real, non-boolean scalar, whose type never promotes it.
+static std::optional<at::Tensor> wrap_in_dtype_of(const at::Tensor& self, const at::Scalar& s) {
+  auto dt = self.scalar_type();
+  if (!self.is_cpu() || (dt != at::kFloat && dt != at::kDouble) || s.isBoolean() || s.isComplex() || s.isSymbolic()) return std::nullopt;
+  at::Tensor w = at::detail::scalar_tensor_static(s, dt, at::kCPU);
+  w.unsafeGetTensorImpl()->set_wrapped_number(true);
+  return w;
+}
+
 Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
   at::Tensor r;
   switch (op.fast) {
     case Fast::Conv: {
-      auto stride = symints_arg(info, 3, op), padding = symints_arg(info, 4, op), dilation = symints_arg(info, 5, op);
+      SymInts sb, pb, db;
+      auto stride = symints_arg(info, 3, op, sb), padding = symints_arg(info, 4, op, pb), dilation = symints_arg(info, 5, op, db);
       r = op.conv->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), opt_tensor_arg(info, 2, op), stride, padding, dilation,
                         c10::SymInt(int_arg(info, 6, op)));
       break;
     }
     case Fast::T: r = op.t->call(tensor_arg(info, 0, op)); break;
     case Fast::TT: r = op.tt->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op)); break;
-    case Fast::TS: r = op.ts->call(tensor_arg(info, 0, op), scalar_arg(info, 1, op)); break;
+    case Fast::TS: {
+      const at::Tensor& self = tensor_arg(info, 0, op);
+      at::Scalar s = scalar_arg(info, 1, op);
+      auto w = op.wrapped_tt ? wrap_in_dtype_of(self, s) : std::nullopt;
+      r = w ? op.wrapped_tt->call(self, *w) : op.ts->call(self, s);
+      break;
+    }
+    case Fast::TSS: {
+      const at::Tensor& self = tensor_arg(info, 0, op);
+      at::Scalar s = scalar_arg(info, 1, op), s2 = scalar_arg(info, 2, op);
+      auto w = op.wrapped_tts ? wrap_in_dtype_of(self, s) : std::nullopt;
+      r = w ? op.wrapped_tts->call(self, *w, s2) : op.tss->call(self, s, s2);
+      break;
+    }
     case Fast::TTS: r = op.tts->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); break;
+    case Fast::Td: {
+      Napi::Value v = info.Length() > 2 ? info[2] : info.Env().Undefined();
+      std::optional<at::ScalarType> dtype;
+      if (!v.IsUndefined() && !v.IsNull()) dtype = static_cast<at::ScalarType>(to_ivalue(v, op.args[1], op).toInt());
+      r = op.td->call(tensor_arg(info, 0, op), dtype);
+      break;
+    }
+    // In place: the result is self, so the caller's own handle comes back (no new one).
+    case Fast::TT_: op.tt_->call(mutable_tensor_arg(info, 0, op), tensor_arg(info, 1, op)); return info[1];
+    case Fast::TTS_: op.tts_->call(mutable_tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); return info[1];
+    case Fast::TS_: {
+      at::Tensor& self = mutable_tensor_arg(info, 0, op);
+      at::Scalar s = scalar_arg(info, 1, op);
+      auto w = op.wrapped_tt_ ? wrap_in_dtype_of(self, s) : std::nullopt;
+      if (w) op.wrapped_tt_->call(self, *w);
+      else op.ts_->call(self, s);
+      return info[1];
+    }
+    case Fast::TSS_: {
+      at::Tensor& self = mutable_tensor_arg(info, 0, op);
+      at::Scalar s = scalar_arg(info, 1, op), s2 = scalar_arg(info, 2, op);
+      auto w = op.wrapped_tts_ ? wrap_in_dtype_of(self, s) : std::nullopt;
+      if (w) op.wrapped_tts_->call(self, *w, s2);
+      else op.tss_->call(self, s, s2);
+      return info[1];
+    }
     default: break;
   }
   return Napi::Number::New(info.Env(), handles_.put(std::move(r), info.Env()));
@@ -112,24 +167,42 @@ Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) 
 
 at::Scalar Torch::scalar_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
   const ArgSpec& a = op.args[i];
+  if (i + 1 >= info.Length() && a.has_default) return a.default_value.toScalar();  // add's alpha, mostly
   Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
+  double d;  // the common case, a number, in one N-API call (as to_ivalue converts it)
+  if (napi_get_value_double(info.Env(), v, &d) == napi_ok) {
+    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
+    return at::Scalar(d);
+  }
   if (v.IsUndefined() && a.has_default) return a.default_value.toScalar();
   if (v.IsUndefined() || v.IsNull()) throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + a.name + "' is required");
   return to_ivalue(v, a, op).toScalar();
 }
 
-const at::Tensor& Torch::tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+at::Tensor& Torch::mutable_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+  // The common case in one N-API call; the rare one (missing, not a tensor, disposed) says what was wrong.
+  if (i + 1 < info.Length())
+    if (at::Tensor* t = handles_.find(info.Env(), info[i + 1])) return *t;
   if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull())
     throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + op.args[i].name + "' is required");
   return handles_.get(info[i + 1], op.name.c_str(), &op.args[i].name);
 }
 
-// The JS argument i (a number or an array of numbers), or the schema's default, as SymInts.
-std::vector<c10::SymInt> Torch::symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
-  Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
+const at::Tensor& Torch::tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) { return mutable_tensor_arg(info, i, op); }
+
+// The JS argument i (a number or an array of numbers), or the schema's default, as SymInts in `buf`.
+c10::SymIntArrayRef Torch::symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op, SymInts& buf) {
   const ArgSpec& a = op.args[i];
-  std::vector<int64_t> ints = v.IsUndefined() && a.has_default ? a.default_value.toIntVector() : to_ivalue(v, a, op).toIntVector();
-  return std::vector<c10::SymInt>(ints.begin(), ints.end());
+  Napi::Value v = i + 1 < info.Length() ? info[i + 1] : Napi::Value();
+  double d;
+  if (v.IsEmpty() || v.IsUndefined()) {
+    if (a.has_default && a.default_value.isIntList()) return a.default_symints;
+  } else if (napi_get_value_double(info.Env(), v, &d) == napi_ok && d == std::trunc(d) && std::abs(d) <= 9007199254740992.0) {
+    buf.emplace_back(static_cast<int64_t>(d));  // one number: the common conv padding and stride
+    return buf;
+  }
+  for (int64_t x : to_ivalue(v.IsEmpty() ? info.Env().Undefined() : v, a, op).toIntVector()) buf.emplace_back(x);
+  return buf;
 }
 
 int64_t Torch::int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
@@ -139,6 +212,8 @@ int64_t Torch::int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& 
 }
 
 std::optional<at::Tensor> Torch::opt_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
+  if (i + 1 < info.Length())
+    if (at::Tensor* t = handles_.find(info.Env(), info[i + 1])) return *t;
   if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull()) return std::nullopt;
   return handles_.get(info[i + 1], op.name.c_str(), &op.args[i].name);
 }

@@ -60,6 +60,14 @@ class HandleTable {
     return tensors_[slot];
   }
 
+  // The tensor a JS value names, or nullptr where it names none (get() says why).
+  at::Tensor* find(napi_env env, napi_value v) {
+    double h;
+    if (napi_get_value_double(env, v, &h) != napi_ok) return nullptr;
+    int64_t slot = slot_of(h);
+    return slot < 0 ? nullptr : &tensors_[slot];
+  }
+
   void release(double handle, Napi::Env env);
 
   void clear() { tensors_.clear(); }

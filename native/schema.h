@@ -24,6 +24,8 @@ struct ArgSpec {
   bool has_default;
   c10::IValue default_value;
   std::string name;
+  // An int list's default as SymInts, made once (the unboxed conv path passes it as is).
+  std::vector<c10::SymInt> default_symints;
 };
 
 // The commonest signatures also get an unboxed call (no IValue stack), chosen from the schema alone;
@@ -32,10 +34,18 @@ using SigT = at::Tensor(const at::Tensor&);
 using SigTT = at::Tensor(const at::Tensor&, const at::Tensor&);
 using SigTS = at::Tensor(const at::Tensor&, const at::Scalar&);
 using SigTTS = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Scalar&);
+using SigTSS = at::Tensor(const at::Tensor&, const at::Scalar&, const at::Scalar&);
+// A reduction with an optional dtype (sum, mean).
+using SigTd = at::Tensor(const at::Tensor&, std::optional<at::ScalarType>);
+// In-place ops: the result is `self` itself (the JS caller's own handle comes back).
+using SigTT_ = at::Tensor&(at::Tensor&, const at::Tensor&);
+using SigTS_ = at::Tensor&(at::Tensor&, const at::Scalar&);
+using SigTTS_ = at::Tensor&(at::Tensor&, const at::Tensor&, const at::Scalar&);
+using SigTSS_ = at::Tensor&(at::Tensor&, const at::Scalar&, const at::Scalar&);
 // conv2d and its kin: (input, weight, bias?, stride, padding, dilation, groups)
 using SigConv = at::Tensor(const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&, c10::SymIntArrayRef,
                            c10::SymIntArrayRef, c10::SymIntArrayRef, c10::SymInt);
-enum class Fast : uint8_t { None, T, TT, TS, TTS, Conv };
+enum class Fast : uint8_t { None, T, TT, TS, TSS, TTS, Td, Conv, TT_, TS_, TSS_, TTS_ };
 
 struct OpEntry {
   c10::OperatorHandle handle;
@@ -52,6 +62,19 @@ struct OpEntry {
   std::optional<c10::TypedOperatorHandle<SigTS>> ts;
   std::optional<c10::TypedOperatorHandle<SigTTS>> tts;
   std::optional<c10::TypedOperatorHandle<SigConv>> conv;
+  std::optional<c10::TypedOperatorHandle<SigTSS>> tss;
+  std::optional<c10::TypedOperatorHandle<SigTd>> td;
+  std::optional<c10::TypedOperatorHandle<SigTT_>> tt_;
+  std::optional<c10::TypedOperatorHandle<SigTS_>> ts_;
+  std::optional<c10::TypedOperatorHandle<SigTSS_>> tss_;
+  std::optional<c10::TypedOperatorHandle<SigTTS_>> tts_;
+  // The op's Tensor overload, for the Scalar overloads that ATen defines as that overload on a wrapped scalar
+  // (scalar_as_tensor in schema.cc): called with the scalar already in self's dtype, which saves ATen's own
+  // cast of the scalar, a whole op, per call. Set for TS, TSS, TS_ and TSS_ ops of that list.
+  std::optional<c10::TypedOperatorHandle<SigTT>> wrapped_tt;
+  std::optional<c10::TypedOperatorHandle<SigTTS>> wrapped_tts;
+  std::optional<c10::TypedOperatorHandle<SigTT_>> wrapped_tt_;
+  std::optional<c10::TypedOperatorHandle<SigTTS_>> wrapped_tts_;
 };
 
 // Picks an unboxed signature when the schema is exactly one of the fast ones (one plain Tensor return).

@@ -55,7 +55,9 @@ class Torch : public Napi::Addon<Torch> {
   Napi::Value call_fast(const Napi::CallbackInfo& info, const OpEntry& op);
   at::Scalar scalar_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
   const at::Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
-  std::vector<c10::SymInt> symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
+  at::Tensor& mutable_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
+  using SymInts = c10::SmallVector<c10::SymInt, 4>;
+  c10::SymIntArrayRef symints_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op, SymInts& buf);
   int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
   std::optional<at::Tensor> opt_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op);
 

@@ -72,7 +72,7 @@ describe("the unboxed fast path", () => {
     const { native } = await import("../../lib/tensor/native.js");
     const before = native.stats().unboxedOps;
     for (const s of ["aten::atan2", "aten::hardtanh", "aten::conv1d"]) native.op(s);
-    expect(native.stats().unboxedOps - before).toBe(2); // atan2 (T,T) and conv1d; hardtanh has (T,S,S)
+    expect(native.stats().unboxedOps - before).toBe(3); // atan2 (T,T), hardtanh (T,S,S) and conv1d
     const x = torch.randn([1, 2, 6, 6]),
       w = torch.randn([3, 2, 3, 3]),
       b = torch.randn([3]);
@@ -169,5 +169,72 @@ describe("nothing silently wrong in making and reading tensors", () => {
     expect(() => torch.cat([a, 7 as unknown as torch.Tensor])).toThrow(/argument 'tensors': expected a Tensor, got the number 7/);
     expect(() => tensorOp("aten::mm")(a, undefined as unknown as torch.Tensor)).toThrow(/argument 'mat2' is required/);
     expect(() => tensorOp("aten::neg")({} as unknown as torch.Tensor)).toThrow(/aten::neg: argument 'self': expected a Tensor, got an object/);
+  });
+});
+
+// Scalar overloads of add, sub, mul and div (and their in-place forms) call the Tensor overload with the
+// scalar made in self's dtype (native/schema.cc, scalar_as_tensor): the same values as ATen's own path,
+// which makes the scalar in int64 or double and casts it, checked here against both an exact float32
+// computation and the Tensor overload on a 0-d tensor of self's dtype.
+describe("scalar ops on a scalar made in self's dtype", () => {
+  const scalars = [3, -7, 0.1, 1 / 3, -2.5e-3, 1e-40, 3e38, 2 ** 40 + 1];
+  const xs = [1.5, -0.1, 2 ** -20, 7e37, -3.25, 0.3, 1e-39, 12345.678];
+  it("add, sub, mul and div give float32 results bit for bit as rounding the exact result would", () => {
+    const x = torch.tensor(xs, { dtype: "float32" });
+    const xf = Array.from(x.data() as Float32Array);
+    for (const s of scalars) {
+      const f = Math.fround(s);
+      // A float32 operation is the exact result rounded once; a double holds each exact product, sum and
+      // quotient of two float32s closely enough that rounding it to float32 gives the same number.
+      expect(Array.from(x.add(s).data() as Float32Array)).toEqual(xf.map((a) => Math.fround(a + f)));
+      expect(Array.from(x.sub(s).data() as Float32Array)).toEqual(xf.map((a) => Math.fround(a - f)));
+      expect(Array.from(x.mul(s).data() as Float32Array)).toEqual(xf.map((a) => Math.fround(a * f)));
+      expect(Array.from(x.div(s).data() as Float32Array)).toEqual(xf.map((a) => Math.fround(a / f)));
+    }
+  });
+  it("agree with the Tensor overload on a 0-d tensor, for float32 and float64, out of place and in place, with alpha", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      const x = torch.tensor(xs, { dtype });
+      for (const s of scalars) {
+        const t = torch.tensor([s], { dtype }).reshape([]);
+        const same = (a: torch.Tensor, b: torch.Tensor) => expect(a.tolist()).toEqual(b.tolist());
+        same(x.add(s), x.add(t));
+        same(x.add(s, 0.7), x.add(t, 0.7));
+        same(x.sub(s, 3), x.sub(t, 3));
+        same(x.mul(s), x.mul(t));
+        same(x.div(s), x.div(t));
+        same(x.clone().add_(s, 0.7), x.add(t, 0.7));
+        same(x.clone().sub_(s), x.sub(t));
+        same(x.clone().mul_(s), x.mul(t));
+        same(x.clone().div_(s), x.div(t));
+      }
+    }
+  });
+  it("keep PyTorch's type promotion where the scalar is not made in self's dtype", () => {
+    const i = torch.tensor([1, 2, 3], { dtype: "int32" });
+    expect(i.mul(2).dtype).toBe("int32");
+    expect(i.mul(2.5).dtype).toBe("float32");
+    expect(i.mul(2.5).tolist()).toEqual([2.5, 5, 7.5]);
+    expect(i.div(2).tolist()).toEqual([0.5, 1, 1.5]);
+    expect(torch.tensor([true, false]).add(1).dtype).toBe("int64");
+    expect(() => i.clone().mul_(2.5)).toThrow(/result type Float can't be cast to the desired output type Int/);
+    // float16 kernels read the scalar before its cast (in float32): that path is ATen's own.
+    const h = torch.tensor([1, 3], { dtype: "float16" });
+    expect(h.mul(0.1).dtype).toBe("float16");
+    expect(h.mul(0.1).to("float32").tolist()).toEqual(h.to("float32").mul(0.1).to("float16").to("float32").tolist());
+  });
+  it("differentiate as the scalar overloads do, and in-place ops keep the caller's tensor and handle", () => {
+    const w = torch.tensor([1, 2, 3], { requiresGrad: true });
+    w.mul(3).add(1, 2).div(4).sub(5).sum().backward();
+    expect(w.grad!.tolist()).toEqual([0.75, 0.75, 0.75]);
+    expect(() => w.mul_(2)).toThrow(/leaf Variable that requires grad/);
+    const a = torch.ones([2]);
+    const live = torch.memory().liveTensors;
+    expect(a.add_(1)).toBe(a);
+    expect(a.mul_(torch.ones([2])).handle).toBe(a.handle);
+    expect(torch.memory().liveTensors).toBe(live + 1); // the ones([2]) above, nothing for the results
+    expect(() => a.add_(torch.ones([3]))).toThrow(/size of tensor a \(2\) must match/);
+    a.dispose();
+    expect(() => a.add_(1)).toThrow(/disposed/);
   });
 });
