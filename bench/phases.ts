@@ -10,6 +10,7 @@ import { requireBenchDir, runReference } from "./reference.js";
 
 const dir = requireBenchDir();
 const script = join(import.meta.dirname ?? ".", "..", "..", "bench", "glow_phases.py");
+torch.getNumThreads(); // loads the addon, which applies the allocator policy printed below
 const fmt = (p: Record<string, number> | undefined) =>
   p ? ["forward", "backward", "update"].map((k) => String(p[k]).padStart(9)).join("") : "   (reference failed)";
 console.log(
