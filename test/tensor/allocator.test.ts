@@ -22,7 +22,7 @@ describe("allocator policy", () => {
   });
 
   it("keeps a step's freed tensor memory instead of faulting it in again every step", () => {
-    // Training steps of a small Glow (two flow steps per level, 64 hidden channels, batch 16): each step
+    // Training steps of a small Glow (two flow steps per level, 64 hidden channels, batch 32): each step
     // allocates its activations and gradients and frees them all at the end.
     const dist = (p: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/lib/${p}`, import.meta.url)));
     const script = `
@@ -35,7 +35,7 @@ describe("allocator policy", () => {
         scale: "sigmoid", net: "conv", actnorm: false, lu: false, learnedPrior: false });
       const opt = new RMSprop(model.parameters(), { lr: 1e-4 });
       const step = () => torch.tidy(() => {
-        const loss = model.objective(torch.rand([16, 1, 28, 28])).logPx.mean().neg();
+        const loss = model.objective(torch.rand([32, 1, 28, 28])).logPx.mean().neg();
         opt.zeroGrad();
         loss.backward();
         opt.step();
@@ -55,8 +55,11 @@ describe("allocator policy", () => {
     expect(tuned.policy).toBe("tuned");
     expect(system.policy).toBe("system");
     // glibc's defaults give the freed memory back to the kernel after each step (measured: ~3,000 faults
-    // per step here, against under 20 with the policy).
-    expect(system.faults).toBeGreaterThan(5 * 1000);
-    expect(tuned.faults).toBeLessThan(system.faults / 10);
+    // per step here, against under 20 with the policy; at batch 32, 4,000-4,700 a step against under 350).
+    // Batch 32: at 16, with the coupling convs channels-last (lib/nn/conv.ts), the system policy's count
+    // varied from 3,900 to 13,000 between runs, too near the 5,000 this asks of it.
+    const counts = `page faults in 5 steps: system ${system.faults}, tuned ${tuned.faults}`;
+    expect(system.faults, counts).toBeGreaterThan(5 * 1000);
+    expect(tuned.faults, counts).toBeLessThan(system.faults / 10);
   });
 });
