@@ -8,6 +8,7 @@ interface OodArgs {
   in?: string;
   ood?: string;
   suite: boolean;
+  dev: boolean;
   "held-out"?: string;
   background?: string;
   ensemble?: string[];
@@ -30,6 +31,12 @@ export const oodCommand: CommandModule<object, OodArgs> = {
       .positional("run", { type: "string", demandOption: true, describe: "run folder written by `train`" })
       .option("in", { type: "string", describe: "in-distribution test data, DATASET:SPLIT (e.g. fashion-mnist:test)" })
       .option("ood", { type: "string", describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F], inverted, vflip" })
+      .option("dev", {
+        type: "boolean",
+        default: false,
+        describe:
+          "the development pairs, for choosing a detector's design without the suite's pairs: detectors fitted on the first half of the validation split, its second half against noise:24, blur, binarized and saltpepper:0.05 made from it",
+      })
       .option("suite", {
         type: "boolean",
         default: false,
@@ -41,8 +48,11 @@ export const oodCommand: CommandModule<object, OodArgs> = {
         describe: "held-out in-distribution data the detectors are fitted on (default: the run's validation split, first 5,000); never the --in or --ood data",
       })
       .check((a) => {
-        if (a.suite && (a.in !== undefined || a.ood !== undefined)) throw new Error("--suite chooses the pairs itself: leave out --in and --ood");
-        if (!a.suite && (a.in === undefined || a.ood === undefined)) throw new Error("give --in and --ood (one pair), or --suite (every pair)");
+        if (a.suite && a.dev) throw new Error("--suite and --dev are two different sets of pairs: give one");
+        const many = a.suite ? "--suite" : a.dev ? "--dev" : undefined;
+        if (many && (a.in !== undefined || a.ood !== undefined)) throw new Error(`${many} chooses the pairs itself: leave out --in and --ood`);
+        if (!many && (a.in === undefined || a.ood === undefined))
+          throw new Error("give --in and --ood (one pair), --suite (every pair) or --dev (the development pairs)");
         return true;
       })
       .option("background", { type: "string", describe: "run folder of a background model (train <model> --background) for the likelihood ratio" })
@@ -88,8 +98,8 @@ export const oodCommand: CommandModule<object, OodArgs> = {
       data: dataOptions(a["data-dir"], a.download),
       quiet: a.json,
     };
-    if (a.suite) {
-      const r = await oodSuite(options);
+    if (a.suite || a.dev) {
+      const r = await oodSuite({ ...options, dev: a.dev });
       const { reports: _, ...summary } = r;
       console.log(a.json ? JSON.stringify(summary) : formatSuite(r));
       return;

@@ -125,3 +125,56 @@ function cholesky(a: Float64Array, k: number): Float64Array {
     }
   return l;
 }
+
+/**
+ * The test-family detector: several tests at once, each the Mahalanobis distance of one group of the
+ * statistics from that group's validation Gaussian, combined by Tippett's rule (the smallest p-value;
+ * Tippett 1931, and Bergamin et al. 2022 for combining OOD tests). Each distance d^2 of a group of k
+ * statistics is a chi-square with k degrees of freedom in distribution; the Wilson-Hilferty transform
+ * ((d^2/k)^(1/3) - (1 - 2/(9k))) / sqrt(2/(9k)) turns it into a standard normal deviate (no underflow far out,
+ * where the p-values themselves would all round to 0), and the score is the largest deviate: the smallest
+ * p-value. One omnibus Gaussian over every statistic dilutes an input that breaks one relation among many
+ * (its distance grows with the statistics that did not move); a family of tests keeps each test's power at
+ * the cost of a multiplicity that grows only like log(tests). Nothing is tuned: the groups are the
+ * literature's tests (fixed by `testGroups`), and each Gaussian is fitted on validation data.
+ */
+export interface TestFamilyFit {
+  tests: { name: string; fit: GaussianFit }[];
+}
+
+export function fitTests(stats: Statistics, groups: Record<string, string[]>): { fit: TestFamilyFit; dropped: string[] } {
+  // A statistic constant on the validation data (CV-Glow's log-det) leaves every test it is in; a test
+  // left with nothing, or with the same statistics as one before it, is not made.
+  const { dropped } = fitGaussian(stats);
+  const tests: TestFamilyFit["tests"] = [];
+  const seen = new Set<string>();
+  for (const [name, members] of Object.entries(groups)) {
+    for (const m of members) if (!stats[m]) throw new RangeError(`combined: statistic '${m}' of test '${name}' is missing`);
+    const kept = members.filter((m) => !dropped.includes(m));
+    const key = [...kept].sort().join("\n");
+    if (kept.length === 0 || seen.has(key)) continue;
+    seen.add(key);
+    tests.push({ name, fit: fitGaussian(Object.fromEntries(kept.map((m) => [m, stats[m]!]))).fit });
+  }
+  return { fit: { tests }, dropped };
+}
+
+/** A chi-square deviate with k degrees of freedom as a standard normal deviate (Wilson and Hilferty 1931). */
+export function wilsonHilferty(d2: number, k: number): number {
+  if (d2 === Infinity) return Infinity;
+  const c = 2 / (9 * k);
+  return (Math.cbrt(d2 / k) - (1 - c)) / Math.sqrt(c);
+}
+
+/** Each example's largest normal deviate over the family's tests (larger: more OOD). */
+export function testsScore(fit: TestFamilyFit, stats: Statistics): Float64Array {
+  let out: Float64Array | undefined;
+  for (const t of fit.tests) {
+    const d = mahalanobis(t.fit, stats);
+    const k = t.fit.names.length;
+    if (!out) out = new Float64Array(d.length).fill(-Infinity);
+    for (let i = 0; i < d.length; i++) out[i] = Math.max(out[i]!, wilsonHilferty(d[i]! * d[i]!, k));
+  }
+  if (!out) throw new RangeError("combined: the test family is empty");
+  return out;
+}

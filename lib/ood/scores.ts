@@ -6,7 +6,7 @@
  */
 import type { Compressor } from "./complexity.js";
 import { entropyEstimate } from "./typicality.js";
-import { fitGaussian, mahalanobis, type GaussianFit, type Statistics } from "./combined.js";
+import { fitGaussian, fitTests, mahalanobis, testsScore, type GaussianFit, type Statistics, type TestFamilyFit } from "./combined.js";
 import type { ImageDataset } from "../data/index.js";
 
 export const SCORE_NAMES = [
@@ -20,6 +20,7 @@ export const SCORE_NAMES = [
   "likelihood-regret",
   "flow-terms",
   "combined",
+  "combined-tests",
 ] as const;
 export type ScoreName = (typeof SCORE_NAMES)[number];
 
@@ -116,6 +117,44 @@ export function combinedFit(inp: ScoreInputs): GaussianFit & { dropped: string[]
   if (!f) {
     f = fitGaussian(combinedStatistics(inp, "heldOut"));
     fits.set(inp.model.heldOut, f);
+  }
+  return { ...f.fit, dropped: f.dropped };
+}
+
+/**
+ * The groups of statistics the test-family detector tests (each a Gaussian of its own): every statistic
+ * alone; log p(x) alone (typicality's statistic) and with each codec's length (input complexity's relation,
+ * Serra et al. 2020); for a flow, log p(z) with the log-det (Nalisnick et al. 2019's split); and all of them
+ * together (the combined detector's omnibus Gaussian). Fixed from the literature, before any data was scored.
+ */
+export function testGroups(combinedNames: string[]): Record<string, string[]> {
+  const codecs = combinedNames.filter((n) => n.endsWith(" bits/dim"));
+  const groups: Record<string, string[]> = {};
+  for (const n of combinedNames) groups[n] = [n];
+  groups["log p(x)"] = ["log p(x)"];
+  for (const c of codecs) groups[`log p(x), ${c}`] = ["log p(x)", c];
+  if (combinedNames.includes("log-det")) groups["log p(z), log-det"] = ["log p(z) total", "log-det"];
+  groups.all = combinedNames;
+  return groups;
+}
+
+/** The combined statistics with the sums the test groups read: log p(x), and a flow's total log p(z). */
+export function testStatistics(inp: ScoreInputs, set: SetName): Statistics {
+  const s = combinedStatistics(inp, set);
+  const e = inp.model[set],
+    d = inp.dims;
+  const out: Statistics = { ...s, "log p(x)": Float64Array.from(e.logPx, (v) => v / d) };
+  if (s["log-det"]) out["log p(z) total"] = Float64Array.from(e.logPx, (v, i) => v / d - s["log-det"]![i]!);
+  return out;
+}
+
+const testFits = new WeakMap<ModelEval, { fit: TestFamilyFit; dropped: string[] }>();
+/** The test-family detector's Gaussians, fitted on the held-out (validation) set once per inputs. */
+export function testsFit(inp: ScoreInputs): TestFamilyFit & { dropped: string[] } {
+  let f = testFits.get(inp.model.heldOut);
+  if (!f) {
+    f = fitTests(testStatistics(inp, "heldOut"), testGroups(Object.keys(combinedStatistics(inp, "heldOut"))));
+    testFits.set(inp.model.heldOut, f);
   }
   return { ...f.fit, dropped: f.dropped };
 }
@@ -228,6 +267,12 @@ export const SCORES: Record<ScoreName, ScoreDefinition> = {
     missing: (inp) => (inp.complexity ? undefined : "needs the compressed lengths of every set"),
     compute: (inp, set) => mahalanobis(combinedFit(inp), combinedStatistics(inp, set)),
   },
+  "combined-tests": {
+    name: "combined-tests",
+    cite: "this toolkit, after Bergamin et al., Model-agnostic out-of-distribution detection using combined statistical tests, AISTATS 2022, and Tippett 1931: the smallest p-value over Gaussian tests of the literature's statistics, fitted on validation data (combined.ts)",
+    missing: (inp) => (inp.complexity ? undefined : "needs the compressed lengths of every set"),
+    compute: (inp, set) => testsScore(testsFit(inp), testStatistics(inp, set)),
+  },
 };
 
 /** The codec each input-complexity score compresses with. */
@@ -245,7 +290,8 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
 export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli"];
 
 /** The codecs a score compresses each image with. */
-export const codecsOf = (score: ScoreName): Compressor[] => (score === "combined" ? [...COMBINED_CODECS] : COMPRESSOR_OF[score] ? [COMPRESSOR_OF[score]!] : []);
+export const codecsOf = (score: ScoreName): Compressor[] =>
+  score === "combined" || score === "combined-tests" ? [...COMBINED_CODECS] : COMPRESSOR_OF[score] ? [COMPRESSOR_OF[score]!] : [];
 
 /** Parses --scores: "all" or a comma-separated list of names. */
 export function parseScoreNames(spec: string): ScoreName[] {

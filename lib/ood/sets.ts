@@ -7,6 +7,12 @@
  *   inverted      the in-distribution split as negatives, 255 - x
  *   vflip         the in-distribution split upside down: the same pixels, other semantics (near-OOD that
  *                 likelihood-based scores are known to miss; the suite reports it apart from its worst pair)
+ * and development probes, kept out of the suite: transformations of the in-distribution images on which a
+ * detector's design can be chosen without touching any pair it is judged by (`ood --dev`):
+ *   noise[:S]     Gaussian pixel noise of standard deviation S levels (default 24), rounded and clipped (seeded)
+ *   blur          a 3x3 box blur (edges replicated)
+ *   binarized     each pixel to 0 or 255 at threshold 128
+ *   saltpepper[:P] a fraction P of the pixels (default 0.05) set to 0 or 255 (seeded)
  */
 import { grayDataset, Rng, type ImageDataset, type LoadOptions, uniformImages } from "../data/index.js";
 import { loadSplit } from "../train/run.js";
@@ -14,7 +20,32 @@ import { loadSplit } from "../train/run.js";
 const SYNTHETIC_N = 2000;
 
 /** The probes made from the in-distribution images or to their shape (besides DATASET:SPLIT). */
-export const PROBES = ["constant", "uniform", "grayed[:F]", "inverted", "vflip"] as const;
+export const PROBES = ["constant", "uniform", "grayed[:F]", "inverted", "vflip", "noise[:S]", "blur", "binarized", "saltpepper[:P]"] as const;
+
+/** The development probes: for choosing a detector's design, never part of the suite that judges it. */
+export const DEV_PROBES = ["noise:24", "blur", "binarized", "saltpepper:0.05"] as const;
+
+/** The same images with each pixel mapped by f(value, plane index, row, column). */
+function perPixel(ds: ImageDataset, tag: string, f: (v: number, i: number) => number): ImageDataset {
+  return { ...ds, name: `${ds.name}-${tag}`, split: tag, images: ds.images.map((v, i) => f(v, i)) };
+}
+
+/** A 3x3 box blur of each image plane, the border replicated. */
+function boxBlur(ds: ImageDataset): Uint8Array {
+  const out = new Uint8Array(ds.images.length);
+  const w = ds.width,
+    h = ds.height,
+    planes = ds.n * ds.channels;
+  const at = (p: number, r: number, c: number) => ds.images[(p * h + Math.min(h - 1, Math.max(0, r))) * w + Math.min(w - 1, Math.max(0, c))]!;
+  for (let p = 0; p < planes; p++)
+    for (let r = 0; r < h; r++)
+      for (let c = 0; c < w; c++) {
+        let sum = 0;
+        for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) sum += at(p, r + dr, c + dc);
+        out[(p * h + r) * w + c] = Math.round(sum / 9);
+      }
+  return out;
+}
 
 /** Each image upside down (rows in reverse order, per channel). */
 function flipRows(ds: ImageDataset): Uint8Array {
@@ -50,6 +81,22 @@ export async function loadSet(spec: string, inDistribution: ImageDataset, o: { d
   if (s === "inverted")
     return { ...inDistribution, name: `${inDistribution.name}-inverted`, split: "inverted", images: inDistribution.images.map((v) => 255 - v) };
   if (s === "vflip") return { ...inDistribution, name: `${inDistribution.name}-vflip`, split: "vflip", images: flipRows(inDistribution) };
+  const noise = /^noise(?::([0-9.]+))?$/.exec(s);
+  if (noise) {
+    const sd = noise[1] === undefined ? 24 : Number(noise[1]);
+    if (!(sd > 0 && sd <= 255)) throw new Error(`'${s}': the noise's standard deviation must be in (0, 255] levels`);
+    const rng = Rng.seeded(o.seed ?? 7);
+    return perPixel(inDistribution, `noise ${sd}`, (v) => Math.min(255, Math.max(0, Math.round(v + sd * rng.normal()))));
+  }
+  if (s === "blur") return { ...inDistribution, name: `${inDistribution.name}-blur`, split: "blur", images: boxBlur(inDistribution) };
+  if (s === "binarized") return perPixel(inDistribution, "binarized", (v) => (v >= 128 ? 255 : 0));
+  const sp = /^saltpepper(?::([0-9.]+))?$/.exec(s);
+  if (sp) {
+    const frac = sp[1] === undefined ? 0.05 : Number(sp[1]);
+    if (!(frac > 0 && frac <= 1)) throw new Error(`'${s}': the fraction of pixels must be in (0, 1]`);
+    const rng = Rng.seeded(o.seed ?? 7);
+    return perPixel(inDistribution, `saltpepper ${frac}`, (v) => (rng.float() < frac ? (rng.float() < 0.5 ? 0 : 255) : v));
+  }
   if (!s.includes(":")) {
     throw new Error(`unknown data set '${s}': expected DATASET:SPLIT (e.g. mnist:test, mnist:test[5000:]) or one of ${PROBES.join(", ")}`);
   }

@@ -14,6 +14,7 @@ import { absoluteRange } from "../train/val-split.js";
 import { splitSizes } from "../train/run.js";
 import type { DetectionMetrics } from "./metrics.js";
 import { heldOutSpecOf, pairReport, withSession, type OodOptions, type OodReport } from "./ood-scores.js";
+import { DEV_PROBES } from "./sets.js";
 
 export const SUITE_PROBES = ["constant", "uniform", "grayed:0.5", "inverted", "vflip"] as const;
 /** Pairs reported but kept out of the worst pair (semantic near-OOD). */
@@ -66,13 +67,38 @@ export function suitePairs(dataset: string): string[] {
   return [`${partner}:test`, ...SUITE_PROBES];
 }
 
-export async function oodSuite(o: Omit<OodOptions, "in" | "ood">): Promise<SuiteReport> {
+/**
+ * The development split of a validation split: its first half to fit the detectors on, its second half
+ * as the in-distribution set of the development probes. Choosing a detector's design on these pairs
+ * touches neither the test split nor any pair of the suite.
+ */
+export async function devSplits(valSpec: string, data: LoadOptions = {}): Promise<{ fit: string; in: string }> {
+  const sizes = await splitSizes([valSpec], data);
+  const r = absoluteRange(valSpec, sizes);
+  if (!r) throw new Error(`--dev: '${valSpec}' does not name a DATASET:SPLIT to halve`);
+  const [a, b] = r.range;
+  if (b - a < 200) throw new Error(`--dev: the validation split ${valSpec} has ${b - a} images; halving it needs at least 200`);
+  const m = a + Math.floor((b - a) / 2);
+  return { fit: `${r.dataset}:${r.base}[${a}:${m}]`, in: `${r.dataset}:${r.base}[${m}:${b}]` };
+}
+
+export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boolean }): Promise<SuiteReport> {
   return withSession(o, async (s) => {
     const main = s.main;
     const dataset = parseDatasetSplit(main.config.dataset).dataset;
-    const pairs = suitePairs(dataset);
-    const inSpec = await suiteInSpec(main.config.dataset, o.heldOut ?? main.config.valSplit, o.data);
-    const heldOut = await heldOutSpecOf(o, main, [inSpec, ...pairs]);
+    let pairs: string[], inSpec: string, heldOut: string;
+    if (o.dev) {
+      const val = o.heldOut ?? main.config.valSplit;
+      if (!val) throw new Error(`--dev halves the run's validation split, and ${o.run} has none: name one with --held-out`);
+      const d = await devSplits(val, o.data);
+      pairs = [...DEV_PROBES];
+      inSpec = d.in;
+      heldOut = await heldOutSpecOf({ ...o, heldOut: d.fit }, main, [inSpec]);
+    } else {
+      pairs = suitePairs(dataset);
+      inSpec = await suiteInSpec(main.config.dataset, o.heldOut ?? main.config.valSplit, o.data);
+      heldOut = await heldOutSpecOf(o, main, [inSpec, ...pairs]);
+    }
     const reports: OodReport[] = [];
     for (const ood of pairs) {
       if (!(o.quiet ?? false)) process.stderr.write(`ood suite: ${inSpec} vs ${ood}\n`);

@@ -1,7 +1,7 @@
 // The combined detector's Gaussian (lib/ood/combined.ts): the Mahalanobis distance it gives is the textbook
 // one, a statistic constant on the validation data is left out, and bad statistics are clear errors.
 import { describe, expect, it } from "vitest";
-import { fitGaussian, mahalanobis } from "../../lib/ood/combined.js";
+import { fitGaussian, fitTests, mahalanobis, testsScore, wilsonHilferty } from "../../lib/ood/combined.js";
 import { Rng } from "../../lib/data/index.js";
 
 /** n draws of a correlated 2-D Gaussian: a = N(0, 1), b = 0.8 a + 0.6 N(0, 1) (unit variances, correlation 0.8). */
@@ -46,5 +46,31 @@ describe("the combined detector's Gaussian", () => {
     expect(() => fitGaussian({ c: new Float64Array(10) })).toThrow(/every statistic is constant/);
     const { fit } = fitGaussian(correlated(100));
     expect(() => mahalanobis(fit, { a: [1] })).toThrow(/statistic 'b' is missing/);
+  });
+});
+
+describe("the test-family detector (Tippett over Gaussian tests)", () => {
+  it("turns a chi-square deviate into a standard normal one (Wilson-Hilferty)", () => {
+    // chi-square quantiles: 95% at 3.841 (k = 1), 5.991 (k = 2), 11.070 (k = 5); 99.9% at 10.828 (k = 1).
+    expect(wilsonHilferty(3.841, 1)).toBeCloseTo(1.645, 1);
+    expect(wilsonHilferty(5.991, 2)).toBeCloseTo(1.645, 1);
+    expect(wilsonHilferty(11.07, 5)).toBeCloseTo(1.645, 2);
+    expect(wilsonHilferty(10.828, 1)).toBeCloseTo(3.09, 1);
+    expect(wilsonHilferty(Infinity, 3)).toBe(Infinity);
+    expect(wilsonHilferty(20, 2)).toBeGreaterThan(wilsonHilferty(10, 2));
+  });
+  it("scores each example by its most surprising test, leaves out constant statistics and repeated tests", () => {
+    const { a, b } = correlated(20000);
+    const stats = { a, b, c: new Float64Array(a.length).fill(2) };
+    const { fit, dropped } = fitTests(stats, { a: ["a"], "a again": ["a", "c"], pair: ["a", "b"], c: ["c"] });
+    expect(dropped).toEqual(["c"]);
+    expect(fit.tests.map((t) => t.name)).toEqual(["a", "pair"]);
+    // (1, -1) breaks the correlation: the pair's test finds it, a alone does not.
+    const probe = { a: [1, 1], b: [1, -1], c: [2, 2] };
+    const s = testsScore(fit, probe);
+    const pair = mahalanobis(fit.tests[1]!.fit, probe);
+    expect(s[1]).toBeCloseTo(wilsonHilferty(pair[1]! ** 2, 2), 10);
+    expect(s[1]!).toBeGreaterThan(s[0]!);
+    expect(() => fitTests(stats, { missing: ["d"] })).toThrow(/statistic 'd' of test 'missing' is missing/);
   });
 });

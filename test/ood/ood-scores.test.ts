@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../lib/train/run.js";
 import { oodFileName, oodScores } from "../../lib/ood/ood-scores.js";
-import { oodSuite, suiteInSpec, suitePairs } from "../../lib/ood/suite.js";
+import { devSplits, oodSuite, suiteInSpec, suitePairs } from "../../lib/ood/suite.js";
+import { loadSet } from "../../lib/ood/sets.js";
 import { SCORE_NAMES } from "../../lib/ood/scores.js";
 import { runCli } from "../../bin/cli.js";
 import { SHARED_DATASETS } from "../paths.js";
@@ -45,6 +46,7 @@ describe("oodScores", () => {
     expect(r.n).toEqual({ heldOut: 40, in: 40, ood: 40 });
     expect(Object.keys(r.scores).sort()).toEqual([
       "combined",
+      "combined-tests",
       "flow-terms",
       "input-complexity",
       "input-complexity-brotli",
@@ -154,6 +156,35 @@ describe("oodScores", () => {
     expect(() => suitePairs("celeba")).toThrow(/no OOD data set pairs with celeba .*--ood/);
   });
 
+  it("runs the development pairs on the validation split's halves, never on the test split or the suite's pairs", async () => {
+    const r = await oodSuite({ run: join(dir, "glow"), limit: 30, data, quiet: true, scores: ["combined", "combined-tests"], dev: true });
+    expect(r.pairs).toEqual(["noise:24", "blur", "binarized", "saltpepper:0.05"]);
+    expect(r.heldOut).toBe("fashion-mnist:train[55000:57500]");
+    expect(r.in).toBe("fashion-mnist:train[57500:60000]");
+    for (const name of ["combined", "combined-tests"]) expect(Object.keys(r.scores[name]!.byPair)).toEqual(r.pairs);
+    expect(await devSplits("mnist:test[5000:7500]", data)).toEqual({ fit: "mnist:test[5000:6250]", in: "mnist:test[6250:7500]" });
+    await expect(devSplits("mnist:test[0:150]", data)).rejects.toThrow(/has 150 images; halving it needs at least 200/);
+  });
+
+  it("makes the development probes from the in-distribution images", async () => {
+    const img = Uint8Array.from([0, 100, 200, 255, 50, 130, 127, 128, 90]);
+    const inDist = { name: "t", split: "test", images: img, n: 1, channels: 1, height: 3, width: 3 };
+    expect(Array.from((await loadSet("binarized", inDist)).images)).toEqual([0, 0, 255, 255, 0, 255, 0, 255, 0]);
+    // A 3x3 box blur with the border replicated: the centre is the mean of all nine.
+    const blur = (await loadSet("blur", inDist)).images;
+    expect(blur[4]).toBe(Math.round(img.reduce((a, b) => a + b, 0) / 9));
+    expect(blur[0]).toBe(Math.round((4 * 0 + 2 * 100 + 2 * 255 + 50) / 9));
+    const big = { ...inDist, images: new Uint8Array(18000).fill(128), n: 2000 };
+    const noisy = (await loadSet("noise:24", big)).images;
+    const sd = Math.sqrt(noisy.reduce((a, v) => a + (v - 128) ** 2, 0) / noisy.length);
+    expect(Math.abs(sd - 24)).toBeLessThan(1);
+    expect(Array.from((await loadSet("noise:24", big)).images)).toEqual(Array.from(noisy)); // seeded
+    const sp = (await loadSet("saltpepper:0.1", big)).images;
+    expect(Math.abs(sp.filter((v) => v !== 128).length / sp.length - 0.1)).toBeLessThan(0.01);
+    await expect(loadSet("noise:0", inDist)).rejects.toThrow(/standard deviation must be in \(0, 255\]/);
+    await expect(loadSet("saltpepper:2", inDist)).rejects.toThrow(/fraction of pixels must be in \(0, 1\]/);
+  });
+
   it("refuses an ensemble of one, a member listed twice, and a split that does not exist, naming the argument", async () => {
     await expect(oodScores({ run: join(dir, "glow"), ensemble: [], ...base })).rejects.toThrow(/--ensemble: an ensemble of one/);
     await expect(oodScores({ run: join(dir, "glow"), ensemble: [join(dir, "glow")], ...base })).rejects.toThrow(/--ensemble: .*glow is listed twice/);
@@ -231,6 +262,15 @@ describe("torchts-ood ood", () => {
       const r = await cli("ood", join(dir, "glow"), "--in", "fashion-mnist:test", "--ood", "mnist:test", ...extra);
       expect(r.code, extra.join(" ")).toBe(1);
       expect(r.err, extra.join(" ")).toMatch(re);
+    }
+    for (const [args, re] of [
+      [["--suite", "--dev"], /--suite and --dev are two different sets of pairs/],
+      [["--dev", "--in", "fashion-mnist:test"], /--dev chooses the pairs itself: leave out --in and --ood/],
+      [[], /give --in and --ood \(one pair\), --suite \(every pair\) or --dev/],
+    ] as [string[], RegExp][]) {
+      const r = await cli("ood", join(dir, "glow"), ...args);
+      expect(r.code, args.join(" ")).toBe(1);
+      expect(r.err, args.join(" ")).toMatch(re);
     }
     expect(existsSync(join(dir, "glow", "ood"))).toBe(true);
   });

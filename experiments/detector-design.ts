@@ -1,0 +1,87 @@
+// Chooses the combined detector's design on development pairs only: a run's validation split halved (fit on
+// the first half, in-distribution = the second), against the development probes made from it (noise, blur,
+// binarized, salt and pepper: lib/ood/sets.ts DEV_PROBES). No test split and no pair of the suite is read.
+// Each candidate below was written down before this script was first run; it prints each candidate's AUROC
+// per pair and its worst, the criterion the suite judges by.
+//
+//   npx tsc -p tsconfig.json && node dist/experiments/detector-design.js RUN [--held-out VAL] [--threads 1]
+import { dimsOf } from "../lib/models/density.js";
+import { fitGaussian, mahalanobis, type Statistics } from "../lib/ood/combined.js";
+import { detectionMetrics } from "../lib/ood/metrics.js";
+import { withSession } from "../lib/ood/ood-scores.js";
+import { combinedStatistics, SCORES, type PerSet, type ScoreInputs, type SetName } from "../lib/ood/scores.js";
+import { DEV_PROBES, loadSet } from "../lib/ood/sets.js";
+import { devSplits } from "../lib/ood/suite.js";
+import { loadSplit } from "../lib/train/run.js";
+import * as torch from "../lib/tensor/index.js";
+
+type Candidate = { name: string; score: (inp: ScoreInputs, set: SetName) => ArrayLike<number> };
+
+/** The omnibus Gaussian over the flow's terms and the lengths under `codecs`. */
+function omnibus(codecs: ("png" | "brotli" | "webp")[], terms: "flow" | "log p(x)"): Candidate {
+  const stats = (inp: ScoreInputs, set: SetName): Statistics => {
+    const base = combinedStatistics(inp, set);
+    const out: Statistics = {};
+    if (terms === "flow") for (const [k, v] of Object.entries(base)) if (!k.endsWith(" bits/dim")) out[k] = v;
+    if (terms === "log p(x)") out["log p(x)"] = Float64Array.from(inp.model[set].logPx, (v) => v / inp.dims);
+    for (const c of codecs) out[`${c} bits/dim`] = inp.complexity![set]![c]!;
+    return out;
+  };
+  return {
+    name: `gaussian(${terms === "flow" ? "codes, log-det" : "log p(x)"}, ${codecs.join(", ")})`,
+    score: (inp, set) => mahalanobis(fitGaussian(stats(inp, "heldOut")).fit, stats(inp, set)),
+  };
+}
+
+const CANDIDATES: Candidate[] = [
+  omnibus(["png", "brotli"], "flow"), // the combined detector as it stands
+  omnibus(["png"], "flow"),
+  omnibus(["webp"], "flow"),
+  omnibus(["png", "webp"], "flow"),
+  omnibus(["png", "brotli", "webp"], "flow"),
+  omnibus(["png"], "log p(x)"),
+  { name: "tests (Tippett over the literature's tests)", score: (inp, set) => SCORES["combined-tests"].compute(inp, set) },
+];
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const run = process.argv[2];
+if (!run || run.startsWith("--")) throw new Error("usage: node dist/experiments/detector-design.js RUN [--held-out VAL] [--threads N]");
+torch.setNumThreads(Number(arg("--threads") ?? 1));
+await withSession({ run, scores: ["combined", "input-complexity-webp"], ...(arg("--held-out") ? { heldOut: arg("--held-out")! } : {}) }, async (s) => {
+  const val = arg("--held-out") ?? s.main.config.valSplit;
+  if (!val) throw new Error(`${run} has no validation split: name one with --held-out`);
+  const d = await devSplits(val);
+  const inData = await loadSplit(d.in);
+  const fitData = await loadSplit(d.fit);
+  const worst = new Map<string, number>();
+  console.log(`${run} (step ${s.main.step}): fitted on ${d.fit}, in = ${d.in}; AUROC per development pair`);
+  console.log(["candidate".padEnd(48), ...DEV_PROBES.map((p) => p.padStart(16)), "worst".padStart(8)].join(""));
+  const rows = new Map<string, number[]>();
+  for (const probe of DEV_PROBES) {
+    const oodData = await loadSet(probe, inData);
+    const ev = {
+      heldOut: await s.evalSet(`heldOut ${d.fit}`, fitData, undefined),
+      in: await s.evalSet(`in ${d.in}`, inData, undefined),
+      ood: await s.evalSet(`ood ${probe}`, oodData, undefined),
+    };
+    const perSet = <T>(f: (e: (typeof ev)["in"]) => T): PerSet<T> => ({ heldOut: f(ev.heldOut), in: f(ev.in), ood: f(ev.ood) });
+    const inp: ScoreInputs = {
+      data: perSet((e) => e.data),
+      dims: dimsOf(s.main.model.imageShape),
+      model: perSet((e) => e.model),
+      complexity: perSet((e) => e.complexity!),
+    };
+    for (const c of CANDIDATES) {
+      const auroc = detectionMetrics(c.score(inp, "in"), c.score(inp, "ood")).auroc;
+      rows.set(c.name, [...(rows.get(c.name) ?? []), auroc]);
+      worst.set(c.name, Math.min(worst.get(c.name) ?? 1, auroc));
+    }
+  }
+  for (const c of CANDIDATES)
+    console.log([c.name.padEnd(48), ...rows.get(c.name)!.map((a) => a.toFixed(3).padStart(16)), worst.get(c.name)!.toFixed(3).padStart(8)].join(""));
+  const best = [...worst].reduce((a, b) => (b[1] > a[1] ? b : a));
+  console.log(`best worst pair: ${best[0]} (${best[1].toFixed(3)})`);
+});
