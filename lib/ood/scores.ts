@@ -283,11 +283,13 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
 };
 
 /**
- * The codecs the combined detector reads: PNG and Brotli. Not lossless WebP: at its strongest settings it
- * adds 4.1 ms an image (BENCHMARKS.md), nearly twice a cpu Glow's own 2.2 ms per image,
- * which a service pays for every request. (Chosen for cost, before the detector without it was scored.)
+ * The codecs the combined detector reads: PNG, Brotli and lossless WebP. Chosen on the development pairs
+ * alone (`ood RUN --dev`, experiments/detector-design.ts; no suite pair or test split read): of seven
+ * candidate designs written down first, the Gaussian over a flow's terms and all three lengths had the best
+ * worst development pair over both Glows, 0.929 against 0.799 for PNG and Brotli only (README.md). WebP costs
+ * the most of the three, 4.1 ms an image (BENCHMARKS.md).
  */
-export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli"];
+export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli", "webp"];
 
 /** The codecs a score compresses each image with. */
 export const codecsOf = (score: ScoreName): Compressor[] =>
