@@ -283,13 +283,14 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
 };
 
 /**
- * The codecs the combined detector reads: PNG, Brotli and lossless WebP. Chosen on the development pairs
- * alone (`ood RUN --dev`, experiments/detector-design.ts; no suite pair or test split read): of seven
- * candidate designs written down first, the Gaussian over a flow's terms and all three lengths had the best
- * worst development pair over both Glows, 0.929 against 0.799 for PNG and Brotli only (README.md). WebP costs
- * the most of the three, 4.1 ms an image (BENCHMARKS.md).
+ * The codecs the combined detector reads: PNG and Brotli. Not lossless WebP: at its strongest settings it
+ * adds 4.1 ms an image, nearly twice a cpu Glow's own pass, which a service pays on every request: with it
+ * the combined verdict served 149 requests/s at 64 connections against 454 without (BENCHMARKS.md). On the
+ * development pairs (`ood RUN --dev`, experiments/detector-design.ts) the Gaussian with all three lengths
+ * had the best worst pair (0.929 against 0.799), but a design the service cannot afford is not a candidate;
+ * among those without WebP this one is the best (README.md).
  */
-export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli", "webp"];
+export const COMBINED_CODECS: readonly Compressor[] = ["png", "brotli"];
 
 /** The codecs a score compresses each image with. */
 export const codecsOf = (score: ScoreName): Compressor[] =>
