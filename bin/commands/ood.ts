@@ -30,7 +30,10 @@ export const oodCommand: CommandModule<object, OodArgs> = {
     y
       .positional("run", { type: "string", demandOption: true, describe: "run folder written by `train`" })
       .option("in", { type: "string", describe: "in-distribution test data, DATASET:SPLIT (e.g. fashion-mnist:test)" })
-      .option("ood", { type: "string", describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F], inverted, vflip, noise[:S], blur, binarized, saltpepper[:P]" })
+      .option("ood", {
+        type: "string",
+        describe: "OOD data: DATASET:SPLIT (e.g. mnist:test) or constant, uniform, grayed[:F], inverted, vflip, noise[:S], blur, binarized, saltpepper[:P]",
+      })
       .option("dev", {
         type: "boolean",
         default: false,

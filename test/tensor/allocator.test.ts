@@ -41,25 +41,31 @@ describe("allocator policy", () => {
         opt.step();
       });
       for (let i = 0; i < 2; i++) step();
-      const before = process.resourceUsage().minorPageFault;
-      for (let i = 0; i < 5; i++) step();
-      console.log(JSON.stringify({ policy: torch.allocatorPolicy(), faults: process.resourceUsage().minorPageFault - before }));`;
+      const faults = [];
+      for (let i = 0; i < 7; i++) {
+        const before = process.resourceUsage().minorPageFault;
+        step();
+        faults.push(process.resourceUsage().minorPageFault - before);
+      }
+      console.log(JSON.stringify({ policy: torch.allocatorPolicy(), faults }));`;
     const run = (env: NodeJS.ProcessEnv) => {
       const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env: { ...process.env, ...env } });
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout.trim().split("\n").pop()!) as { policy: string; faults: number };
+      return JSON.parse(r.stdout.trim().split("\n").pop()!) as { policy: string; faults: number[] };
     };
     const clean = Object.fromEntries([...USER_MALLOC_VARS, "GLIBC_TUNABLES"].map((k) => [k, undefined]));
     const tuned = run({ ...clean, TORCHTS_OOD_MALLOC: "tuned" });
     const system = run({ ...clean, TORCHTS_OOD_MALLOC: "system" });
     expect(tuned.policy).toBe("tuned");
     expect(system.policy).toBe("system");
-    // glibc's defaults give the freed memory back to the kernel after each step (measured: ~3,000 faults
-    // per step here, against under 20 with the policy; at batch 32, 4,000-4,700 a step against under 350).
-    // Batch 32: at 16, with the coupling convs channels-last (lib/nn/conv.ts), the system policy's count
-    // varied from 3,900 to 13,000 between runs, too near the 5,000 this asks of it.
-    const counts = `page faults in 5 steps: system ${system.faults}, tuned ${tuned.faults}`;
-    expect(system.faults, counts).toBeGreaterThan(5 * 1000);
-    expect(tuned.faults, counts).toBeLessThan(system.faults / 10);
+    // glibc's defaults give the freed memory back to the kernel after each step: measured at batch 32,
+    // 3,000-4,700 faults every step, against 0-80 on most steps with the policy. Either policy also has an
+    // occasional step of 250-2,000 faults (the old NCHW convolutions as much as the channels-last ones:
+    // steps 1-12 of one run, tuned: 5224 493 299 86 3 0 0 0 4 906 1 0); a sum over a few steps caught them
+    // (3,900 to 13,000 for the system policy, 1,666 for the tuned one). "Every step" is the median step.
+    const median = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+    const counts = `page faults per step: system ${system.faults.join(" ")}, tuned ${tuned.faults.join(" ")}`;
+    expect(median(system.faults), counts).toBeGreaterThan(1000);
+    expect(median(tuned.faults), counts).toBeLessThan(median(system.faults) / 10);
   });
 });
