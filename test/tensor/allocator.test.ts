@@ -59,7 +59,7 @@ describe("allocator policy", () => {
     expect(tuned.policy).toBe("tuned");
     expect(system.policy).toBe("system");
     // glibc's defaults give the freed memory back to the kernel after each step: measured at batch 32,
-    // 3,000-4,700 faults every step, against 0-80 on most steps with the policy. Either policy also has an
+    // 2,300-6,200 faults every step, against 0-90 on most steps with the policy. Either policy also has an
     // occasional step of 250-2,000 faults (the old NCHW convolutions as much as the channels-last ones:
     // steps 1-12 of one run, tuned: 5224 493 299 86 3 0 0 0 4 906 1 0); a sum over a few steps caught them
     // (3,900 to 13,000 for the system policy, 1,666 for the tuned one). "Every step" is the median step.
