@@ -285,7 +285,7 @@ export const COMPRESSOR_OF: Partial<Record<ScoreName, Compressor>> = {
 /**
  * The codecs the combined detector reads: PNG and Brotli. Not lossless WebP: at its strongest settings it
  * adds 4.1 ms an image, nearly twice a cpu Glow's own pass, which a service pays on every request: with it
- * the combined verdict served 149 requests/s at 64 connections against 454 without (BENCHMARKS.md). On the
+ * the combined verdict served 149 requests/s at 64 connections against 383-430 without (BENCHMARKS.md). On the
  * development pairs (`ood RUN --dev`, experiments/detector-design.ts) the Gaussian with all three lengths
  * had the best worst pair (0.929 against 0.799), but a design the service cannot afford is not a candidate;
  * among those without WebP this one is the best (README.md).
