@@ -26,6 +26,12 @@ static int64_t to_int(const Napi::Value& v, const ArgSpec& a, const OpEntry& op,
                                           (index >= 0 ? " at index " + std::to_string(index) : ""));
 }
 
+// An integral JS number is an integer scalar, so int tensors stay int (as Python's `x + 1`).
+at::Scalar scalar_of_number(double d) {
+  if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
+}
+
 // Builds the dispatcher stack from JS arguments info[first..], checked against the schema.
 void Torch::build_stack(const Napi::CallbackInfo& info, size_t first, const OpEntry& op, torch::jit::Stack& stack) {
   Napi::Env env = info.Env();
@@ -67,11 +73,7 @@ c10::IValue Torch::to_ivalue(const Napi::Value& v, const ArgSpec& a, const OpEnt
     case Kind::Scalar: {
       if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
       if (!v.IsNumber()) throw bad("a number");
-      double d = v.As<Napi::Number>().DoubleValue();
-      // An integral JS number is an integer scalar, so int tensors stay int (as Python's `x + 1`).
-      if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15)
-        return c10::IValue(static_cast<int64_t>(d));
-      return c10::IValue(d);
+      return c10::IValue(scalar_of_number(v.As<Napi::Number>().DoubleValue()));
     }
     case Kind::Str:
       if (!v.IsString()) throw bad("a string");

@@ -170,10 +170,7 @@ at::Scalar Torch::scalar_arg(const Napi::CallbackInfo& info, size_t i, const OpE
   if (i + 1 >= info.Length() && a.has_default) return a.default_value.toScalar();  // add's alpha, mostly
   Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
   double d;  // the common case, a number, in one N-API call (as to_ivalue converts it)
-  if (napi_get_value_double(info.Env(), v, &d) == napi_ok) {
-    if (d == static_cast<double>(static_cast<int64_t>(d)) && std::abs(d) < 9.0e15) return at::Scalar(static_cast<int64_t>(d));
-    return at::Scalar(d);
-  }
+  if (napi_get_value_double(info.Env(), v, &d) == napi_ok) return scalar_of_number(d);
   if (v.IsUndefined() && a.has_default) return a.default_value.toScalar();
   if (v.IsUndefined() || v.IsNull()) throw Napi::TypeError::New(info.Env(), op.name + ": argument '" + a.name + "' is required");
   return to_ivalue(v, a, op).toScalar();

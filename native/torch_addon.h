@@ -18,6 +18,9 @@
 
 namespace torchts {
 
+// convert.cc: a JS number as an ATen Scalar (the one rule for the boxed and the unboxed path).
+at::Scalar scalar_of_number(double d);
+
 class Torch : public Napi::Addon<Torch> {
  public:
   Torch(Napi::Env env, Napi::Object exports);  // addon.cc: the JS method list

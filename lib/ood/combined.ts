@@ -51,14 +51,8 @@ export function fitGaussian(stats: Statistics): { fit: GaussianFit; dropped: str
     names: string[] = [],
     dropped: string[] = [];
   for (const k of all) {
-    const col = stats[k]!;
-    let m = 0;
-    for (const i of rows) m += col[i]!;
-    m /= rows.length;
-    let v = 0;
-    for (const i of rows) v += (col[i]! - m) ** 2;
-    const sd = Math.sqrt(v / (rows.length - 1));
-    if (!(sd > 1e-9 * Math.max(1, Math.abs(m)))) {
+    const { m, sd } = moments(stats[k]!, rows);
+    if (isConstant(m, sd)) {
       dropped.push(k);
       continue;
     }
@@ -80,6 +74,19 @@ export function fitGaussian(stats: Statistics): { fit: GaussianFit; dropped: str
     }
   return { fit: { names, mean: Float64Array.from(mean), scale: Float64Array.from(scale), cholesky: cholesky(cov, kk) }, dropped };
 }
+
+/** Mean and standard deviation of a statistic over the given rows. */
+function moments(col: ArrayLike<number>, rows: readonly number[]): { m: number; sd: number } {
+  let m = 0;
+  for (const i of rows) m += col[i]!;
+  m /= rows.length;
+  let v = 0;
+  for (const i of rows) v += (col[i]! - m) ** 2;
+  return { m, sd: Math.sqrt(v / (rows.length - 1)) };
+}
+
+/** A statistic whose spread is nothing beside its size carries no information (CV-Glow's log-det). */
+const isConstant = (m: number, sd: number) => !(sd > 1e-9 * Math.max(1, Math.abs(m)));
 
 /** The Mahalanobis distance of each example's statistics from the fitted Gaussian (larger: more OOD). */
 export function mahalanobis(fit: GaussianFit, stats: Statistics): Float64Array {
@@ -145,7 +152,13 @@ export interface TestFamilyFit {
 export function fitTests(stats: Statistics, groups: Record<string, string[]>): { fit: TestFamilyFit; dropped: string[] } {
   // A statistic constant on the validation data (CV-Glow's log-det) leaves every test it is in; a test
   // left with nothing, or with the same statistics as one before it, is not made.
-  const { dropped } = fitGaussian(stats);
+  const dropped = Object.keys(stats).filter((k) => {
+    const col = stats[k]!;
+    const finite: number[] = [];
+    for (let i = 0; i < col.length; i++) if (Number.isFinite(col[i]!)) finite.push(i);
+    const { m, sd } = moments(col, finite);
+    return isConstant(m, sd);
+  });
   const tests: TestFamilyFit["tests"] = [];
   const seen = new Set<string>();
   for (const [name, members] of Object.entries(groups)) {

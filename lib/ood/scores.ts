@@ -139,8 +139,9 @@ export function testGroups(combinedNames: string[]): Record<string, string[]> {
 }
 
 /** The combined statistics with the sums the test groups read: log p(x), and a flow's total log p(z). */
-export function testStatistics(inp: ScoreInputs, set: SetName): Statistics {
-  const s = combinedStatistics(inp, set);
+export const testStatistics = (inp: ScoreInputs, set: SetName): Statistics => withSums(inp, set, combinedStatistics(inp, set));
+
+function withSums(inp: ScoreInputs, set: SetName, s: Statistics): Statistics {
   const e = inp.model[set],
     d = inp.dims;
   const out: Statistics = { ...s, "log p(x)": Float64Array.from(e.logPx, (v) => v / d) };
@@ -153,7 +154,8 @@ const testFits = new WeakMap<ModelEval, { fit: TestFamilyFit; dropped: string[] 
 export function testsFit(inp: ScoreInputs): TestFamilyFit & { dropped: string[] } {
   let f = testFits.get(inp.model.heldOut);
   if (!f) {
-    f = fitTests(testStatistics(inp, "heldOut"), testGroups(Object.keys(combinedStatistics(inp, "heldOut"))));
+    const base = combinedStatistics(inp, "heldOut");
+    f = fitTests(withSums(inp, "heldOut", base), testGroups(Object.keys(base)));
     testFits.set(inp.model.heldOut, f);
   }
   return { ...f.fit, dropped: f.dropped };

@@ -72,6 +72,18 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
     await Promise.all(groups.map((g) => g.close()));
   });
 
+  /** The same training job in one process and in two ranks; the parameters each saved: [one, rank 0, rank 1]. */
+  async function oneAndTwoRanks(dir: string, job: Record<string, unknown>) {
+    const runs = [
+      rank({ ...job, rank: 0, world: 1, out: join(dir, "one"), params: join(dir, "one.safetensors") }),
+      rank({ ...job, rank: 0, world: 2, out: join(dir, "two"), params: join(dir, "rank0.safetensors") }),
+      rank({ ...job, rank: 1, world: 2, out: join(dir, "two"), params: join(dir, "rank1.safetensors") }),
+    ];
+    const exits = await Promise.all(runs.map((r) => r.exit));
+    for (const e of exits) expect(e.result?.ok, e.stderr + e.stdout).toBe(true);
+    return ["one", "rank0", "rank1"].map((n) => torch.loadSafetensors(join(dir, `${n}.safetensors`)).tensors);
+  }
+
   // Glow trains with Adam at eps 1e-4 here: right after ActNorm's data-dependent initialisation its bias
   // gradients are at rounding level, and Adam's first steps (about lr * g/|g|) would turn rounding
   // differences into steps of either sign; at the preset's eps 1e-8 the two runs still agree on the loss
@@ -84,14 +96,7 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-ddp-"));
     const port = await freePort();
     const job = { job: "train", kind, steps: 20, batchSize: 16, port, timeoutMs: 60_000, ...extra };
-    const runs = [
-      rank({ ...job, rank: 0, world: 1, out: join(dir, "one"), params: join(dir, "one.safetensors") }),
-      rank({ ...job, rank: 0, world: 2, out: join(dir, "two"), params: join(dir, "rank0.safetensors") }),
-      rank({ ...job, rank: 1, world: 2, out: join(dir, "two"), params: join(dir, "rank1.safetensors") }),
-    ];
-    const exits = await Promise.all(runs.map((r) => r.exit));
-    for (const e of exits) expect(e.result?.ok, e.stderr + e.stdout).toBe(true);
-    const [one, r0, r1] = ["one", "rank0", "rank1"].map((n) => torch.loadSafetensors(join(dir, `${n}.safetensors`)).tensors);
+    const [one, r0, r1] = await oneAndTwoRanks(dir, job);
     expect(Object.keys(r0!).sort()).toEqual(Object.keys(one!).sort());
     let worst = 0;
     for (const k of Object.keys(one!)) {
@@ -113,14 +118,7 @@ describe.skipIf(!have.gloo)("DataParallel over Gloo", () => {
     const dir = mkdtempSync(join(tmpdir(), "torchts-ddp-eps-"));
     const port = await freePort();
     const job = { job: "train", kind: "glow", steps: 20, batchSize: 16, port, timeoutMs: 60_000 };
-    const runs = [
-      rank({ ...job, rank: 0, world: 1, out: join(dir, "one"), params: join(dir, "one.safetensors") }),
-      rank({ ...job, rank: 0, world: 2, out: join(dir, "two"), params: join(dir, "rank0.safetensors") }),
-      rank({ ...job, rank: 1, world: 2, out: join(dir, "two"), params: join(dir, "rank1.safetensors") }),
-    ];
-    const exits = await Promise.all(runs.map((r) => r.exit));
-    for (const e of exits) expect(e.result?.ok, e.stderr + e.stdout).toBe(true);
-    const [one, r0, r1] = ["one", "rank0", "rank1"].map((n) => torch.loadSafetensors(join(dir, `${n}.safetensors`)).tensors);
+    const [one, r0, r1] = await oneAndTwoRanks(dir, job);
     let worst = 0;
     for (const k of Object.keys(one!)) {
       expect(r1![k]!.toFlatArray(), k).toEqual(r0![k]!.toFlatArray());

@@ -29,6 +29,13 @@ export async function tinyRunWithThresholds(): Promise<string> {
 
 export const testImages = (n: number): Promise<ImageDataset> => loadSplit(`fashion-mnist:test[:${n}]`, DATA);
 
+/** What the serving tests start from: the tiny run, its first n test images, and eval's log p(x) of each at bin centres. */
+export async function servingFixture(n: number): Promise<{ run: string; images: ImageDataset; reference: Float64Array }> {
+  const run = await tinyRunWithThresholds();
+  const images = await testImages(n);
+  return { run, images, reference: evalAtBinCentres(run, images) };
+}
+
 /** Image i of a data set: its 784 bytes. */
 export const imageBytes = (d: ImageDataset, i: number) => d.images.slice(i * 784, (i + 1) * 784);
 

@@ -11,17 +11,13 @@ import type { ChildProcess } from "node:child_process";
 import * as torch from "../../lib/tensor/index.js";
 import { startServer, type ScoringServer } from "../../lib/serve/server.js";
 import type { ImageDataset } from "../../lib/data/index.js";
-import { close, evalAtBinCentres, imageBytes, png, post, testImages, tinyRunWithThresholds } from "./helpers.js";
+import { close, evalAtBinCentres, imageBytes, png, post, servingFixture } from "./helpers.js";
 import { canvasDigit, digitAlpha, jpegBomb, pngBomb, rgbaPng } from "../../bench/hostile-bodies.js";
 
 let run = "";
 let images: ImageDataset;
 let reference: Float64Array;
-beforeAll(async () => {
-  run = await tinyRunWithThresholds();
-  images = await testImages(4);
-  reference = evalAtBinCentres(run, images);
-});
+beforeAll(async () => void ({ run, images, reference } = await servingFixture(4)));
 
 /** eval's log p(x) of one 784-byte image. */
 const evalOf = (dir: string, pixels: Uint8Array) => evalAtBinCentres(dir, { ...images, images: pixels, n: 1 })[0]!;

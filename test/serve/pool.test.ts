@@ -8,16 +8,12 @@ import { join } from "node:path";
 import { createScoringPool, PoolClosedError } from "../../lib/serve/pool.js";
 import type { ImageDataset } from "../../lib/data/index.js";
 import { REPO_ROOT } from "../paths.js";
-import { close, DATA, evalAtBinCentres, imageBytes, png, post, testImages, tinyRunWithThresholds } from "./helpers.js";
+import { close, DATA, imageBytes, png, post, servingFixture } from "./helpers.js";
 
 let run = "";
 let images: ImageDataset;
 let reference: Float64Array;
-beforeAll(async () => {
-  run = await tinyRunWithThresholds();
-  images = await testImages(4);
-  reference = evalAtBinCentres(run, images);
-});
+beforeAll(async () => void ({ run, images, reference } = await servingFixture(4)));
 
 /** A copy of the run, changed by `edit`. */
 const copyOf = (edit: (dir: string) => void) => {

@@ -10,16 +10,12 @@ import type { Worker } from "node:worker_threads";
 import { startServer, type ScoringServer } from "../../lib/serve/server.js";
 import { oodFileName } from "../../lib/ood/ood-scores.js";
 import type { ImageDataset } from "../../lib/data/index.js";
-import { close, evalAtBinCentres, imageBytes, png, post, testImages, tinyRunWithThresholds } from "./helpers.js";
+import { close, imageBytes, png, post, servingFixture } from "./helpers.js";
 
 let run = "";
 let images: ImageDataset;
 let reference: Float64Array; // eval's log p(x) of each test image, at bin centres
-beforeAll(async () => {
-  run = await tinyRunWithThresholds();
-  images = await testImages(8);
-  reference = evalAtBinCentres(run, images);
-});
+beforeAll(async () => void ({ run, images, reference } = await servingFixture(8)));
 
 describe("POST /score", () => {
   let server: ScoringServer;
