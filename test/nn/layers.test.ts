@@ -33,12 +33,34 @@ describe("Conv2d and ConvTranspose2d", () => {
     const strided = new Conv2d(3, 4, 3, { stride: 2, padding: 1, bias: false });
     expect(strided.forward(x).shape).toEqual([2, 4, 5, 5]);
     expect(strided.bias).toBeNull();
-    expect(maxDiff(strided.forward(x), torch.conv2d(x, strided.weight, null, { stride: 2, padding: 1 }))).toBe(0);
+    // The module runs channels-last on the CPU: the same sums in another order, so equal to a tolerance.
+    expect(maxDiff(strided.forward(x), torch.conv2d(x, strided.weight, null, { stride: 2, padding: 1 }))).toBeLessThan(1e-5);
     expect(() => new Conv2d(3, 4, 4, { padding: "same" })).toThrow(/odd kernel/);
     expect(() => new Conv2d(3, 4, 3, { padding: "same", stride: 2 })).toThrow(/stride 1/);
     const grouped = new Conv2d(4, 6, 1, { groups: 2 });
     expect(grouped.weight.shape).toEqual([6, 2, 1, 1]);
     for (const m of [same, dil, strided, grouped]) m.dispose();
+  });
+
+  it("runs channels-last on the CPU with NCHW's results and gradients, the weight an NCHW parameter", () => {
+    torch.manualSeed(3);
+    const conv = new Conv2d(16, 32, 3, { padding: 1 });
+    const x = torch.randn([4, 16, 14, 14]);
+    const y = conv.forward(x);
+    const ref = torch.conv2d(x, conv.weight.detach(), conv.bias!.detach(), { padding: 1 });
+    expect(y.shape).toEqual([4, 32, 14, 14]);
+    expect(y.isContiguous()).toBe(false); // channels-last strides
+    expect(maxDiff(y, ref)).toBeLessThan(1e-4 * ref.abs().max().item());
+    expect(y.reshape([4, -1]).shape).toEqual([4, 32 * 14 * 14]);
+    y.square().sum().backward();
+    const w = conv.weight.detach().requiresGrad_();
+    torch.conv2d(x, w, conv.bias!.detach(), { padding: 1 }).square().sum().backward();
+    expect(conv.weight.isContiguous()).toBe(true);
+    expect(conv.weight.grad!.isContiguous()).toBe(true);
+    expect(maxDiff(conv.weight.grad!, w.grad!)).toBeLessThan(1e-4 * w.grad!.abs().max().item());
+    // An unbatched (3-d) input has no channels-last layout: it runs as NCHW.
+    expect(maxDiff(conv.forward(x.select(0, 1)), ref.select(0, 1))).toBeLessThan(1e-4 * ref.abs().max().item());
+    conv.dispose();
   });
 
   it("ConvTranspose2d upsamples with PyTorch's weight layout", () => {
