@@ -14,7 +14,7 @@ import { evaluate } from "../train/evaluate.js";
 import { loadSplit, openRun, splitSizes, type OpenRun } from "../train/run.js";
 import { namesDatasetSplit, splitsOverlap } from "../train/val-split.js";
 import { complexityBitsPerDim, type Compressor } from "./complexity.js";
-import type { GaussianFit } from "./combined.js";
+import { storeKde, type StoredKde } from "./combined.js";
 import { writeFileAtomic } from "../train/run-files.js";
 import { expectRunRole } from "../train/background.js";
 import { detectionMetrics, inDistributionThreshold, type DetectionMetrics } from "./metrics.js";
@@ -89,8 +89,8 @@ export interface OodReport {
   heldOutModel: { logPx: number[]; logPz?: number[]; logDet?: number[] };
   /** typicality's entropy estimate H (from training data): what a service needs to score typicality as `ood` did. */
   entropy?: number;
-  /** The combined detector's Gaussian, fitted on the held-out set (what a service needs to score with it). */
-  combined?: GaussianFit & { dropped: string[] };
+  /** The combined detector's kernel density, fitted on the held-out set (what a service needs to score with it). */
+  combined?: StoredKde;
 }
 
 const HELD_OUT_DEFAULT = 5000;
@@ -355,7 +355,10 @@ export async function pairReport(s: OodSession, inSpec: string, oodSpec: string,
           ? t.perImage("regret")
           : t.perImage("model"));
   Object.assign(report, scoreSets(inputs, s.wanted, cost));
-  if (report.scores.combined) report.combined = combinedFit(inputs);
+  if (report.scores.combined) {
+    const { fit, dropped } = combinedFit(inputs);
+    report.combined = storeKde(fit, dropped);
+  }
   if (s.wanted.includes("typicality")) {
     report.batchScores = typicalityBatches(inputs);
     report.entropy = entropyEstimate((inputs.train ?? inputs.model.heldOut).logPx);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { LoadOptions } from "../data/index.js";
 import { codecsOf, combinedStatistics, SCORE_NAMES, SCORES, type ModelEval, type ScoreInputs, type ScoreName } from "../ood/scores.js";
 import type { OodReport } from "../ood/ood-scores.js";
-import { mahalanobis, type GaussianFit } from "../ood/combined.js";
+import { kdeScore, readKde, type KdeFit } from "../ood/combined.js";
 import { complexityBitsPerDim, type Compressor } from "../ood/complexity.js";
 import { MiB, readTextFile } from "../files.js";
 
@@ -25,8 +25,8 @@ export interface OodRule {
   step?: number;
   /** typicality: the entropy estimate `ood` used (from training data), when the file stores it. */
   entropy?: number;
-  /** combined: the Gaussian fitted on the validation data. */
-  combined?: GaussianFit;
+  /** combined: the kernel density fitted on the validation data. */
+  combined?: KdeFit;
 }
 
 /** The rule, or why there is none (every answer then carries this note instead of a verdict). */
@@ -79,8 +79,16 @@ export async function chooseOodRule(
     );
   }
   const threshold = r.scores[score]!.threshold;
-  if (score === "combined" && !r.combined)
-    return noVerdict(`${file} has combined scores but not the fitted Gaussian (written by an older version); run \`torchts-ood ood\` again`);
+  let combined: KdeFit | undefined;
+  if (score === "combined") {
+    if (!r.combined || !("points" in r.combined))
+      return noVerdict(`${file} has combined scores but not the fitted kernel density (written by an older version); run \`torchts-ood ood\` again`);
+    try {
+      combined = readKde(r.combined, `${file}: the combined detector's fit`);
+    } catch (e) {
+      return noVerdict((e as Error).message);
+    }
+  }
   const stored = r.perExample[score]!.heldOut;
   let heldOutEval: ModelEval = { logPx: new Float64Array(0) };
   if (r.heldOutModel && (score === "typicality" || score === "flow-terms")) {
@@ -110,7 +118,7 @@ export async function chooseOodRule(
     }
   }
   // The stored held-out scores must come out again: else the file and this model disagree.
-  const extra = { ...(r.entropy !== undefined ? { entropy: r.entropy } : {}), ...(score === "combined" ? { combined: r.combined! } : {}) };
+  const extra = { ...(r.entropy !== undefined ? { entropy: r.entropy } : {}), ...(combined ? { combined } : {}) };
   if (score === "typicality" || score === "flow-terms") {
     const again = await computeScores({ score, heldOutEval, ...extra }, heldOutEval, new Uint8Array(0), imageShape);
     const worst = again.reduce(
@@ -151,8 +159,8 @@ export async function computeScores(
     for (const k of codecs) bits[k] = await complexityBitsPerDim(images, k, n);
     inputs.complexity = { heldOut: {}, in: bits, ood: {} };
   }
-  // combined: the Gaussian `ood` fitted on validation data, not one fitted again here.
-  if (rule.score === "combined") return mahalanobis(rule.combined!, combinedStatistics(inputs, "in"));
+  // combined: the density `ood` fitted on validation data, not one fitted again here.
+  if (rule.score === "combined") return kdeScore(rule.combined!, combinedStatistics(inputs, "in"));
   return SCORES[rule.score].compute(inputs, "in");
 }
 

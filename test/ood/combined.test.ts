@@ -1,7 +1,8 @@
-// The combined detector's Gaussian (lib/ood/combined.ts): the Mahalanobis distance it gives is the textbook
-// one, a statistic constant on the validation data is left out, and bad statistics are clear errors.
+// The combined detector (lib/ood/combined.ts): the Gaussian's Mahalanobis distance and the kernel density
+// are the textbook ones, a statistic constant on the validation data is left out, a stored fit is checked
+// when read back, and bad statistics are clear errors.
 import { describe, expect, it } from "vitest";
-import { fitGaussian, fitTests, mahalanobis, testsScore, wilsonHilferty } from "../../lib/ood/combined.js";
+import { fitGaussian, fitKde, fitTests, kdeScore, mahalanobis, readKde, storeKde, testsScore, wilsonHilferty } from "../../lib/ood/combined.js";
 import { Rng } from "../../lib/data/index.js";
 
 /** n draws of a correlated 2-D Gaussian: a = N(0, 1), b = 0.8 a + 0.6 N(0, 1) (unit variances, correlation 0.8). */
@@ -46,6 +47,69 @@ describe("the combined detector's Gaussian", () => {
     expect(() => fitGaussian({ c: new Float64Array(10) })).toThrow(/every statistic is constant/);
     const { fit } = fitGaussian(correlated(100));
     expect(() => mahalanobis(fit, { a: [1] })).toThrow(/statistic 'b' is missing/);
+  });
+});
+
+describe("the combined detector's kernel density", () => {
+  it("estimates the density: N(0, 1) draws give N(0, 1 + h^2) in whitened units, with Scott's bandwidth", () => {
+    const { a } = correlated(20000, 3);
+    const { fit, rows } = fitKde({ a });
+    expect(fit.bandwidth).toBeCloseTo(20000 ** (-1 / 5), 12);
+    expect(rows.length).toBe(20000);
+    // A Gaussian kernel over normal draws is N(0, 1 + h^2) in expectation: -log density at x is
+    // 0.5 log(2 pi v) + x^2 / (2 v). 20,000 draws: within 0.02 nats at 0 and 1, 0.1 at 3 (the sparse tail).
+    const v = 1 + fit.bandwidth ** 2;
+    const s = kdeScore(fit, { a: [0, 1, 3] });
+    [0, 1, 3].forEach((x, i) => expect(Math.abs(s[i]! - (0.5 * Math.log(2 * Math.PI * v) + (x * x) / (2 * v)))).toBeLessThan(x === 3 ? 0.1 : 0.02));
+  });
+
+  it("follows two clusters where one Gaussian cannot: the empty middle is OOD to it, not to the Gaussian", () => {
+    const rng = Rng.seeded(5);
+    const n = 4000;
+    const a = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 3 : -3) + 0.3 * rng.normal());
+    const b = Float64Array.from({ length: n }, () => rng.normal());
+    const probe = { a: [0, 3], b: [0, 0] }; // the middle, and a cluster's centre
+    const kde = kdeScore(fitKde({ a, b }).fit, probe);
+    const gauss = mahalanobis(fitGaussian({ a, b }).fit, probe);
+    // Whitened, the clusters sit at +-1 with spread 0.1 and the kernel is h = 4000^(-1/6) = 0.25 wide: the
+    // middle is 1 / (2 (0.1^2 + h^2)) = 6.9 nats less likely than a centre.
+    expect(kde[0]!).toBeGreaterThan(kde[1]! + 5);
+    expect(gauss[0]!).toBeLessThan(gauss[1]!);
+  });
+
+  it("scores its own fitting data leave-one-out, and a non-finite statistic as Infinity", () => {
+    const { a, b } = correlated(300, 7);
+    a[5] = NaN; // row 5 is not a point: rows skip it
+    const { fit, rows } = fitKde({ a, b });
+    expect(rows.length).toBe(299);
+    expect(rows[5]).toBe(6);
+    const leaveOut = new Int32Array(300).fill(-1);
+    rows.forEach((example, point) => (leaveOut[example] = point));
+    const loo = kdeScore(fit, { a, b }, leaveOut);
+    const all = kdeScore(fit, { a, b });
+    expect(loo[5]).toBe(Infinity);
+    // By hand for example 0 (point 0): the mean kernel over the 298 other points.
+    const k = 2,
+      h2 = fit.bandwidth ** 2,
+      p = fit.points;
+    let sum = 0;
+    for (let j = 1; j < 299; j++) sum += Math.exp(-((p[0]! - p[2 * j]!) ** 2 + (p[1]! - p[2 * j + 1]!) ** 2) / (2 * h2)) / (2 * Math.PI * h2) ** (k / 2);
+    expect(loo[0]!).toBeCloseTo(-Math.log(sum / 298), 9);
+    for (const i of [0, 1, 100, 299]) expect(loo[i]!).toBeGreaterThan(all[i]!); // its own kernel no longer helps it
+  });
+
+  it("is stored as plain numbers, read back to the same scores, and a corrupt stored fit is a clear error", () => {
+    const { a, b } = correlated(500, 9);
+    const { fit, dropped } = fitKde({ a, b, c: new Float64Array(500).fill(1) });
+    expect(dropped).toEqual(["c"]);
+    const stored = JSON.parse(JSON.stringify(storeKde(fit, dropped)));
+    const probe = { a: [0, 2, -1], b: [0, -2, 1], c: [1, 1, 1] };
+    expect(Array.from(kdeScore(readKde(stored, "f"), probe))).toEqual(Array.from(kdeScore(fit, probe)));
+    expect(() => readKde({ ...stored, points: stored.points.slice(1) }, "f.json")).toThrow(/f\.json: "points" has 999 values, not a positive multiple of 2 statistics/);
+    expect(() => readKde({ ...stored, mean: [0] }, "f.json")).toThrow(/"mean" has 1 values for 2 statistics/);
+    expect(() => readKde({ ...stored, cholesky: [0, 0, 0, 1] }, "f.json")).toThrow(/"cholesky" has diagonal 0 = 0, not positive/);
+    expect(() => readKde({ ...stored, bandwidth: "wide" }, "f.json")).toThrow(/"bandwidth" expected number, received string.*run `torchts-ood ood` again/);
+    expect(() => readKde({ ...stored, points: [null, ...stored.points.slice(1)] }, "f.json")).toThrow(/"points\[0\]" expected number/);
   });
 });
 

@@ -22,6 +22,13 @@ const copyOf = (edit: (dir: string) => void) => {
   edit(dir);
   return dir;
 };
+/** Rewrites every ood report of a run folder. */
+const rewriteReports = (dir: string, edit: (report: any) => unknown) => {
+  for (const f of readdirSync(join(dir, "ood"))) {
+    const p = join(dir, "ood", f);
+    writeFileSync(p, JSON.stringify(edit(JSON.parse(readFileSync(p, "utf8")))));
+  }
+};
 
 describe("createScoringPool", () => {
   it("scores 8-bit pixels and values in [0, 1] with eval's numbers, one answer per image", async () => {
@@ -121,16 +128,21 @@ describe("the OOD verdict", () => {
     ],
     [
       "thresholds computed at another step",
-      () =>
-        copyOf((d) => {
-          for (const f of readdirSync(join(d, "ood"))) {
-            const p = join(d, "ood", f),
-              r = JSON.parse(readFileSync(p, "utf8"));
-            writeFileSync(p, JSON.stringify({ ...r, step: r.step + 1000 }));
-          }
-        }),
+      () => copyOf((d) => rewriteReports(d, (r) => ({ ...r, step: r.step + 1000 }))),
       "typicality",
       /computed at step \d+, the checkpoint is at step \d+; run `torchts-ood ood` again/,
+    ],
+    [
+      "a combined fit from before the kernel density (a Gaussian)",
+      () => copyOf((d) => rewriteReports(d, (r) => ({ ...r, combined: { names: r.combined.names, mean: r.combined.mean } }))),
+      "combined",
+      /has combined scores but not the fitted kernel density \(written by an older version\); run `torchts-ood ood` again/,
+    ],
+    [
+      "a corrupt combined fit",
+      () => copyOf((d) => rewriteReports(d, (r) => ({ ...r, combined: { ...r.combined, points: [...r.combined.points.slice(1), "x"], bandwidth: 0 } }))),
+      "combined",
+      /the combined detector's fit: "points\[999\]" expected number.*; "bandwidth" too small.*run `torchts-ood ood` again/i,
     ],
   ] as const)("gives raw bits/dim and says why there is no verdict: %s", async (_, dir, score, why) => {
     const pool = await createScoringPool(dir(), { workers: 1, oodScore: score });
