@@ -105,7 +105,9 @@ describe("the combined detector's kernel density", () => {
     const stored = JSON.parse(JSON.stringify(storeKde(fit, dropped)));
     const probe = { a: [0, 2, -1], b: [0, -2, 1], c: [1, 1, 1] };
     expect(Array.from(kdeScore(readKde(stored, "f"), probe))).toEqual(Array.from(kdeScore(fit, probe)));
-    expect(() => readKde({ ...stored, points: stored.points.slice(1) }, "f.json")).toThrow(/f\.json: "points" has 999 values, not a positive multiple of 2 statistics/);
+    expect(() => readKde({ ...stored, points: stored.points.slice(1) }, "f.json")).toThrow(
+      /f\.json: "points" has 999 values, not a positive multiple of 2 statistics/,
+    );
     expect(() => readKde({ ...stored, mean: [0] }, "f.json")).toThrow(/"mean" has 1 values for 2 statistics/);
     expect(() => readKde({ ...stored, cholesky: [0, 0, 0, 1] }, "f.json")).toThrow(/"cholesky" has diagonal 0 = 0, not positive/);
     expect(() => readKde({ ...stored, bandwidth: "wide" }, "f.json")).toThrow(/"bandwidth" expected number, received string.*run `torchts-ood ood` again/);
