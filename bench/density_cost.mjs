@@ -10,9 +10,16 @@ const fitStats = Object.fromEntries(names.map((k) => [k, col(5000)]));
 const probe = Object.fromEntries(names.map((k) => [k, col(2000)]));
 const { fit } = fitKde(fitStats);
 const g = fitGaussian(fitStats).fit;
-for (const [name, f] of [["kde", () => kdeScore(fit, probe)], ["gaussian", () => mahalanobis(g, probe)]]) {
+for (const [name, f] of [
+  ["kde", () => kdeScore(fit, probe)],
+  ["gaussian", () => mahalanobis(g, probe)],
+]) {
   f();
   let best = Infinity;
-  for (let r = 0; r < 5; r++) { const t0 = process.hrtime.bigint(); f(); best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / 2000); }
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    f();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / 2000);
+  }
   console.log(`${name}: ${best.toFixed(2)} us an image (2,000 images against 5,000 points, 6 statistics)`);
 }
