@@ -118,6 +118,51 @@ export function detectionMetrics(inScores: ArrayLike<number>, oodScores: ArrayLi
   };
 }
 
+/**
+ * The standard error of the AUROC (DeLong, DeLong and Clarke-Pearson 1988): from each input's placement,
+ * the fraction of the other class it beats (ties one half), Var = var(OOD placements) / n_ood +
+ * var(in placements) / n_in. What tells a worst pair of 0.936 from one of 0.957 as more than sampling:
+ * differences of a few standard errors are not noise.
+ */
+export function aurocStandardError(inScores: ArrayLike<number>, oodScores: ArrayLike<number>): number {
+  checkScores("in-distribution scores", inScores);
+  checkScores("OOD scores", oodScores);
+  const m = inScores.length,
+    n = oodScores.length;
+  if (m < 2 || n < 2) return NaN; // a variance needs two of each
+  const all = Float64Array.from([...Array.from(inScores), ...Array.from(oodScores)]);
+  const rankAll = midranks(all),
+    rankIn = midranks(Float64Array.from(inScores)),
+    rankOod = midranks(Float64Array.from(oodScores));
+  // An OOD input's placement: in-distribution inputs below it (ties one half), over m; an in-distribution
+  // input's: OOD inputs above it, over n.
+  const ood = Float64Array.from({ length: n }, (_, j) => (rankAll[m + j]! - rankOod[j]!) / m);
+  const inn = Float64Array.from({ length: m }, (_, i) => 1 - (rankAll[i]! - rankIn[i]!) / n);
+  return Math.sqrt(sampleVariance(ood) / n + sampleVariance(inn) / m);
+}
+
+/** 1-based ranks, ties given their mean rank. */
+function midranks(v: Float64Array): Float64Array {
+  const order = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => (v[a] === v[b] ? 0 : v[a]! < v[b]! ? -1 : 1));
+  const out = new Float64Array(v.length);
+  for (let k = 0; k < order.length; ) {
+    let e = k;
+    while (e + 1 < order.length && v[order[e + 1]!] === v[order[k]!]) e++;
+    for (let t = k; t <= e; t++) out[order[t]!] = (k + e) / 2 + 1;
+    k = e + 1;
+  }
+  return out;
+}
+
+function sampleVariance(x: Float64Array): number {
+  let mean = 0;
+  for (const v of x) mean += v;
+  mean /= x.length;
+  let ss = 0;
+  for (const v of x) ss += (v - mean) ** 2;
+  return ss / (x.length - 1);
+}
+
 /** The ROC curve's points (FPR, TPR), from (0, 0) to (1, 1), one per distinct threshold: for plots. */
 export function rocCurve(inScores: ArrayLike<number>, oodScores: ArrayLike<number>): { fpr: number[]; tpr: number[]; threshold: number[] } {
   checkScores("in-distribution scores", inScores);

@@ -12,7 +12,7 @@
 import { CATALOG, isDatasetName, parseDatasetSplit, parseSplit, type LoadOptions } from "../data/index.js";
 import { absoluteRange } from "../train/val-split.js";
 import { splitSizes } from "../train/run.js";
-import type { DetectionMetrics } from "./metrics.js";
+import { aurocStandardError, type DetectionMetrics } from "./metrics.js";
 import { heldOutSpecOf, pairReport, withSession, type OodOptions, type OodReport } from "./ood-scores.js";
 import { DEV_PROBES } from "./sets.js";
 
@@ -24,7 +24,7 @@ export interface SuiteScore {
   /** The lowest AUROC over the pairs (near-OOD pairs aside) and the pair it is on. */
   worstAuroc: number;
   worstPair: string;
-  byPair: Record<string, Pick<DetectionMetrics, "auroc" | "auprIn" | "auprOut" | "fpr95">>;
+  byPair: Record<string, Pick<DetectionMetrics, "auroc" | "auprIn" | "auprOut" | "fpr95"> & { aurocSe: number }>;
 }
 
 export interface SuiteReport {
@@ -109,7 +109,8 @@ export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boole
       const byPair: SuiteScore["byPair"] = {};
       for (const r of reports) {
         const m = r.scores[name as keyof OodReport["scores"]]!;
-        byPair[r.ood] = { auroc: m.auroc, auprIn: m.auprIn, auprOut: m.auprOut, fpr95: m.fpr95 };
+        const each = r.perExample[name as keyof OodReport["perExample"]]!;
+        byPair[r.ood] = { auroc: m.auroc, auprIn: m.auprIn, auprOut: m.auprOut, fpr95: m.fpr95, aurocSe: aurocStandardError(each.in, each.ood) };
       }
       const judged = pairs.filter((p) => !(NEAR_OOD as readonly string[]).includes(p));
       const worstPair = judged.reduce((w, p) => (byPair[p]!.auroc < byPair[w]!.auroc ? p : w));
@@ -130,16 +131,17 @@ export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boole
   });
 }
 
-/** The matrix: scores as rows, pairs as columns, then the worst pair; AUROC (FPR95). */
+/** The matrix: scores as rows, pairs as columns, then the worst pair with its standard error; AUROC (FPR95). */
 export function formatSuite(r: SuiteReport): string {
   const cell = (m: { auroc: number; fpr95: number }) => `${m.auroc.toFixed(3)} (${m.fpr95.toFixed(2)})`;
   const head = ["score", ...r.pairs.map((p) => ((r.nearOod as string[]).includes(p) ? `${p}*` : p)), "worst pair"];
-  const rows = Object.entries(r.scores).map(([name, s]) => [name, ...r.pairs.map((p) => cell(s.byPair[p]!)), `${s.worstAuroc.toFixed(3)} (${s.worstPair})`]);
+  const rows = Object.entries(r.scores).map(([name, s]) => [name, ...r.pairs.map((p) => cell(s.byPair[p]!)), `${s.worstAuroc.toFixed(3)} +- ${s.byPair[s.worstPair]!.aurocSe.toFixed(3)} (${s.worstPair})`]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   return [
     `${r.model} run ${r.run} (step ${r.step}): in ${r.in}, held-out (fitted on) ${r.heldOut}`,
     "AUROC (FPR at 95% TPR); OOD is the positive class. * near-OOD: reported, not counted in the worst pair.",
+    "The worst pair's AUROC has its standard error (DeLong): worst pairs a few of them apart differ by more than sampling.",
     line(head),
     ...rows.map(line),
     ...Object.entries(r.skipped).map(([name, why]) => `${name}: not computed: ${why}`),

@@ -2,7 +2,8 @@
 // (scripts/make-ood-metrics-fixture.py says how it was made).
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
-import { detectionMetrics, inDistributionThreshold, rocCurve } from "../../lib/ood/metrics.js";
+import { aurocStandardError, detectionMetrics, inDistributionThreshold, rocCurve } from "../../lib/ood/metrics.js";
+import { Rng } from "../../lib/data/index.js";
 import { scoreSets } from "../../lib/ood/ood-scores.js";
 
 interface Case {
@@ -57,6 +58,29 @@ describe("detection metrics (OOD = positive, larger score = more OOD)", () => {
     expect(inDistributionThreshold(held)).toBe(95); // 95 of 100 at or below it
     expect(inDistributionThreshold([5])).toBe(5);
     expect(() => inDistributionThreshold(held, 0)).toThrow(/tpr must be in \(0, 1\]/);
+  });
+
+  it("give the AUROC's standard error as DeLong's placements do, worked out pair by pair", () => {
+    // Scores rounded to tenths, so there are ties within and across the classes.
+    const rng = Rng.seeded(11);
+    const ins = Array.from({ length: 300 }, () => Math.round(10 * rng.normal()) / 10);
+    const ood = Array.from({ length: 200 }, () => Math.round(10 * (rng.normal() + 1)) / 10);
+    const beats = (a: number, b: number) => (a > b ? 1 : a === b ? 0.5 : 0);
+    const v10 = ood.map((y) => ins.reduce((s, x) => s + beats(y, x), 0) / ins.length);
+    const v01 = ins.map((x) => ood.reduce((s, y) => s + beats(y, x), 0) / ood.length);
+    const variance = (v: number[]) => {
+      const mean = v.reduce((a, b) => a + b, 0) / v.length;
+      return v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1);
+    };
+    const se = aurocStandardError(ins, ood);
+    expect(se).toBeCloseTo(Math.sqrt(variance(v10) / ood.length + variance(v01) / ins.length), 12);
+    // The placements average to the AUROC itself.
+    expect(v10.reduce((a, b) => a + b, 0) / ood.length).toBeCloseTo(detectionMetrics(ins, ood).auroc, 12);
+    // The AUROC is 0.749 here, and Hanley and McNeil's approximation for it with these counts 0.023: the same size.
+    expect(se).toBeGreaterThan(0.015);
+    expect(se).toBeLessThan(0.03);
+    expect(aurocStandardError([1], [2, 3])).toBeNaN();
+    expect(() => aurocStandardError([], [1])).toThrow(/in-distribution scores: no scores/);
   });
 });
 

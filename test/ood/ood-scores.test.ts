@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../lib/train/run.js";
 import { oodFileName, oodScores } from "../../lib/ood/ood-scores.js";
-import { devSplits, oodSuite, suiteInSpec, suitePairs } from "../../lib/ood/suite.js";
+import { devSplits, formatSuite, oodSuite, suiteInSpec, suitePairs } from "../../lib/ood/suite.js";
+import { aurocStandardError } from "../../lib/ood/metrics.js";
 import { loadSet } from "../../lib/ood/sets.js";
 import { SCORE_NAMES } from "../../lib/ood/scores.js";
 import { runCli } from "../../bin/cli.js";
@@ -149,7 +150,13 @@ describe("oodScores", () => {
       const judged = r.pairs.filter((p) => p !== "vflip").map((p) => sc.byPair[p]!.auroc);
       expect(sc.worstAuroc).toBe(Math.min(...judged));
       expect(sc.worstPair).not.toBe("vflip");
+      // Each pair's AUROC has DeLong's standard error (0 where the classes do not overlap), from that pair's own scores.
+      const pairReport = r.reports.find((x) => x.ood === sc.worstPair)!;
+      const each = pairReport.perExample[name as "combined"]!;
+      expect(sc.byPair[sc.worstPair]!.aurocSe).toBe(aurocStandardError(each.in, each.ood));
+      for (const p of r.pairs) expect(sc.byPair[p]!.aurocSe).toBeGreaterThanOrEqual(0);
     }
+    expect(formatSuite(r)).toMatch(new RegExp(`${r.scores["combined"]!.worstAuroc.toFixed(3)} \\+- \\d\\.\\d{3} \\(`));
     // An MNIST run trained on test[:180] and validated on test[180:200] is tested on what is left.
     expect(await suiteInSpec("mnist:test[:180]", "mnist:test[180:200]", data)).toBe("mnist:test[200:]");
     expect(suitePairs("mnist")[0]).toBe("fashion-mnist:test");
