@@ -145,7 +145,7 @@ export function aurocStandardError(inScores: ArrayLike<number>, oodScores: Array
 function midranks(v: Float64Array): Float64Array {
   const order = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => (v[a] === v[b] ? 0 : v[a]! < v[b]! ? -1 : 1));
   const out = new Float64Array(v.length);
-  for (let k = 0; k < order.length; ) {
+  for (let k = 0; k < order.length;) {
     let e = k;
     while (e + 1 < order.length && v[order[e + 1]!] === v[order[k]!]) e++;
     for (let t = k; t <= e; t++) out[order[t]!] = (k + e) / 2 + 1;

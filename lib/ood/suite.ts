@@ -135,7 +135,11 @@ export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boole
 export function formatSuite(r: SuiteReport): string {
   const cell = (m: { auroc: number; fpr95: number }) => `${m.auroc.toFixed(3)} (${m.fpr95.toFixed(2)})`;
   const head = ["score", ...r.pairs.map((p) => ((r.nearOod as string[]).includes(p) ? `${p}*` : p)), "worst pair"];
-  const rows = Object.entries(r.scores).map(([name, s]) => [name, ...r.pairs.map((p) => cell(s.byPair[p]!)), `${s.worstAuroc.toFixed(3)} +- ${s.byPair[s.worstPair]!.aurocSe.toFixed(3)} (${s.worstPair})`]);
+  const rows = Object.entries(r.scores).map(([name, s]) => [
+    name,
+    ...r.pairs.map((p) => cell(s.byPair[p]!)),
+    `${s.worstAuroc.toFixed(3)} +- ${s.byPair[s.worstPair]!.aurocSe.toFixed(3)} (${s.worstPair})`,
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   return [
