@@ -16,6 +16,13 @@ export interface Conv2dOptions extends Pick<TensorOptions, "dtype" | "device"> {
   dilation?: Pair;
   groups?: number;
   bias?: boolean;
+  /**
+   * Run on the CPU with the input and weight laid out channels-last (NHWC), oneDNN's faster path. It pays
+   * where convolutions dominate and follow one another (a Glow's coupling nets: 13% off its step) and costs
+   * where other ops sit between them (RealNVP's and the VAE's convs: 1-2% slower), so it is asked for, not
+   * the default (BENCHMARKS.md).
+   */
+  channelsLast?: boolean;
 }
 
 /** Padding that keeps the spatial size for an odd kernel at stride 1: dilation*(k-1)/2 per side. */
@@ -41,6 +48,7 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
   readonly groups: number;
+  readonly channelsLast: boolean;
 
   constructor(
     readonly inChannels: number,
@@ -53,6 +61,7 @@ export class Conv2d extends Module {
     this.stride = two(o.stride ?? 1);
     this.dilation = two(o.dilation ?? 1);
     this.groups = o.groups ?? 1;
+    this.channelsLast = o.channelsLast ?? false;
     if (o.padding === "same") {
       if (this.stride[0] !== 1 || this.stride[1] !== 1) throw new Error(`Conv2d: padding "same" needs stride 1`);
       this.padding = samePadding(this.kernelSize, this.dilation);
@@ -73,14 +82,14 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     const o = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
-    if (x.ndim === 4 && x.device === "cpu") return conv2d(channelsLast(x), channelsLast(this.weight), this.bias, o);
+    if (this.channelsLast && x.ndim === 4 && x.device === "cpu") return conv2d(channelsLast(x), channelsLast(this.weight), this.bias, o);
     return conv2d(x, this.weight, this.bias, o);
   }
 }
 
 // On the CPU, oneDNN's convolutions run much faster on channels-last (NHWC) inputs and weights than on
 // NCHW ones: about half the time for a Glow coupling net's 1x1 and 3x3 convs at batch 32, and 10-16% off a
-// whole glow-small training step (BENCHMARKS.md). The weight stays an NCHW parameter (checkpoints and
+// whole glow-small training step (BENCHMARKS.md), when asked for (`channelsLast`). The weight stays an NCHW parameter (checkpoints and
 // optimizers see no change) and is laid out per call, a copy the size of the weight; the output comes out
 // channels-last, which later ops take as it is (a view of it needs reshape, as any non-contiguous tensor).
 const CHANNELS_LAST = 2; // c10::MemoryFormat::ChannelsLast

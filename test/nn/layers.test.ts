@@ -33,7 +33,6 @@ describe("Conv2d and ConvTranspose2d", () => {
     const strided = new Conv2d(3, 4, 3, { stride: 2, padding: 1, bias: false });
     expect(strided.forward(x).shape).toEqual([2, 4, 5, 5]);
     expect(strided.bias).toBeNull();
-    // The module runs channels-last on the CPU: the same sums in another order, so equal to a tolerance.
     expect(maxDiff(strided.forward(x), torch.conv2d(x, strided.weight, null, { stride: 2, padding: 1 }))).toBeLessThan(1e-5);
     expect(() => new Conv2d(3, 4, 4, { padding: "same" })).toThrow(/odd kernel/);
     expect(() => new Conv2d(3, 4, 3, { padding: "same", stride: 2 })).toThrow(/stride 1/);
@@ -42,9 +41,13 @@ describe("Conv2d and ConvTranspose2d", () => {
     for (const m of [same, dil, strided, grouped]) m.dispose();
   });
 
-  it("runs channels-last on the CPU with NCHW's results and gradients, the weight an NCHW parameter", () => {
+  it("runs channels-last on the CPU when asked, with NCHW's results and gradients, the weight an NCHW parameter", () => {
     torch.manualSeed(3);
-    const conv = new Conv2d(16, 32, 3, { padding: 1 });
+    const x0 = torch.randn([2, 16, 6, 6]);
+    const plain = new Conv2d(16, 8, 3);
+    expect(plain.forward(x0).isContiguous()).toBe(true); // NCHW unless asked
+    plain.dispose();
+    const conv = new Conv2d(16, 32, 3, { padding: 1, channelsLast: true });
     const x = torch.randn([4, 16, 14, 14]);
     const y = conv.forward(x);
     const ref = torch.conv2d(x, conv.weight.detach(), conv.bias!.detach(), { padding: 1 });

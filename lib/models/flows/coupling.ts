@@ -23,10 +23,12 @@ export interface CouplingOptions {
 
 /** Glow's coupling network: conv3x3-ReLU-conv1x1-ReLU-conv3x3, the last layer zero-initialised. */
 export function convCouplingNet(inC: number, outC: number, hidden: number): Module & { forward(x: Tensor): Tensor } {
-  const last = new Conv2d(hidden, outC, 3, { padding: 1 });
+  // Channels-last: the net is three convolutions back to back, where oneDNN's NHWC path pays (lib/nn/conv.ts).
+  const cl = { channelsLast: true };
+  const last = new Conv2d(hidden, outC, 3, { padding: 1, ...cl });
   init.zeros_(last.weight);
   init.zeros_(last.bias!);
-  return new Sequential(new Conv2d(inC, hidden, 3, { padding: 1 }), new ReLU(), new Conv2d(hidden, hidden, 1), new ReLU(), last);
+  return new Sequential(new Conv2d(inC, hidden, 3, { padding: 1, ...cl }), new ReLU(), new Conv2d(hidden, hidden, 1, cl), new ReLU(), last);
 }
 
 export class Coupling extends Module implements FlowLayer {

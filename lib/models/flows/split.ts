@@ -40,7 +40,7 @@ export class SplitPriorNet extends Module {
   readonly conv: Conv2d;
   constructor(channels: number) {
     super();
-    this.conv = this.module("conv", new Conv2d(channels, 2 * channels, 3, { padding: 1 }));
+    this.conv = this.module("conv", new Conv2d(channels, 2 * channels, 3, { padding: 1, channelsLast: true }));
     init.zeros_(this.conv.weight);
     init.zeros_(this.conv.bias!);
   }
