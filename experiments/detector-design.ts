@@ -77,7 +77,6 @@ await withSession({ run, scores: ["combined", "input-complexity-webp"], ...(arg(
   const d = await devSplits(val);
   const inData = await loadSplit(d.in);
   const fitData = await loadSplit(d.fit);
-  const worst = new Map<string, number>();
   console.log(`${run} (step ${s.main.step}): fitted on ${d.fit}, in = ${d.in}; AUROC per development pair`);
   console.log(["candidate".padEnd(48), ...DEV_PROBES.map((p) => p.padStart(16)), "worst".padStart(8)].join(""));
   const rows = new Map<string, number[]>();
@@ -98,9 +97,9 @@ await withSession({ run, scores: ["combined", "input-complexity-webp"], ...(arg(
     for (const c of CANDIDATES) {
       const auroc = detectionMetrics(...c.scores(inp)).auroc;
       rows.set(c.name, [...(rows.get(c.name) ?? []), auroc]);
-      worst.set(c.name, Math.min(worst.get(c.name) ?? 1, auroc));
     }
   }
+  const worst = new Map(CANDIDATES.map((c) => [c.name, Math.min(...rows.get(c.name)!)]));
   for (const c of CANDIDATES)
     console.log([c.name.padEnd(48), ...rows.get(c.name)!.map((a) => a.toFixed(3).padStart(16)), worst.get(c.name)!.toFixed(3).padStart(8)].join(""));
   const best = [...worst].reduce((a, b) => (b[1] > a[1] ? b : a));

@@ -107,6 +107,16 @@ static std::optional<at::Tensor> wrap_in_dtype_of(const at::Tensor& self, const 
   return w;
 }
 
+// `self op scalar (rest...)`: through the op's Tensor overload with the scalar made in self's dtype where
+// that is exact (wrap_in_dtype_of), else the Scalar overload itself. In place or not, by the handles given.
+template <typename Wrapped, typename Plain, typename Self, typename... Rest>
+static decltype(auto) call_with_scalar(const std::optional<Wrapped>& wrapped, const std::optional<Plain>& plain, Self& self,
+                                       const at::Scalar& s, const Rest&... rest) {
+  if (wrapped)
+    if (auto w = wrap_in_dtype_of(self, s)) return wrapped->call(self, *w, rest...);
+  return plain->call(self, s, rest...);
+}
+
 Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
   at::Tensor r;
   switch (op.fast) {
@@ -121,16 +131,13 @@ Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) 
     case Fast::TT: r = op.tt->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op)); break;
     case Fast::TS: {
       const at::Tensor& self = tensor_arg(info, 0, op);
-      at::Scalar s = scalar_arg(info, 1, op);
-      auto w = op.wrapped_tt ? wrap_in_dtype_of(self, s) : std::nullopt;
-      r = w ? op.wrapped_tt->call(self, *w) : op.ts->call(self, s);
+      r = call_with_scalar(op.wrapped_tt, op.ts, self, scalar_arg(info, 1, op));
       break;
     }
     case Fast::TSS: {
       const at::Tensor& self = tensor_arg(info, 0, op);
-      at::Scalar s = scalar_arg(info, 1, op), s2 = scalar_arg(info, 2, op);
-      auto w = op.wrapped_tts ? wrap_in_dtype_of(self, s) : std::nullopt;
-      r = w ? op.wrapped_tts->call(self, *w, s2) : op.tss->call(self, s, s2);
+      at::Scalar s = scalar_arg(info, 1, op);
+      r = call_with_scalar(op.wrapped_tts, op.tss, self, s, scalar_arg(info, 2, op));
       break;
     }
     case Fast::TTS: r = op.tts->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); break;
@@ -146,18 +153,13 @@ Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) 
     case Fast::TTS_: op.tts_->call(mutable_tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); return info[1];
     case Fast::TS_: {
       at::Tensor& self = mutable_tensor_arg(info, 0, op);
-      at::Scalar s = scalar_arg(info, 1, op);
-      auto w = op.wrapped_tt_ ? wrap_in_dtype_of(self, s) : std::nullopt;
-      if (w) op.wrapped_tt_->call(self, *w);
-      else op.ts_->call(self, s);
+      call_with_scalar(op.wrapped_tt_, op.ts_, self, scalar_arg(info, 1, op));
       return info[1];
     }
     case Fast::TSS_: {
       at::Tensor& self = mutable_tensor_arg(info, 0, op);
-      at::Scalar s = scalar_arg(info, 1, op), s2 = scalar_arg(info, 2, op);
-      auto w = op.wrapped_tts_ ? wrap_in_dtype_of(self, s) : std::nullopt;
-      if (w) op.wrapped_tts_->call(self, *w, s2);
-      else op.tss_->call(self, s, s2);
+      at::Scalar s = scalar_arg(info, 1, op);
+      call_with_scalar(op.wrapped_tts_, op.tss_, self, s, scalar_arg(info, 2, op));
       return info[1];
     }
     default: break;

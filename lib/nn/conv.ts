@@ -87,11 +87,11 @@ export class Conv2d extends Module {
   }
 }
 
-// On the CPU, oneDNN's convolutions run much faster on channels-last (NHWC) inputs and weights than on
-// NCHW ones: about half the time for a Glow coupling net's 1x1 and 3x3 convs at batch 32, and 10-16% off a
-// whole glow-small training step (BENCHMARKS.md), when asked for (`channelsLast`). The weight stays an NCHW parameter (checkpoints and
-// optimizers see no change) and is laid out per call, a copy the size of the weight; the output comes out
-// channels-last, which later ops take as it is (a view of it needs reshape, as any non-contiguous tensor).
+// `channelsLast`: on the CPU, oneDNN's convolutions run much faster on channels-last (NHWC) inputs and
+// weights than on NCHW ones, about half the time for a Glow coupling net's 1x1 and 3x3 convs at batch 32
+// (BENCHMARKS.md). The weight stays an NCHW parameter (checkpoints and optimizers see no change) and is laid
+// out per call, a copy the size of the weight; the output comes out channels-last, which later ops take as
+// it is (a view of it needs reshape, as any non-contiguous tensor).
 const CHANNELS_LAST = 2; // c10::MemoryFormat::ChannelsLast
 const channelsLast = (t: Tensor): Tensor => O.contiguous(t, CHANNELS_LAST);
 

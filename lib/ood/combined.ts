@@ -27,6 +27,7 @@
 import { z } from "zod";
 import { parseWith, VALUE_SHOWN } from "../schema.js";
 import * as torch from "../tensor/index.js";
+import { moments } from "./metrics.js";
 
 export interface GaussianFit {
   names: string[];
@@ -82,16 +83,6 @@ export function fitGaussian(stats: Statistics): { fit: GaussianFit; dropped: str
       cov[b * kk + a] = cov[a * kk + b]!;
     }
   return { fit: { names, mean: Float64Array.from(mean), scale: Float64Array.from(scale), cholesky: cholesky(cov, kk) }, dropped };
-}
-
-/** Mean and standard deviation of a statistic over the given rows. */
-function moments(col: ArrayLike<number>, rows: readonly number[]): { m: number; sd: number } {
-  let m = 0;
-  for (const i of rows) m += col[i]!;
-  m /= rows.length;
-  let v = 0;
-  for (const i of rows) v += (col[i]! - m) ** 2;
-  return { m, sd: Math.sqrt(v / (rows.length - 1)) };
 }
 
 /** A statistic whose spread is nothing beside its size carries no information (CV-Glow's log-det). */
@@ -162,7 +153,11 @@ export function fitKde(stats: Statistics): { fit: KdeFit; dropped: string[]; row
   const points = new Float64Array(n * k),
     rows: number[] = [];
   const w = new Float64Array(k);
-  for (let i = 0; i < n; i++) if (whiten(gaussian, cols, i, w)) points.set(w, k * rows.push(i) - k);
+  for (let i = 0; i < n; i++) {
+    if (!whiten(gaussian, cols, i, w)) continue;
+    points.set(w, rows.length * k);
+    rows.push(i);
+  }
   const m = rows.length;
   return { fit: { gaussian, points: points.slice(0, m * k), bandwidth: m ** (-1 / (k + 4)) }, dropped, rows: Int32Array.from(rows) };
 }
@@ -185,15 +180,15 @@ export function kdeScore(fit: KdeFit, stats: Statistics, leaveOut?: ArrayLike<nu
   const norm = (k / 2) * Math.log(Math.PI * twoH2);
   const out = new Float64Array(n);
   // Each example's whitened statistics and a 1 (a non-finite example's row stays 0: its score is Infinity).
-  const rows = new Float64Array(n * (k + 1));
+  const augmented = new Float64Array(n * (k + 1));
   const ownTerm = new Float64Array(n); // |w|^2 / (2 h^2)
   const w = new Float64Array(k);
   const finite = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     if (!whiten(fit.gaussian, cols, i, w)) continue;
     finite[i] = 1;
-    rows.set(w, i * (k + 1));
-    rows[i * (k + 1) + k] = 1;
+    augmented.set(w, i * (k + 1));
+    augmented[i * (k + 1) + k] = 1;
     let sq = 0;
     for (let a = 0; a < k; a++) sq += w[a]! * w[a]!;
     ownTerm[i] = sq / twoH2;
@@ -204,7 +199,7 @@ export function kdeScore(fit: KdeFit, stats: Statistics, leaveOut?: ArrayLike<nu
     for (let start = 0; start < n; start += KDE_CHUNK) {
       const end = Math.min(n, start + KDE_CHUNK);
       const lse = torch.tidy(() => {
-        let logits = torch.tensor(rows.subarray(start * (k + 1), end * (k + 1)), { shape: [end - start, k + 1] }).matmul(weights);
+        let logits = torch.tensor(augmented.subarray(start * (k + 1), end * (k + 1)), { shape: [end - start, k + 1] }).matmul(weights);
         if (leaveOut) {
           const self = new Uint8Array((end - start) * m);
           for (let i = start; i < end; i++) if (leaveOut[i]! >= 0) self[(i - start) * m + leaveOut[i]!] = 1;

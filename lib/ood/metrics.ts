@@ -138,7 +138,7 @@ export function aurocStandardError(inScores: ArrayLike<number>, oodScores: Array
   // input's: OOD inputs above it, over n.
   const ood = Float64Array.from({ length: n }, (_, j) => (rankAll[m + j]! - rankOod[j]!) / m);
   const inn = Float64Array.from({ length: m }, (_, i) => 1 - (rankAll[i]! - rankIn[i]!) / n);
-  return Math.sqrt(sampleVariance(ood) / n + sampleVariance(inn) / m);
+  return Math.sqrt(moments(ood).sd ** 2 / n + moments(inn).sd ** 2 / m);
 }
 
 /** 1-based ranks, ties given their mean rank. */
@@ -154,13 +154,16 @@ function midranks(v: Float64Array): Float64Array {
   return out;
 }
 
-function sampleVariance(x: Float64Array): number {
-  let mean = 0;
-  for (const v of x) mean += v;
-  mean /= x.length;
-  let ss = 0;
-  for (const v of x) ss += (v - mean) ** 2;
-  return ss / (x.length - 1);
+/** Mean and sample standard deviation of `col`, over the given rows (default: all of it). */
+export function moments(col: ArrayLike<number>, rows?: readonly number[]): { m: number; sd: number } {
+  const n = rows ? rows.length : col.length;
+  const at = (k: number) => col[rows ? rows[k]! : k]!;
+  let m = 0;
+  for (let k = 0; k < n; k++) m += at(k);
+  m /= n;
+  let v = 0;
+  for (let k = 0; k < n; k++) v += (at(k) - m) ** 2;
+  return { m, sd: Math.sqrt(v / (n - 1)) };
 }
 
 /** The ROC curve's points (FPR, TPR), from (0, 0) to (1, 1), one per distinct threshold: for plots. */

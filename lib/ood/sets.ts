@@ -25,10 +25,11 @@ export const PROBES = ["constant", "uniform", "grayed[:F]", "inverted", "vflip",
 /** The development probes: for choosing a detector's design, never part of the suite that judges it. */
 export const DEV_PROBES = ["noise:24", "blur", "binarized", "saltpepper:0.05"] as const;
 
-/** The same images with each pixel mapped by f(value, plane index, row, column). */
-function perPixel(ds: ImageDataset, tag: string, f: (v: number, i: number) => number): ImageDataset {
-  return { ...ds, name: `${ds.name}-${tag}`, split: tag, images: ds.images.map((v, i) => f(v, i)) };
-}
+/** A set made from `ds`'s images: the same shape, named after it and `tag`. */
+const derived = (ds: ImageDataset, tag: string, images: Uint8Array): ImageDataset => ({ ...ds, name: `${ds.name}-${tag}`, split: tag, images });
+
+/** The same images with each pixel's value mapped by f. */
+const perPixel = (ds: ImageDataset, tag: string, f: (v: number) => number): ImageDataset => derived(ds, tag, ds.images.map(f));
 
 /** A 3x3 box blur of each image plane, the border replicated. */
 function boxBlur(ds: ImageDataset): Uint8Array {
@@ -78,9 +79,8 @@ export async function loadSet(spec: string, inDistribution: ImageDataset, o: { d
     if (!(f >= 0 && f <= 1)) throw new Error(`'${s}': the graying factor must be in [0, 1] (1 = the images as they are, 0 = all gray)`);
     return { ...grayDataset(inDistribution, f), split: `grayed ${f}` };
   }
-  if (s === "inverted")
-    return { ...inDistribution, name: `${inDistribution.name}-inverted`, split: "inverted", images: inDistribution.images.map((v) => 255 - v) };
-  if (s === "vflip") return { ...inDistribution, name: `${inDistribution.name}-vflip`, split: "vflip", images: flipRows(inDistribution) };
+  if (s === "inverted") return perPixel(inDistribution, "inverted", (v) => 255 - v);
+  if (s === "vflip") return derived(inDistribution, "vflip", flipRows(inDistribution));
   const noise = /^noise(?::([0-9.]+))?$/.exec(s);
   if (noise) {
     const sd = noise[1] === undefined ? 24 : Number(noise[1]);
@@ -88,7 +88,7 @@ export async function loadSet(spec: string, inDistribution: ImageDataset, o: { d
     const rng = Rng.seeded(o.seed ?? 7);
     return perPixel(inDistribution, `noise ${sd}`, (v) => Math.min(255, Math.max(0, Math.round(v + sd * rng.normal()))));
   }
-  if (s === "blur") return { ...inDistribution, name: `${inDistribution.name}-blur`, split: "blur", images: boxBlur(inDistribution) };
+  if (s === "blur") return derived(inDistribution, "blur", boxBlur(inDistribution));
   if (s === "binarized") return perPixel(inDistribution, "binarized", (v) => (v >= 128 ? 255 : 0));
   const sp = /^saltpepper(?::([0-9.]+))?$/.exec(s);
   if (sp) {
