@@ -18,9 +18,9 @@ export interface Conv2dOptions extends Pick<TensorOptions, "dtype" | "device"> {
   bias?: boolean;
   /**
    * Run on the CPU with the input and weight laid out channels-last (NHWC), oneDNN's faster path. It pays
-   * where convolutions dominate and follow one another (a Glow's coupling nets: 13% off its step) and costs
-   * where other ops sit between them (RealNVP's and the VAE's convs: 1-2% slower), so it is asked for, not
-   * the default (BENCHMARKS.md).
+   * where convolutions dominate and follow one another (a Glow's coupling nets: 12-13% off its step) and
+   * costs where other ops sit between them (RealNVP's and the VAE's steps: 1-5% slower), so it is asked
+   * for, not the default (bench/conv_layout_models.mjs, BENCHMARKS.md).
    */
   channelsLast?: boolean;
 }
