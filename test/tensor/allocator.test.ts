@@ -54,8 +54,8 @@ describe("allocator policy", () => {
     // The baseline is glibc's documented default thresholds (128 KiB) held fixed. glibc's own policy
     // ("system") raises them as it sees large blocks freed, so whether it returns a step's memory depends
     // on the order of the step's allocations: with the same step, a clean clone's run once faulted under 100
-    // times a step, and runs here 1,300-2,600 times. Setting the variables fixes them (and is the "user" policy, which the
-    // addon must leave alone).
+    // times a step, and other runs 1,300-2,600 times (BENCHMARKS.md). Setting the variables fixes them (and
+    // is the "user" policy, which the addon must leave alone).
     const glibcDefaults = run({ ...clean, MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_TRIM_THRESHOLD_: "131072" });
     expect(tuned.policy).toBe("tuned");
     expect(glibcDefaults.policy).toBe("user");
