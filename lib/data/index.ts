@@ -42,9 +42,9 @@ export {
   type SearchPlace,
 } from "./locate.js";
 export { DownloadError, downloadFile, downloadSplit, type DownloadOptions, type DownloadResult, type DownloadSplitOptions } from "./download.js";
-export { parseSplit, resolveRange, formatSplit, parseDatasetSplit, formatDatasetSplit, type SplitSpec, type DatasetSplit } from "./split.js";
+export { parseSplit, resolveRange, formatSplit, formatClasses, parseDatasetSplit, formatDatasetSplit, type SplitSpec, type DatasetSplit } from "./split.js";
 export { decodeLocatedSplit } from "./decode.js";
-export { loadDataset, clearDatasetCache, sliceDataset, type LoadOptions } from "./load.js";
+export { loadDataset, clearDatasetCache, sliceDataset, selectClasses, type LoadOptions } from "./load.js";
 
 export { constantImages, uniformImages, twoMoons, twoMoonsWithLabels, type ImageShape, type TwoMoonsOptions } from "./synthetic.js";
 export {

@@ -8,7 +8,7 @@ import { type BaseSplit, getCatalogEntry } from "./catalog.js";
 import { decodeLocatedSplit } from "./decode.js";
 import { type DownloadSplitOptions, downloadSplit } from "./download.js";
 import { type LocatedSplit, findSplit, locateSplit } from "./locate.js";
-import { formatSplit, parseSplit, resolveRange } from "./split.js";
+import { formatClasses, formatSplit, parseSplit, resolveRange } from "./split.js";
 import type { ImageDataset } from "./types.js";
 import { parseWith, z } from "../schema.js";
 
@@ -88,7 +88,27 @@ export async function loadDataset(name: string, split: string, opts: LoadOptions
     whole.catch(() => cache.delete(key)); // a failed load is retried next time, not cached
   }
   const ds = await whole;
-  if (spec.start === undefined && spec.end === undefined) return ds;
+  if (spec.start === undefined && spec.end === undefined && !spec.classes) return ds;
   const [start, end] = resolveRange(spec, ds.n, `${entry.name} ${spec.base}`);
-  return sliceDataset(ds, start, end, formatSplit(spec));
+  const range = sliceDataset(ds, start, end, formatSplit(spec));
+  return spec.classes ? selectClasses(range, spec.classes) : range;
+}
+
+/** The images of `ds` whose label is one of `classes` (a copy, in order). */
+export function selectClasses(ds: ImageDataset, classes: readonly number[]): ImageDataset {
+  const labels = ds.labels;
+  if (!labels) throw new Error(`${ds.name} ${ds.split} has no labels, so its images cannot be selected by class`);
+  const wanted = new Set(classes);
+  const keep: number[] = [];
+  for (let i = 0; i < ds.n; i++) if (wanted.has(labels[i]!)) keep.push(i);
+  if (keep.length === 0) throw new Error(`${ds.name} ${ds.split} has no image of classes {${formatClasses(classes)}}`);
+  const size = ds.channels * ds.height * ds.width;
+  const images = new Uint8Array(keep.length * size);
+  keep.forEach((i, k) => images.set(ds.images.subarray(i * size, (i + 1) * size), k * size));
+  return {
+    ...ds,
+    images,
+    n: keep.length,
+    labels: labels instanceof Int32Array ? Int32Array.from(keep, (i) => labels[i]!) : Uint8Array.from(keep, (i) => labels[i]!),
+  };
 }

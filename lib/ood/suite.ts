@@ -9,7 +9,7 @@
  * near-OOD (the same pixel statistics upside down), which likelihood-based scores are known to miss: they
  * are reported, and kept out of the worst pair.
  */
-import { CATALOG, isDatasetName, parseDatasetSplit, parseSplit, type LoadOptions } from "../data/index.js";
+import { CATALOG, formatClasses, isDatasetName, loadDataset, parseDatasetSplit, parseSplit, type LoadOptions } from "../data/index.js";
 import { absoluteRange } from "../train/val-split.js";
 import { splitSizes } from "../train/run.js";
 import { aurocStandardError, type DetectionMetrics } from "./metrics.js";
@@ -49,12 +49,14 @@ export interface SuiteReport {
 export async function suiteInSpec(trainSpec: string, valSpec: string | undefined, data: LoadOptions = {}): Promise<string> {
   const { dataset } = parseDatasetSplit(trainSpec);
   const used = [trainSpec, ...(valSpec ? [valSpec] : [])].filter((s) => parseSplit(parseDatasetSplit(s).split).base === "test");
-  if (used.length === 0) return `${dataset}:test`;
+  const classes = parseSplit(parseDatasetSplit(trainSpec).split).classes;
+  const only = classes ? `{${formatClasses(classes)}}` : ""; // the classes the model was trained on
+  if (used.length === 0) return `${dataset}:test${only}`;
   const sizes = await splitSizes([`${dataset}:test`, ...used], data);
   const end = Math.max(...used.map((s) => absoluteRange(s, sizes)!.range[1]));
   if (end >= sizes(dataset, "test"))
     throw new Error(`the run trained or validated on all of ${dataset}:test up to its end: no test images are left for a suite`);
-  return `${dataset}:test[${end}:]`;
+  return `${dataset}:test[${end}:]${only}`;
 }
 
 /** The OOD sets of a suite for a run trained on `dataset`. */
@@ -70,16 +72,24 @@ export function suitePairs(dataset: string): string[] {
 /**
  * The development split of a validation split: its first half to fit the detectors on, its second half
  * as the in-distribution set of the development probes. Choosing a detector's design on these pairs
- * touches neither the test split nor any pair of the suite.
+ * touches neither the test split nor any pair of the suite. A validation split of some classes only
+ * (`train[55000:]{0-4}`, for a run trained on those classes) also gives `unseen`: the same range's
+ * images of the other classes of the data set, which the model never saw: a semantic shift that
+ * transformations of the in-distribution images do not make.
  */
-export async function devSplits(valSpec: string, data: LoadOptions = {}): Promise<{ fit: string; in: string }> {
+export async function devSplits(valSpec: string, data: LoadOptions = {}): Promise<{ fit: string; in: string; unseen?: string }> {
   const sizes = await splitSizes([valSpec], data);
   const r = absoluteRange(valSpec, sizes);
   if (!r) throw new Error(`--dev: '${valSpec}' does not name a DATASET:SPLIT to halve`);
   const [a, b] = r.range;
   if (b - a < 200) throw new Error(`--dev: the validation split ${valSpec} has ${b - a} images; halving it needs at least 200`);
   const m = a + Math.floor((b - a) / 2);
-  return { fit: `${r.dataset}:${r.base}[${a}:${m}]`, in: `${r.dataset}:${r.base}[${m}:${b}]` };
+  const part = (lo: number, hi: number, classes?: number[]) => `${r.dataset}:${r.base}[${lo}:${hi}]${classes ? `{${formatClasses(classes)}}` : ""}`;
+  const out = { fit: part(a, m, r.classes), in: part(m, b, r.classes) };
+  if (!r.classes) return out;
+  const labels = (await loadDataset(r.dataset, `${r.base}[${a}:${b}]`, data)).labels ?? [];
+  const others = [...new Set(labels)].filter((c) => !r.classes!.includes(c)).sort((x, y) => x - y);
+  return others.length ? { ...out, unseen: part(a, b, others) } : out;
 }
 
 export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boolean }): Promise<SuiteReport> {
@@ -91,7 +101,7 @@ export async function oodSuite(o: Omit<OodOptions, "in" | "ood"> & { dev?: boole
       const val = o.heldOut ?? main.config.valSplit;
       if (!val) throw new Error(`--dev halves the run's validation split, and ${o.run} has none: name one with --held-out`);
       const d = await devSplits(val, o.data);
-      pairs = [...DEV_PROBES];
+      pairs = [...DEV_PROBES, ...(d.unseen ? [d.unseen] : [])];
       inSpec = d.in;
       heldOut = await heldOutSpecOf({ ...o, heldOut: d.fit }, main, [inSpec]);
     } else {

@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import * as torch from "../tensor/index.js";
 import { DatasetNotFoundError, loadDataset, paperSplits, parseDatasetSplit, parseSplit, type ImageDataset, type LoadOptions } from "../data/index.js";
-import { carveValidation, namesDatasetSplit, splitsOverlap } from "./val-split.js";
+import { absoluteRange, carveValidation, namesDatasetSplit, splitsOverlap } from "./val-split.js";
 import type { ModelKind } from "../models/density.js";
 import { createModel, presetFor, type AnyModel } from "../models/registry.js";
 import type { PresetName, TrainHyper } from "../presets.js";
@@ -151,7 +151,11 @@ async function trainAndValidation(dataset: string, o: TrainRunOptions): Promise<
   if (o.valSplit === "none") return { trainSpec, train: whole };
   let valSpec: string;
   if (o.valSplit === undefined) {
-    ({ train: trainSpec, val: valSpec } = carveValidation(trainSpec, whole.n));
+    // The rule counts the images of the range, not of its classes: `train{0-4}` validates on `train[-5000:]{0-4}`.
+    const range = parseSplit(parseDatasetSplit(trainSpec).split).classes
+      ? absoluteRange(trainSpec, await splitSizes([trainSpec], o.data))!.range
+      : [0, whole.n];
+    ({ train: trainSpec, val: valSpec } = carveValidation(trainSpec, range[1]! - range[0]!));
   } else {
     valSpec = namesDatasetSplit(o.valSplit) ? o.valSplit : `${dataset}:${o.valSplit}`;
     const val = await loadSplit(valSpec, o.data); // exists, and holds images of the training data's shape

@@ -26,31 +26,32 @@ export function carveValidation(trainSpec: string, n: number): { train: string; 
   const cut = end === undefined ? -k : end - k;
   if (end !== undefined && end > 0 && cut <= (s.start ?? 0)) throw new Error(`${trainSpec}: too few images to hold out ${k}`);
   const trainPart: SplitSpec = { ...s, end: cut };
-  const valPart: SplitSpec = { base: s.base, start: cut, ...(end !== undefined ? { end } : {}) };
+  const valPart: SplitSpec = { base: s.base, start: cut, ...(end !== undefined ? { end } : {}), ...(s.classes ? { classes: s.classes } : {}) };
   return { train: `${dataset}:${formatSplit(trainPart)}`, val: `${dataset}:${formatSplit(valPart)}` };
 }
 
 /**
- * The absolute [start, end) of a DATASET:SPLIT spec, given the size of each official split; null for what
- * is not a catalog split (a synthetic probe).
+ * The absolute [start, end) of a DATASET:SPLIT spec, and the classes it keeps (undefined: all), given the
+ * size of each official split; null for what is not a catalog split (a synthetic probe).
  */
 export function absoluteRange(
   spec: string,
   sizeOf: (dataset: string, base: string) => number,
-): { dataset: string; base: string; range: [number, number] } | null {
+): { dataset: string; base: string; range: [number, number]; classes?: number[] } | null {
   if (!namesDatasetSplit(spec)) return null;
   const { dataset, split } = parseDatasetSplit(spec);
   const s = parseSplit(split);
-  return { dataset, base: s.base, range: resolveRange(s, sizeOf(dataset, s.base), `${dataset} ${s.base}`) };
+  return { dataset, base: s.base, range: resolveRange(s, sizeOf(dataset, s.base), `${dataset} ${s.base}`), ...(s.classes ? { classes: s.classes } : {}) };
 }
 
 /** "mnist:test[5000:]" names a data set's split; "test[5000:]" and "grayed:0.5" do not. */
 export const namesDatasetSplit = (spec: string): boolean => /^[A-Za-z0-9_-]+:\s*(train|test)\b/.test(spec.trim());
 
-/** Whether two DATASET:SPLIT specs share an image (same data set and split, overlapping ranges). */
+/** Whether two DATASET:SPLIT specs share an image (same data set and split, overlapping ranges, a class in common). */
 export function splitsOverlap(a: string, b: string, sizeOf: (dataset: string, base: string) => number): boolean {
   const ra = absoluteRange(a, sizeOf),
     rb = absoluteRange(b, sizeOf);
   if (!ra || !rb || ra.dataset !== rb.dataset || ra.base !== rb.base) return false;
-  return ra.range[0] < rb.range[1] && rb.range[0] < ra.range[1];
+  const sharedClass = !ra.classes || !rb.classes || ra.classes.some((c) => rb.classes!.includes(c));
+  return sharedClass && ra.range[0] < rb.range[1] && rb.range[0] < ra.range[1];
 }

@@ -4,7 +4,7 @@ import jpeg from "jpeg-js";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clearDatasetCache, loadDataset, sliceDataset } from "../../lib/data/load.js";
-import { parseSplit, resolveRange } from "../../lib/data/split.js";
+import { formatSplit, parseSplit, resolveRange } from "../../lib/data/split.js";
 import { cifarBytes, gzip, idxBytes, matBytes, npyBytes, patternBytes, svhnVars, tarBytes, tempDir, toNhwc, writeFile, zipBytes } from "./fixtures/writers.js";
 
 const root = tempDir();
@@ -72,6 +72,16 @@ describe("split strings", () => {
     expect(() => resolveRange(parseSplit("test[:20000]"), 10000)).toThrow(/has 10000 images; index 20000 is out of range/);
     expect(() => resolveRange(parseSplit("test[5:5]"), 10000)).toThrow(/selects no images/);
   });
+
+  it("selects classes by label after the range, and writes them back compactly", () => {
+    expect(parseSplit("train[:55000]{0-4}")).toEqual({ base: "train", end: 55000, classes: [0, 1, 2, 3, 4] });
+    expect(parseSplit("test{7, 2,3-4,2}")).toEqual({ base: "test", classes: [2, 3, 4, 7] });
+    expect(formatSplit(parseSplit("test{7,2,3-4}"))).toBe("test{2-4,7}");
+    expect(formatSplit(parseSplit("train[55000:]{0-4,9}"))).toBe("train[55000:]{0-4,9}");
+    expect(() => parseSplit("train{4-1}")).toThrow(/Bad classes "\{4-1\}" in split "train\{4-1\}": expected class labels and ranges/);
+    expect(() => parseSplit("train{a}")).toThrow(/Bad classes/);
+    expect(() => parseSplit("train{}")).toThrow(/Bad classes/);
+  });
 });
 
 describe("loadDataset on fixtures in the official formats", () => {
@@ -116,6 +126,23 @@ describe("loadDataset on fixtures in the official formats", () => {
     expect(Array.from(last.labels!)).toEqual(Array.from(whole.labels!.subarray(25)));
     await expect(loadDataset("mnist", "test[:31]", opts)).rejects.toThrow(/mnist test" has 30 images; index 31 is out of range/);
     expect(() => sliceDataset(whole, 5, 3)).toThrow(/bad range \[5, 3\)/);
+  });
+
+  it("keeps the images of the classes a split names, in order, with their labels", async () => {
+    clearDatasetCache();
+    const whole = await loadDataset("mnist", "test", opts); // labels (7i) mod 10
+    const some = await loadDataset("mnist", "test[10:]{0-2,9}", opts);
+    const expected = Array.from({ length: 20 }, (_, k) => k + 10).filter((i) => [0, 1, 2, 9].includes(whole.labels![i]!));
+    expect(some.split).toBe("test[10:]{0-2,9}");
+    expect(Array.from(some.labels!)).toEqual(expected.map((i) => whole.labels![i]!));
+    expect(some.n).toBe(expected.length);
+    expected.forEach((i, k) =>
+      expect(Buffer.from(some.images.subarray(k * 784, (k + 1) * 784)).equals(Buffer.from(whole.images.subarray(i * 784, (i + 1) * 784)))).toBe(true),
+    );
+    await expect(loadDataset("mnist", "test[:3]{5}", opts)).rejects.toThrow(/mnist test\[:3\]\{5\} has no image of classes \{5\}/);
+    await expect(loadDataset("celeba", "test{0}", opts)).rejects.toThrow(/celeba test\{0\} has no labels, so its images cannot be selected by class/);
+    const int32 = await loadDataset("imagenet32", "train{9-10}", opts); // labels kept as Int32Array
+    expect([int32.labels instanceof Int32Array, Array.from(int32.labels!)]).toEqual([true, [9, 10]]);
   });
 
   it("rejects a copy whose count or size is not the official one", async () => {

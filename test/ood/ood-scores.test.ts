@@ -159,6 +159,8 @@ describe("oodScores", () => {
     expect(formatSuite(r)).toMatch(new RegExp(`${r.scores["combined"]!.worstAuroc.toFixed(3)} \\+- \\d\\.\\d{3} \\(`));
     // An MNIST run trained on test[:180] and validated on test[180:200] is tested on what is left.
     expect(await suiteInSpec("mnist:test[:180]", "mnist:test[180:200]", data)).toBe("mnist:test[200:]");
+    // Trained on some classes: tested on those classes.
+    expect(await suiteInSpec("mnist:test[:180]{0-4}", "mnist:test[180:200]{0-4}", data)).toBe("mnist:test[200:]{0-4}");
     expect(suitePairs("mnist")[0]).toBe("fashion-mnist:test");
     expect(() => suitePairs("celeba")).toThrow(/no OOD data set pairs with celeba .*--ood/);
   });
@@ -171,6 +173,13 @@ describe("oodScores", () => {
     for (const name of ["combined", "combined-tests"]) expect(Object.keys(r.scores[name]!.byPair)).toEqual(r.pairs);
     expect(await devSplits("mnist:test[5000:7500]", data)).toEqual({ fit: "mnist:test[5000:6250]", in: "mnist:test[6250:7500]" });
     await expect(devSplits("mnist:test[0:150]", data)).rejects.toThrow(/has 150 images; halving it needs at least 200/);
+    // A validation split of some classes adds the unseen classes of its whole range: a semantic shift.
+    expect(await devSplits("mnist:test[5000:7500]{0-4}", data)).toEqual({
+      fit: "mnist:test[5000:6250]{0-4}",
+      in: "mnist:test[6250:7500]{0-4}",
+      unseen: "mnist:test[5000:7500]{5-9}",
+    });
+    expect(await devSplits("mnist:test[5000:7500]{0-9}", data)).toEqual({ fit: "mnist:test[5000:6250]{0-9}", in: "mnist:test[6250:7500]{0-9}" });
   });
 
   it("makes the development probes from the in-distribution images", async () => {

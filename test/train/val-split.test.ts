@@ -10,6 +10,8 @@ describe("the validation split", () => {
     expect(carveValidation("mnist:test[:5000]", 5000)).toEqual({ train: "mnist:test[:4500]", val: "mnist:test[4500:5000]" });
     expect(carveValidation("mnist:train[100:]", 59900)).toEqual({ train: "mnist:train[100:-5000]", val: "mnist:train[-5000:]" });
     expect(validationSize(49999)).toBe(5000);
+    // A run of some classes validates on the same classes.
+    expect(carveValidation("fashion-mnist:train{0-4}", 60000)).toEqual({ train: "fashion-mnist:train[:-5000]{0-4}", val: "fashion-mnist:train[-5000:]{0-4}" });
     expect(() => carveValidation("mnist:test[:1]", 1)).toThrow(/too few to hold out a validation split; name one with --val-split/);
   });
 
@@ -20,6 +22,10 @@ describe("the validation split", () => {
     expect(splitsOverlap("mnist:test", "mnist:test[7500:]", sizes)).toBe(true);
     expect(splitsOverlap("mnist:test", "fashion-mnist:test", sizes)).toBe(false);
     expect(splitsOverlap("mnist:test", "grayed:0.5", sizes)).toBe(false);
+    // Classes: the same range shares no image when the classes are disjoint.
+    expect(splitsOverlap("mnist:test[5000:7500]{0-4}", "mnist:test[5000:7500]{5-9}", sizes)).toBe(false);
+    expect(splitsOverlap("mnist:test[5000:7500]{0-4}", "mnist:test[5000:7500]{4-9}", sizes)).toBe(true);
+    expect(splitsOverlap("mnist:test[5000:7500]{0-4}", "mnist:test", sizes)).toBe(true);
     expect(namesDatasetSplit("test[5000:7500]")).toBe(false);
     expect(namesDatasetSplit("grayed:0.5")).toBe(false);
     expect(namesDatasetSplit("mnist:test[5000:7500]")).toBe(true);
