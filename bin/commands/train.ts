@@ -57,7 +57,11 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         choices: DATASET_NAMES as unknown as string[],
         describe: "training data (its train split)",
       })
-      .option("train-split", { type: "string", defaultDescription: "train", describe: "split to train on, e.g. test[:5000] (only MNIST's test split is here)" })
+      .option("train-split", {
+        type: "string",
+        defaultDescription: "train",
+        describe: "split to train on, e.g. test[:5000] (only MNIST's test split is here); {0-4} after it keeps those classes only",
+      })
       .option("val-split", {
         type: "string",
         defaultDescription: "the last 5,000 images of the training split",
