@@ -1,10 +1,12 @@
 // Ops by schema: op() looks a schema up once and keeps its OpEntry, call() runs it through the boxed
 // dispatcher, and the commonest signatures take an unboxed call instead (no IValue stack).
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include <ATen/ScalarOps.h>
+#include <ATen/core/LegacyTypeDispatch.h>
 
 #include "torch_addon.h"
 
@@ -43,6 +45,8 @@ Napi::Value Torch::Op(const Napi::CallbackInfo& info) {
       }
       e.return_alias_arg.push_back(alias);
     }
+    e.alias_free = std::none_of(schema.arguments().begin(), schema.arguments().end(), [](const auto& a) { return a.alias_info(); }) &&
+                   std::none_of(schema.returns().begin(), schema.returns().end(), [](const auto& r) { return r.alias_info(); });
     choose_fast(e);
     mark_int_division(e);
     uint32_t id = static_cast<uint32_t>(ops_.size());
@@ -117,35 +121,66 @@ static decltype(auto) call_with_scalar(const std::optional<Wrapped>& wrapped, co
   return plain->call(self, s, rest...);
 }
 
+// Autograd's own kernels call the op they wrap below the autograd and ADInplaceOrView keys. A call whose
+// tensors autograd has no record of (no autograd metadata: no gradient asked for, no graph, not a view it
+// tracks) of an op that neither writes nor aliases gets the same tensor from that layer, which only checks
+// and redispatches; skipping it saves that hop in the op and in every op it is made of (conv2d's many).
+template <typename F>
+static at::Tensor below_autograd_if_untracked(const OpEntry& op, std::initializer_list<const at::Tensor*> inputs, F&& call) {
+  if (op.alias_free && std::all_of(inputs.begin(), inputs.end(), [](const at::Tensor* t) { return !t || !t->unsafeGetTensorImpl()->autograd_meta(); })) {
+    at::AutoDispatchBelowADInplaceOrView below;
+    return call();
+  }
+  return call();
+}
+
 Napi::Value Torch::call_fast(const Napi::CallbackInfo& info, const OpEntry& op) {
   at::Tensor r;
   switch (op.fast) {
     case Fast::Conv: {
       SymInts sb, pb, db;
       auto stride = symints_arg(info, 3, op, sb), padding = symints_arg(info, 4, op, pb), dilation = symints_arg(info, 5, op, db);
-      r = op.conv->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), opt_tensor_arg(info, 2, op), stride, padding, dilation,
-                        c10::SymInt(int_arg(info, 6, op)));
+      const at::Tensor &input = tensor_arg(info, 0, op), &weight = tensor_arg(info, 1, op);
+      auto bias = opt_tensor_arg(info, 2, op);
+      c10::SymInt groups(int_arg(info, 6, op));
+      r = below_autograd_if_untracked(op, {&input, &weight, bias ? &*bias : nullptr},
+                                      [&] { return op.conv->call(input, weight, bias, stride, padding, dilation, groups); });
       break;
     }
-    case Fast::T: r = op.t->call(tensor_arg(info, 0, op)); break;
-    case Fast::TT: r = op.tt->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op)); break;
+    case Fast::T: {
+      const at::Tensor& self = tensor_arg(info, 0, op);
+      r = below_autograd_if_untracked(op, {&self}, [&] { return op.t->call(self); });
+      break;
+    }
+    case Fast::TT: {
+      const at::Tensor &self = tensor_arg(info, 0, op), &other = tensor_arg(info, 1, op);
+      r = below_autograd_if_untracked(op, {&self, &other}, [&] { return op.tt->call(self, other); });
+      break;
+    }
     case Fast::TS: {
       const at::Tensor& self = tensor_arg(info, 0, op);
-      r = call_with_scalar(op.wrapped_tt, op.ts, self, scalar_arg(info, 1, op));
+      at::Scalar s = scalar_arg(info, 1, op);
+      r = below_autograd_if_untracked(op, {&self}, [&] { return call_with_scalar(op.wrapped_tt, op.ts, self, s); });
       break;
     }
     case Fast::TSS: {
       const at::Tensor& self = tensor_arg(info, 0, op);
-      at::Scalar s = scalar_arg(info, 1, op);
-      r = call_with_scalar(op.wrapped_tts, op.tss, self, s, scalar_arg(info, 2, op));
+      at::Scalar s = scalar_arg(info, 1, op), s2 = scalar_arg(info, 2, op);
+      r = below_autograd_if_untracked(op, {&self}, [&] { return call_with_scalar(op.wrapped_tts, op.tss, self, s, s2); });
       break;
     }
-    case Fast::TTS: r = op.tts->call(tensor_arg(info, 0, op), tensor_arg(info, 1, op), scalar_arg(info, 2, op)); break;
+    case Fast::TTS: {
+      const at::Tensor &self = tensor_arg(info, 0, op), &other = tensor_arg(info, 1, op);
+      at::Scalar s = scalar_arg(info, 2, op);
+      r = below_autograd_if_untracked(op, {&self, &other}, [&] { return op.tts->call(self, other, s); });
+      break;
+    }
     case Fast::Td: {
       Napi::Value v = info.Length() > 2 ? info[2] : info.Env().Undefined();
       std::optional<at::ScalarType> dtype;
       if (!v.IsUndefined() && !v.IsNull()) dtype = static_cast<at::ScalarType>(to_ivalue(v, op.args[1], op).toInt());
-      r = op.td->call(tensor_arg(info, 0, op), dtype);
+      const at::Tensor& self = tensor_arg(info, 0, op);
+      r = below_autograd_if_untracked(op, {&self}, [&] { return op.td->call(self, dtype); });
       break;
     }
     // In place: the result is self, so the caller's own handle comes back (no new one).
@@ -205,16 +240,19 @@ c10::SymIntArrayRef Torch::symints_arg(const Napi::CallbackInfo& info, size_t i,
 }
 
 int64_t Torch::int_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
-  Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
   const ArgSpec& a = op.args[i];
+  if (i + 1 >= info.Length() && a.has_default) return a.default_value.toInt();  // conv's groups, mostly: no N-API call
+  Napi::Value v = i + 1 < info.Length() ? info[i + 1] : info.Env().Undefined();
   return v.IsUndefined() && a.has_default ? a.default_value.toInt() : to_ivalue(v, a, op).toInt();
 }
 
 std::optional<at::Tensor> Torch::opt_tensor_arg(const Napi::CallbackInfo& info, size_t i, const OpEntry& op) {
-  if (i + 1 < info.Length())
-    if (at::Tensor* t = handles_.find(info.Env(), info[i + 1])) return *t;
-  if (i + 1 >= info.Length() || info[i + 1].IsUndefined() || info[i + 1].IsNull()) return std::nullopt;
-  return handles_.get(info[i + 1], op.name.c_str(), &op.args[i].name);
+  if (i + 1 >= info.Length()) return std::nullopt;
+  Napi::Value v = info[i + 1];
+  if (at::Tensor* t = handles_.find(info.Env(), v)) return *t;
+  napi_valuetype type;  // null or undefined (conv's bias, mostly) in one N-API call
+  if (napi_typeof(info.Env(), v, &type) == napi_ok && (type == napi_null || type == napi_undefined)) return std::nullopt;
+  return handles_.get(v, op.name.c_str(), &op.args[i].name);
 }
 
 }  // namespace torchts

@@ -54,6 +54,9 @@ struct OpEntry {
   // For each return, the index of the argument it writes into (in-place / out= ops), or -1.
   std::vector<int> return_alias_arg;
   Fast fast = Fast::None;
+  // The schema marks no argument or return as aliased or written (no view, no in-place, no out=): called on
+  // tensors autograd knows nothing of, the op may skip the autograd keys (Torch::call_fast).
+  bool alias_free = false;
   // Integer division that can overflow (int_division.cc): checked before each call, on the boxed path.
   bool int_division = false;
   int rounding_mode_arg = -1;  // div and divide: only a rounding mode makes them integer division

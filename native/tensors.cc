@@ -1,5 +1,6 @@
 // A tensor's lifetime and metadata (free, shape, dtype, device, requiresGrad), and its bytes in and out
 // (fromBuffer, toBuffer, item).
+#include <ATen/core/LegacyTypeDispatch.h>
 #include <ATen/ops/empty.h>
 #include <c10/util/StringUtil.h>
 
@@ -112,7 +113,12 @@ Napi::Value Torch::Item(const Napi::CallbackInfo& info) {
     if (t.numel() != 1)
       throw Napi::Error::New(info.Env(), "item(): the tensor has " + std::to_string(t.numel()) +
                                              " elements, only a one-element tensor converts to a number");
-    auto s = t.item();
+    // A number, never a graph: read below the autograd keys, as call_fast does for untracked tensors.
+    at::Scalar s;
+    {
+      at::AutoDispatchBelowADInplaceOrView below;
+      s = t.item();
+    }
     if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
     // An integer beyond 2^53 has no exact JS number: an error, not a silently rounded value.
     constexpr int64_t kExact = int64_t{1} << 53;

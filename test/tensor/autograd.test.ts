@@ -153,6 +153,32 @@ describe("autograd", () => {
     expect(torch.enableGrad(() => torch.noGrad(() => x.mul(2)).requiresGrad)).toBe(false);
   });
 
+  // Ops on tensors autograd has no record of skip its dispatch keys (native/dispatch.cc
+  // below_autograd_if_untracked): what they return must still take part in a graph, and their in-place
+  // changes must still be seen by the graphs that saved them.
+  it("keeps results of ops on untracked tensors usable in graphs, and in-place changes to them caught", () => {
+    torch.tidy(() => {
+      const x = torch.tensor([1, 2, 3], { dtype: "float64" });
+      const y = x.mul(2).add(x); // 3x, made below autograd
+      expect(y.requiresGrad).toBe(false);
+      y.requiresGrad_(true);
+      y.mul(y).sum().backward();
+      expect(y.grad!.tolist()).toEqual([6, 12, 18]);
+
+      const w = torch.tensor([1, 1, 1], { dtype: "float64", requiresGrad: true });
+      const s = x.sub(1); // untracked again
+      const p = w.mul(s); // saves s for w's gradient
+      s.add_(1); // in place: must bump the version that p's graph checks
+      expect(() => p.sum().backward()).toThrow(/modified by an inplace operation/);
+
+      // An untracked tensor beside a tracked one: the graph is built.
+      const q = x.add(w).sum();
+      expect(q.requiresGrad).toBe(true);
+      q.backward();
+      expect(w.grad!.tolist()).toEqual([1, 1, 1]);
+    });
+  });
+
   it("reports unused inputs as null with allowUnused", () => {
     const a = torch.ones([2], { requiresGrad: true }),
       b = torch.ones([2], { requiresGrad: true });
