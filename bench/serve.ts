@@ -242,6 +242,8 @@ console.log("\n| connections | requests/s | p50 ms | p99 ms | event-loop p99 ms 
 console.log(hostile.join("\n"));
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 console.log(
-  `\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`,
+  series.length === 0
+    ? `\nno memory run (--requests ${totalRequests}: fewer than 10,000)`
+    : `\nRSS after 10,000 requests ${mib(rss10k)} MiB, after ${(series.length * 10_000).toLocaleString("en")} ${mib(rssEnd)} MiB (${(100 * (rssEnd / rss10k - 1)).toFixed(1)}%), ${minutes.toFixed(1)} min; every 10,000: ${series.map((p) => mib(p.rss)).join(", ")} MiB`,
 );
 rmSync(join(run, ".."), { recursive: true, force: true });
