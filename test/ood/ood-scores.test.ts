@@ -173,6 +173,25 @@ describe("oodScores", () => {
     for (const name of ["combined", "combined-tests"]) expect(Object.keys(r.scores[name]!.byPair)).toEqual(r.pairs);
     expect(await devSplits("mnist:test[5000:7500]", data)).toEqual({ fit: "mnist:test[5000:6250]", in: "mnist:test[6250:7500]" });
     await expect(devSplits("mnist:test[0:150]", data)).rejects.toThrow(/has 150 images; halving it needs at least 200/);
+    // A run trained on some classes meets the others as a development pair, never the test split.
+    await trainRun({
+      kind: "glow",
+      preset: "tiny",
+      dataset: "mnist",
+      trainSplit: "test[:200]{0-4}",
+      valSplit: "test[200:600]{0-4}",
+      out: join(dir, "glow-digits-0-4"),
+      seed: 1,
+      quiet: true,
+      data,
+      evalSplits: [],
+      overrides: { steps: 3, checkpointEvery: 3, logEvery: 3 },
+    });
+    const some = await oodSuite({ run: join(dir, "glow-digits-0-4"), limit: 30, data, quiet: true, scores: ["combined"], dev: true });
+    expect(some.pairs).toEqual(["noise:24", "blur", "binarized", "saltpepper:0.05", "mnist:test[200:600]{5-9}"]);
+    expect([some.heldOut, some.in]).toEqual(["mnist:test[200:400]{0-4}", "mnist:test[400:600]{0-4}"]);
+    const unseen = some.scores.combined!.byPair["mnist:test[200:600]{5-9}"]!;
+    expect(unseen.auroc >= 0 && unseen.auroc <= 1 && unseen.aurocSe > 0).toBe(true);
     // A validation split of some classes adds the unseen classes of its whole range: a semantic shift.
     expect(await devSplits("mnist:test[5000:7500]{0-4}", data)).toEqual({
       fit: "mnist:test[5000:6250]{0-4}",
