@@ -38,7 +38,7 @@ export const oodCommand: CommandModule<object, OodArgs> = {
         type: "boolean",
         default: false,
         describe:
-          "the development pairs, for choosing a detector's design without the suite's pairs: detectors fitted on the first half of the validation split, its second half against noise:24, blur, binarized and saltpepper:0.05 made from it",
+          "the development pairs, for choosing a detector's design without the suite's pairs: detectors fitted on the first half of the validation split, its second half against noise:24, blur, binarized and saltpepper:0.05 made from it, and, for a run trained on some classes ({0-4}), the validation range's other classes",
       })
       .option("suite", {
         type: "boolean",
