@@ -21,14 +21,20 @@
 // Outcome (README.md): unseen digits are at chance for every candidate, and the rule kept the kernel density
 // (0.547, the Fisher combination 0.544: inside one standard error).
 //
-//   npx tsc -p tsconfig.json && node dist/experiments/detector-design.js RUN [--held-out VAL] [--threads 1]
+// A development set of another data set (the shift that FashionMNIST -> MNIST is, which neither family above
+// predicted) can be added with --dev-ood SPEC (repeatable), e.g. a folder of the user's own images,
+// folder:PATH; a set of the suite (the run's OOD partner, or a suite probe) is refused.
+//
+//   npx tsc -p tsconfig.json && node dist/experiments/detector-design.js RUN [--held-out VAL] [--threads 1] [--dev-ood SPEC ...]
 import { dimsOf } from "../lib/models/density.js";
 import { fitGaussian, fitKde, kdeScore, mahalanobis, type Statistics } from "../lib/ood/combined.js";
 import { detectionMetrics } from "../lib/ood/metrics.js";
 import { withSession } from "../lib/ood/ood-scores.js";
 import { combinedStatistics, SCORES, type PerSet, type ScoreInputs, type ScoreName, type SetName } from "../lib/ood/scores.js";
 import { DEV_PROBES, loadSet } from "../lib/ood/sets.js";
-import { devSplits } from "../lib/ood/suite.js";
+import { devSplits, SUITE_PROBES } from "../lib/ood/suite.js";
+import { CATALOG, isDatasetName, parseDatasetSplit } from "../lib/data/index.js";
+import { namesDatasetSplit } from "../lib/train/val-split.js";
 import { loadSplit } from "../lib/train/run.js";
 import * as torch from "../lib/tensor/index.js";
 
@@ -141,7 +147,13 @@ await withSession({ run, scores: ["combined", "input-complexity-webp"], ...(arg(
   const inData = await loadSplit(d.in);
   const fitData = await loadSplit(d.fit);
   console.log(`${run} (step ${s.main.step}): fitted on ${d.fit}, in = ${d.in}; AUROC per development pair`);
-  const pairs: string[] = [...DEV_PROBES, ...(d.unseen ? [d.unseen] : [])];
+  const devOod = process.argv.flatMap((a, i) => (process.argv[i - 1] === "--dev-ood" ? [a] : []));
+  const dataset = parseDatasetSplit(s.main.config.dataset).dataset;
+  const partner = isDatasetName(dataset) ? CATALOG[dataset].oodPartner : undefined;
+  for (const spec of devOod)
+    if ((SUITE_PROBES as readonly string[]).includes(spec) || (namesDatasetSplit(spec) && parseDatasetSplit(spec).dataset === partner))
+      throw new Error(`--dev-ood ${spec}: a set of the suite that judges the detector; a development set must be another`);
+  const pairs: string[] = [...DEV_PROBES, ...(d.unseen ? [d.unseen] : []), ...devOod];
   console.log(["candidate".padEnd(72), ...pairs.map((p) => p.padStart(16)), "worst".padStart(8)].join(""));
   const rows = new Map<string, number[]>();
   for (const probe of pairs) {

@@ -13,8 +13,10 @@
  *   blur          a 3x3 box blur (edges replicated)
  *   binarized     each pixel to 0 or 255 at threshold 128
  *   saltpepper[:P] a fraction P of the pixels (default 0.05) set to 0 or 255 (seeded)
+ * and a folder of the user's own PNG/JPEG images of the model's size (`folder:PATH`): another data set, say,
+ * to develop a detector on a shift between data sets without touching the suite's.
  */
-import { grayDataset, Rng, type ImageDataset, type LoadOptions, uniformImages } from "../data/index.js";
+import { grayDataset, readImageFolder, Rng, type ImageDataset, type LoadOptions, uniformImages } from "../data/index.js";
 import { loadSplit } from "../train/run.js";
 
 const SYNTHETIC_N = 2000;
@@ -97,8 +99,20 @@ export async function loadSet(spec: string, inDistribution: ImageDataset, o: { d
     const rng = Rng.seeded(o.seed ?? 7);
     return perPixel(inDistribution, `saltpepper ${frac}`, (v) => (rng.float() < frac ? (rng.float() < 0.5 ? 0 : 255) : v));
   }
+  if (s.startsWith("folder:")) return imageFolder(s.slice("folder:".length), shape);
   if (!s.includes(":")) {
     throw new Error(`unknown data set '${s}': expected DATASET:SPLIT (e.g. mnist:test, mnist:test[5000:]) or one of ${PROBES.join(", ")}`);
   }
   return loadSplit(s, o.data);
+}
+
+/** A folder of images as a set, in the model's channels (colour to luma for a gray model); no resizing. */
+function imageFolder(dir: string, shape: { channels: number; height: number; width: number }): ImageDataset {
+  if (!dir) throw new Error("'folder:' needs a path: folder:PATH, a folder of PNG/JPEG images of the model's size");
+  const f = readImageFolder(dir, { channels: shape.channels === 1 ? 1 : 3 });
+  if (f.height !== shape.height || f.width !== shape.width)
+    throw new Error(
+      `folder:${dir}: its images are ${f.width}x${f.height}, the model's ${shape.width}x${shape.height}; resize them beforehand (not here: resampling changes the statistics the scores read)`,
+    );
+  return { name: "folder", split: dir, images: f.images, n: f.n, channels: f.channels, height: f.height, width: f.width };
 }

@@ -44,8 +44,8 @@ export function absoluteRange(
   return { dataset, base: s.base, range: resolveRange(s, sizeOf(dataset, s.base), `${dataset} ${s.base}`), ...(s.classes ? { classes: s.classes } : {}) };
 }
 
-/** "mnist:test[5000:]" names a data set's split; "test[5000:]" and "grayed:0.5" do not. */
-export const namesDatasetSplit = (spec: string): boolean => /^[A-Za-z0-9_-]+:\s*(train|test)\b/.test(spec.trim());
+/** "mnist:test[5000:]" names a data set's split; "test[5000:]", "grayed:0.5" and "folder:train/x" do not. */
+export const namesDatasetSplit = (spec: string): boolean => /^(?!folder:)[A-Za-z0-9_-]+:\s*(train|test)\b/.test(spec.trim());
 
 /** Whether two DATASET:SPLIT specs share an image (same data set and split, overlapping ranges, a class in common). */
 export function splitsOverlap(a: string, b: string, sizeOf: (dataset: string, base: string) => number): boolean {

@@ -2,7 +2,8 @@
 // is computed and written, the JSON has the documented shape, and bad input is a clear error naming the
 // argument. (Whether the scores separate well is measured on real runs: README.md's table.)
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { PNG } from "pngjs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { trainRun } from "../../lib/train/run.js";
@@ -218,6 +219,26 @@ describe("oodScores", () => {
     expect(Math.abs(sp.filter((v) => v !== 128).length / sp.length - 0.1)).toBeLessThan(0.01);
     await expect(loadSet("noise:0", inDist)).rejects.toThrow(/standard deviation must be in \(0, 255\]/);
     await expect(loadSet("saltpepper:2", inDist)).rejects.toThrow(/fraction of pixels must be in \(0, 1\]/);
+  });
+
+  it("takes a folder of the user's images as a set, in the model's channels and size only", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "torchts-ood-folder-"));
+    const png = (w: number, h: number, rgb: [number, number, number]) => {
+      const p = new PNG({ width: w, height: h });
+      for (let i = 0; i < w * h; i++) p.data.set([...rgb, 255], i * 4);
+      return PNG.sync.write(p);
+    };
+    writeFileSync(join(folder, "a.png"), png(3, 3, [10, 10, 10]));
+    writeFileSync(join(folder, "b.png"), png(3, 3, [255, 0, 0])); // colour: BT.601 luma for a gray model
+    const inDist = { name: "t", split: "test", images: new Uint8Array(9), n: 1, channels: 1, height: 3, width: 3 };
+    const set = await loadSet(`folder:${folder}`, inDist);
+    expect([set.n, set.channels, set.height, set.width]).toEqual([2, 1, 3, 3]);
+    expect([set.images[0], set.images[9]]).toEqual([10, 76]);
+    await expect(loadSet(`folder:${folder}`, { ...inDist, height: 4, width: 4 })).rejects.toThrow(
+      /its images are 3x3, the model's 4x4; resize them beforehand/,
+    );
+    await expect(loadSet(`folder:${join(folder, "none")}`, inDist)).rejects.toThrow(/cannot list the folder/);
+    await expect(loadSet("folder:", inDist)).rejects.toThrow(/'folder:' needs a path/);
   });
 
   it("refuses an ensemble of one, a member listed twice, and a split that does not exist, naming the argument", async () => {
