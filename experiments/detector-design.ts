@@ -76,10 +76,7 @@ const CANDIDATES: Candidate[] = [
   omnibus(["png", "brotli"], "log p(x)", "kde"),
   omnibus(["png"], "flow", "kde"),
   omnibus(["png", "brotli", "webp"], "flow", "kde"),
-  {
-    name: "tests (Tippett over the literature's tests)",
-    scores: (inp) => [SCORES["combined-tests"].compute(inp, "in"), SCORES["combined-tests"].compute(inp, "ood")],
-  },
+  single("combined-tests"), // Tippett over the literature's tests
   // Third session (see the top).
   single("input-complexity"),
   single("input-complexity-brotli"),
@@ -92,7 +89,18 @@ const CANDIDATES: Candidate[] = [
 
 /** One score of lib/ood/scores.ts as it is. */
 function single(name: ScoreName): Candidate {
-  return { name, scores: (inp) => [SCORES[name].compute(inp, "in"), SCORES[name].compute(inp, "ood")] };
+  return { name, scores: (inp) => [scoreOf(inp, name, "in"), scoreOf(inp, name, "ood")] };
+}
+
+// Each score of each set once per pair: several candidates read the same ones (the combined detector's
+// held-out scores, a leave-one-out density, are the dearest).
+const computed = new WeakMap<ScoreInputs, Map<string, Float64Array>>();
+function scoreOf(inp: ScoreInputs, name: ScoreName, set: SetName): Float64Array {
+  let m = computed.get(inp);
+  if (!m) computed.set(inp, (m = new Map()));
+  let v = m.get(`${name} ${set}`);
+  if (!v) m.set(`${name} ${set}`, (v = SCORES[name].compute(inp, set)));
+  return v;
 }
 
 /**
@@ -104,9 +112,9 @@ function pvalues(rule: "fisher" | "tippett", names: ScoreName[]): Candidate {
   return {
     name: `${rule}(${names.join(", ")})`,
     scores: (inp) => {
-      const tails = names.map((n) => upperTail(SCORES[n].compute(inp, "heldOut")));
+      const tails = names.map((n) => upperTail(scoreOf(inp, n, "heldOut")));
       const combine = (set: SetName) => {
-        const each = names.map((n, k) => Array.from(SCORES[n].compute(inp, set), tails[k]!));
+        const each = names.map((n, k) => Array.from(scoreOf(inp, n, set), tails[k]!));
         return Float64Array.from(each[0]!, (_, i) => {
           const logs = each.map((p) => Math.log(p[i]!));
           return rule === "fisher" ? -2 * logs.reduce((a, b) => a + b, 0) : -Math.min(...logs);

@@ -152,10 +152,8 @@ async function trainAndValidation(dataset: string, o: TrainRunOptions): Promise<
   let valSpec: string;
   if (o.valSplit === undefined) {
     // The rule counts the images of the range, not of its classes: `train{0-4}` validates on `train[-5000:]{0-4}`.
-    const range = parseSplit(parseDatasetSplit(trainSpec).split).classes
-      ? absoluteRange(trainSpec, await splitSizes([trainSpec], o.data))!.range
-      : [0, whole.n];
-    ({ train: trainSpec, val: valSpec } = carveValidation(trainSpec, range[1]! - range[0]!));
+    const [start, end] = absoluteRange(trainSpec, await splitSizes([trainSpec], o.data))!.range;
+    ({ train: trainSpec, val: valSpec } = carveValidation(trainSpec, end - start));
   } else {
     valSpec = namesDatasetSplit(o.valSplit) ? o.valSplit : `${dataset}:${o.valSplit}`;
     const val = await loadSplit(valSpec, o.data); // exists, and holds images of the training data's shape
